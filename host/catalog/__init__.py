@@ -1,0 +1,1 @@
+"""The merchant's catalog: import, storage, live facts, retrieval."""

@@ -1,0 +1,1 @@
+"""Viewer comments: the event format, the sources that produce it, and triage."""

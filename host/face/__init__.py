@@ -1,0 +1,1 @@
+"""Face: avatars and the animators that turn speech into talking-head frames."""

@@ -1,0 +1,39 @@
+"""The face stage's events and protocol.
+
+An animator works in chunks (a whole sentence of mouth poses per call), never one call per
+frame, so it can later run in another process or behind a GPU worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from host.voice.base import MouthShape
+
+
+@dataclass(frozen=True)
+class MouthPose:
+    """The mouth for one video frame."""
+
+    open: float  # 0 = closed .. 1 = wide open
+    shape: MouthShape = "open"
+
+
+class Animator(Protocol):
+    width: int
+    height: int
+
+    def idle(self, frame_index: int) -> np.ndarray:
+        """The frame at this program position with the mouth at rest (blinks, breathing)."""
+        ...
+
+    def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
+        """One frame per pose, continuing the idle motion from `start_frame` so splices are seamless.
+
+        Frames are RGB uint8 arrays of shape (height, width, 3).
+        """
+        ...

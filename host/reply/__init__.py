@@ -1,0 +1,1 @@
+"""Replies: responders that write the host's lines, and the guard that checks each one."""

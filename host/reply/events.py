@@ -1,0 +1,37 @@
+"""The events of the reply stage: sentences a responder writes, and the guard's verdict."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from host.catalog.facts import CatalogView
+from host.chat.events import Triaged
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a reply, handed on as soon as it is complete so TTS can start."""
+
+    text: str
+    language: Literal["zh", "en"]
+    intent: str  # "price", "stock", "greeting", "pitch", ...
+    skus: tuple[str, ...]  # products the sentence speaks about (the guard checks against them)
+    backend: str  # responder that wrote it
+    index: int  # 0-based position in the reply
+    last: bool  # no more sentences follow
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    violations: tuple[str, ...] = ()
+
+
+class Responder(Protocol):
+    name: str
+
+    def respond(self, item: Triaged, catalog: CatalogView) -> AsyncIterator[Sentence]:
+        """Yield the reply's sentences in order; the last one has `last=True`."""
+        ...

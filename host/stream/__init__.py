@@ -1,0 +1,1 @@
+"""Stream: the program clock, the compositor and its layers, and the sinks."""

@@ -1,0 +1,38 @@
+"""What the program consumes each tick, and the protocols around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from host.catalog.facts import ProductFacts
+from host.trace import Trace
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Content of the layers above the avatar. Equal overlays render once and are reused."""
+
+    caption: str | None = None  # the line being spoken
+    comment: tuple[str, str] | None = None  # (viewer name, comment text) being answered
+    product: ProductFacts | None = None  # product card: name, live price, link number
+
+
+@dataclass
+class ProgramFrame:
+    image: np.ndarray  # avatar layer, RGB uint8 (height, width, 3)
+    audio: np.ndarray  # int16 mono at the program rate, exactly audio_rate // fps samples
+    overlay: Overlay
+    trace: Trace | None = None  # stamped "first_frame_out" when the frame leaves the program
+
+
+class FrameSource(Protocol):
+    async def next_frame(self, index: int) -> ProgramFrame:
+        """The frame at program position `index`.
+
+        In realtime this must return at once (an idle frame when nothing is ready); in fast
+        mode it may wait for in-flight work so the output matches an infinitely fast machine.
+        """
+        ...

@@ -1,0 +1,1 @@
+"""Voice: TTS backends behind one `Voice` protocol, chosen per language by settings."""
