@@ -1,0 +1,28 @@
+# The two quick-start commands: `make demo` and `make test`. Both set up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[llm,web,dev]'
+	touch $(STAMP)
+
+.PHONY: setup demo test lint bench
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/host demo $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy host
+
+bench: $(STAMP)
+	$(BIN)/python bench/latency.py

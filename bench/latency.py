@@ -1,0 +1,66 @@
+"""Comment-to-first-audio and comment-to-first-frame latency of an idle host, in realtime.
+
+Replays questions spaced far enough apart that the host is idle when each arrives, through
+the full offline session (triage, catalog answerer, guard, Piper/espeak-ng, illustrated
+avatar, program, MP4 + HLS encode), and prints p50/p95 per stage.
+
+    python bench/latency.py [--questions N] [--gap SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+from host.config import Settings
+from host.demo import run_demo
+from host.session.report import percentiles, stage_latencies
+
+QUESTIONS = [
+    ("Lily", "how much is the down jacket?"),
+    ("小美", "3号链接多少钱"),
+    ("Tom", "is the hoodie in stock?"),
+    ("阿强", "耳机还有货吗"),
+    ("Mia", "what sizes do the jeans come in?"),
+    ("Ken", "price of the air fryer please"),
+    ("小红", "面膜多少钱一盒"),
+    ("Ava", "is the yoga mat non slip? how much"),
+    ("Leo", "link 12 price?"),
+    ("王姐", "龙井茶多少钱"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--gap", type=float, default=7.0, help="seconds between questions")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        comments = work / "comments.jsonl"
+        with comments.open("w", encoding="utf-8") as f:
+            for i in range(args.questions):
+                user, text = QUESTIONS[i % len(QUESTIONS)]
+                row = {"t": 2.0 + i * args.gap, "user": f"{user}{i}", "text": text, "id": f"q{i}"}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        settings = Settings(database_url=f"sqlite:///{work / 'bench.db'}", var_dir=work)
+        result = asyncio.run(run_demo(settings, work / "out", realtime=True, comments=comments))
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or '?'}")
+    print(f"replies: {len(result.records)} of {args.questions} questions, realtime, idle host")
+    print(f"program: {result.program.frames} frames, {result.program.late_frames} late")
+    latencies = stage_latencies(result.records)
+    for stage in ("triaged", "reply_ready", "first_audio", "first_frame_out"):
+        pct = percentiles(latencies[stage])
+        if pct:
+            print(f"comment → {stage:<16} p50 {pct[0] * 1000:6.0f} ms   p95 {pct[1] * 1000:6.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""`host ask`: one comment through triage, responder and guard, no audio or video.
+
+Marketers try a line with it; tests and benchmarks use it to check answers at scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from host.catalog.facts import CatalogView
+from host.chat.events import Comment
+from host.chat.triage import Triage
+from host.reply.answerer import CatalogAnswerer
+from host.reply.events import Responder
+from host.reply.guard import Guard
+from host.reply.prompts import load_banned_claims, load_banned_words
+
+
+@dataclass
+class AskResult:
+    reply: str
+    intent: str
+    products: list[str]
+    backend: str
+    ok: bool
+    violations: list[str] = field(default_factory=list)
+    dropped: str | None = None  # triage reason when the comment would not be answered
+    latency_ms: float = 0.0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "reply": self.reply,
+            "intent": self.intent,
+            "products": self.products,
+            "backend": self.backend,
+            "guard": {"ok": self.ok, "violations": self.violations},
+            "dropped": self.dropped,
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+
+class Asker:
+    """Reusable across many questions (the eval set runs hundreds through one instance)."""
+
+    def __init__(
+        self, catalog: CatalogView, responder: Responder, guard: Guard, banned: list[str]
+    ) -> None:
+        self._catalog = catalog
+        self._responder = responder
+        self._guard = guard
+        self._banned = banned
+        self._n = 0
+
+    @classmethod
+    def offline(cls, catalog: CatalogView, prompts_dir: Path) -> Asker:
+        """The embedded default: the catalog answerer, no LLM."""
+        return cls(
+            catalog,
+            CatalogAnswerer(prompts_dir / "faq.yaml"),
+            Guard(load_banned_claims(prompts_dir)),
+            list(load_banned_words(prompts_dir)),
+        )
+
+    def ask(self, text: str, user: str = "viewer") -> AskResult:
+        return asyncio.run(self.ask_async(text, user))
+
+    async def ask_async(self, text: str, user: str = "viewer") -> AskResult:
+        start = time.perf_counter()
+        self._n += 1
+        comment = Comment(
+            platform="cli", room="ask", message_id=f"ask-{self._n}",
+            user_id=user, user_name=user, text=text,
+        )
+        triage = Triage(self._banned)  # fresh: one question must not be rate-limited by the last
+        decision = triage.offer(comment, 0.0)
+        item = triage.pop(0.0)
+        if item is None:
+            return AskResult("", "dropped", [], "triage", True, dropped=decision.reason,
+                             latency_ms=(time.perf_counter() - start) * 1000)
+        lines: list[str] = []
+        violations: list[str] = []
+        skus: list[str] = []
+        intent, backend = "other", self._responder.name
+        async for sentence in self._responder.respond(item, self._catalog):
+            intent, backend = sentence.intent, sentence.backend
+            facts = [p for p in (self._catalog.get(s) for s in sentence.skus) if p is not None]
+            verdict = self._guard.check(sentence.text, facts)
+            violations.extend(verdict.violations)
+            if verdict.ok:
+                lines.append(sentence.text)
+                skus.extend(s for s in sentence.skus if s not in skus)
+        return AskResult(
+            reply=" ".join(lines), intent=intent, products=skus, backend=backend,
+            ok=not violations, violations=violations,
+            latency_ms=(time.perf_counter() - start) * 1000,
+        )

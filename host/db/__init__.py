@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, engines and migrations (the schema changes only through Alembic)."""

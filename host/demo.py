@@ -1,0 +1,101 @@
+"""`host demo`: one offline session from the demo catalog and the demo comments.
+
+Everything is an embedded default (SQLite under var/, the catalog answerer, Piper and
+espeak-ng, the illustrated avatar, MP4 + HLS out), so it runs on a fresh machine with no
+network and no API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from host.catalog.store import DbCatalog, ensure_demo_catalog
+from host.chat.replay import ReplaySource
+from host.chat.triage import Triage
+from host.config import Settings
+from host.db.engine import make_engine
+from host.db.migrate import upgrade
+from host.face.builtin import IllustratedAnimator
+from host.reply.answerer import CatalogAnswerer
+from host.reply.guard import Guard
+from host.reply.prompts import load_banned_claims, load_banned_words
+from host.session.audit import Audit
+from host.session.director import Director
+from host.session.live import LiveSession, SessionResult
+from host.stream.clock import ProgramClock, WallClock
+from host.stream.program import Program
+from host.stream.sinks.hls import HlsSink
+from host.stream.sinks.mp4 import Mp4Sink
+from host.voice.router import build_router
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    out: Path
+
+    @property
+    def mp4(self) -> Path:
+        return self.out / "session.mp4"
+
+    @property
+    def hls(self) -> Path:
+        return self.out / "hls" / "index.m3u8"
+
+    @property
+    def replies(self) -> Path:
+        return self.out / "replies.jsonl"
+
+
+async def run_demo(
+    settings: Settings,
+    out: Path,
+    *,
+    duration: float | None = None,
+    realtime: bool = True,
+    comments: Path | None = None,
+) -> SessionResult:
+    paths = DemoPaths(out)
+    out.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    ensure_demo_catalog(engine, settings)
+    catalog = DbCatalog(engine, settings.demo_merchant)
+
+    clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
+    voices = build_router(settings)
+    await asyncio.to_thread(voices.warm)
+    animator = IllustratedAnimator(settings.width, settings.height, settings.fps)
+    sinks = [Mp4Sink(paths.mp4), HlsSink(paths.hls.parent, settings)]
+    program = Program(settings, sinks, clock, realtime=realtime)
+    triage = Triage(
+        load_banned_words(settings.prompts_dir),
+        queue_size=settings.queue_size,
+        viewer_cooldown_s=settings.viewer_cooldown_s,
+    )
+    session: LiveSession
+    director = Director(
+        animator,
+        catalog,
+        settings.audio_rate,
+        settings.fps,
+        fast=not realtime,
+        busy=lambda: session.busy(),
+    )
+    with Audit(engine, paths.replies, name="demo", settings=settings) as audit:
+        session = LiveSession(
+            source=ReplaySource(comments or settings.products_dir / "demo" / "comments.jsonl", clock),
+            triage=triage,
+            responder=CatalogAnswerer(settings.prompts_dir / "faq.yaml"),
+            guard=Guard(load_banned_claims(settings.prompts_dir)),
+            voices=voices,
+            catalog=catalog,
+            director=director,
+            program=program,
+            clock=clock,
+            audit=audit,
+            rate=settings.audio_rate,
+            fps=settings.fps,
+        )
+        return await session.run(duration)

@@ -1,0 +1,1 @@
+"""A live session: the stages wired together, the director that feeds the program, the audit."""

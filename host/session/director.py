@@ -1,0 +1,94 @@
+"""The program's frame source: play queued speech segments, fill every gap with idle frames.
+
+The director decides what is on screen at each frame position; it never waits in realtime,
+so a late segment shows up as idle frames, never as a pause. In fast mode it waits for work
+that is in flight, so a fast run shows what an infinitely fast machine would have streamed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from host.catalog.facts import CatalogView, ProductFacts
+from host.face.base import Animator
+from host.session.speech import Segment
+from host.stream.base import Overlay, ProgramFrame
+
+PRODUCT_REFRESH_S = 1.0  # how often the idle product card re-reads the live price
+FAST_WAIT_S = 5.0  # fast mode: longest wall-clock wait for in-flight work before going idle
+
+
+class Director:
+    def __init__(
+        self,
+        animator: Animator,
+        catalog: CatalogView,
+        rate: int,
+        fps: int,
+        *,
+        fast: bool,
+        busy: Callable[[], bool],
+        queue_size: int = 4,
+    ) -> None:
+        self.segments: asyncio.Queue[Segment] = asyncio.Queue(queue_size)
+        self._animator = animator
+        self._catalog = catalog
+        self._spf = rate // fps
+        self._fps = fps
+        self._fast = fast
+        self._busy = busy
+        self._silence = np.zeros(self._spf, np.int16)
+        self._playing: Segment | None = None
+        self._frames: Iterator[np.ndarray] | None = None
+        self._pos = 0
+        self._product: ProductFacts | None = None
+        self._product_at = -1e9
+
+    @property
+    def speaking(self) -> bool:
+        return self._playing is not None
+
+    async def next_frame(self, index: int) -> ProgramFrame:
+        if self._playing is None:
+            await self._start_next(index)
+        seg = self._playing
+        if seg is None or self._frames is None:
+            return ProgramFrame(
+                image=self._animator.idle(index),
+                audio=self._silence,
+                overlay=Overlay(product=self._idle_product(index)),
+            )
+        k = self._pos
+        frame = ProgramFrame(
+            image=next(self._frames),
+            audio=seg.audio[k * self._spf : (k + 1) * self._spf],
+            overlay=seg.overlay,
+            trace=seg.trace if k == 0 else None,
+        )
+        self._pos += 1
+        if self._pos >= seg.frames:
+            seg.done.set()
+            self._playing, self._frames = None, None
+        return frame
+
+    async def _start_next(self, index: int) -> None:
+        if self.segments.empty() and self._fast and self._busy():
+            deadline = time.monotonic() + FAST_WAIT_S
+            while self.segments.empty() and self._busy() and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
+        if self.segments.empty():
+            return
+        seg = self.segments.get_nowait()
+        self._playing, self._pos = seg, 0
+        self._frames = iter(self._animator.speak(seg.poses, index))
+
+    def _idle_product(self, index: int) -> ProductFacts | None:
+        t = index / self._fps
+        if t - self._product_at >= PRODUCT_REFRESH_S:
+            self._product = self._catalog.current()
+            self._product_at = t
+        return self._product

@@ -1,0 +1,91 @@
+"""Turn one guarded sentence into a `Segment` the program can play: speech at the program's
+audio rate, padded to whole frames, with the mouth pose for every frame.
+
+Frames themselves are drawn later, one at a time as the program reaches them, so the first
+frame of a reply goes out as soon as its audio exists instead of after a whole sentence of
+drawing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from host.face.base import MouthPose
+from host.face.mouth import mouth_track
+from host.stream.base import Overlay
+from host.stream.clock import Clock
+from host.trace import Trace
+from host.voice.base import SpeechChunk, Viseme
+from host.voice.resample import resample
+from host.voice.router import VoiceRouter
+
+FADE_S = 0.005  # short fades at both ends so a splice never clicks
+
+
+@dataclass
+class Segment:
+    audio: np.ndarray  # int16 mono at the program rate, a whole number of frames long
+    poses: list[MouthPose]
+    overlay: Overlay
+    trace: Trace | None = None  # stamped "first_frame_out" by the program on its first frame
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # set when fully played
+
+    @property
+    def frames(self) -> int:
+        return len(self.poses)
+
+
+def _fade(pcm: np.ndarray, rate: int) -> np.ndarray:
+    n = min(len(pcm) // 2, max(1, int(rate * FADE_S)))
+    if n == 0:
+        return pcm
+    out = pcm.astype(np.float32)
+    ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    out[:n] *= ramp
+    out[-n:] *= ramp[::-1]
+    return out.astype(np.int16)
+
+
+def assemble(chunks: list[SpeechChunk], rate: int, fps: int) -> tuple[np.ndarray, list[MouthPose]]:
+    """Join a sentence's chunks at the program rate, pad to whole frames, and track the mouth."""
+    spf = rate // fps
+    pieces: list[np.ndarray] = []
+    visemes: list[Viseme] = []
+    offset = 0.0
+    for chunk in chunks:
+        pcm = resample(chunk.pcm, chunk.sample_rate, rate)
+        visemes.extend(
+            Viseme(v.start + offset, v.end + offset, v.shape) for v in chunk.visemes
+        )
+        pieces.append(pcm)
+        offset += len(pcm) / rate
+    audio = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
+    audio = _fade(audio, rate)
+    frames = max(1, -(-len(audio) // spf))
+    audio = np.pad(audio, (0, frames * spf - len(audio)))
+    return audio, mouth_track(audio, rate, fps, visemes)
+
+
+async def speak(
+    text: str,
+    language: str,
+    voices: VoiceRouter,
+    clock: Clock,
+    rate: int,
+    fps: int,
+    overlay: Overlay,
+    trace: Trace | None,
+) -> Segment:
+    """Synthesize in a worker thread (TTS is CPU-bound) and stamp the first audio."""
+
+    def run() -> list[SpeechChunk]:
+        return list(voices.synthesize(text, language))
+
+    chunks = await asyncio.to_thread(run)
+    if trace is not None:
+        trace.stamp("first_audio", clock.now())
+    audio, poses = await asyncio.to_thread(assemble, chunks, rate, fps)
+    return Segment(audio=audio, poses=poses, overlay=overlay, trace=trace)
