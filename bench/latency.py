@@ -59,7 +59,9 @@ def main() -> None:
     for stage in ("triaged", "reply_ready", "first_audio", "first_frame_out"):
         pct = percentiles(latencies[stage])
         if pct:
-            print(f"comment → {stage:<16} p50 {pct[0] * 1000:6.0f} ms   p95 {pct[1] * 1000:6.0f} ms")
+            print(
+                f"comment → {stage:<16} p50 {pct[0] * 1000:6.0f} ms   p95 {pct[1] * 1000:6.0f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from host.chat.triage import Triage
 from host.reply.answerer import CatalogAnswerer
 from host.reply.events import Responder
 from host.reply.guard import Guard
-from host.reply.prompts import load_banned_claims, load_banned_words
+from host.reply.prompts import load_banned
 
 
 @dataclass
@@ -57,11 +57,12 @@ class Asker:
     @classmethod
     def offline(cls, catalog: CatalogView, prompts_dir: Path) -> Asker:
         """The embedded default: the catalog answerer, no LLM."""
+        banned = load_banned(prompts_dir / "banned.yaml")
         return cls(
             catalog,
-            CatalogAnswerer(prompts_dir / "faq.yaml"),
-            Guard(load_banned_claims(prompts_dir)),
-            list(load_banned_words(prompts_dir)),
+            CatalogAnswerer(prompts_dir / "faq.yaml", phrasebook_path=prompts_dir / "answers.yaml"),
+            Guard(banned.claims),
+            list(banned.words),
         )
 
     def ask(self, text: str, user: str = "viewer") -> AskResult:
@@ -71,15 +72,26 @@ class Asker:
         start = time.perf_counter()
         self._n += 1
         comment = Comment(
-            platform="cli", room="ask", message_id=f"ask-{self._n}",
-            user_id=user, user_name=user, text=text,
+            platform="cli",
+            room="ask",
+            message_id=f"ask-{self._n}",
+            user_id=user,
+            user_name=user,
+            text=text,
         )
         triage = Triage(self._banned)  # fresh: one question must not be rate-limited by the last
         decision = triage.offer(comment, 0.0)
         item = triage.pop(0.0)
         if item is None:
-            return AskResult("", "dropped", [], "triage", True, dropped=decision.reason,
-                             latency_ms=(time.perf_counter() - start) * 1000)
+            return AskResult(
+                "",
+                "dropped",
+                [],
+                "triage",
+                True,
+                dropped=decision.reason,
+                latency_ms=(time.perf_counter() - start) * 1000,
+            )
         lines: list[str] = []
         violations: list[str] = []
         skus: list[str] = []
@@ -93,7 +105,11 @@ class Asker:
                 lines.append(sentence.text)
                 skus.extend(s for s in sentence.skus if s not in skus)
         return AskResult(
-            reply=" ".join(lines), intent=intent, products=skus, backend=backend,
-            ok=not violations, violations=violations,
+            reply=" ".join(lines),
+            intent=intent,
+            products=skus,
+            backend=backend,
+            ok=not violations,
+            violations=violations,
             latency_ms=(time.perf_counter() - start) * 1000,
         )

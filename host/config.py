@@ -49,11 +49,15 @@ class Settings(BaseSettings):
     # voice
     voice_en: str = Field(default="piper", description="TTS backend for English")
     voice_zh: str = Field(default="espeak", description="TTS backend for Chinese")
-    piper_model: Path | None = Field(default=None, description="Piper .onnx voice; bundled if unset")
+    piper_model: Path | None = Field(
+        default=None, description="Piper .onnx voice path (bundled voice if unset)"
+    )
 
     # triage / reply
     queue_size: int = Field(default=64, description="triaged comments waiting for an answer")
-    viewer_cooldown_s: float = Field(default=3.0, description="min seconds between a viewer's items")
+    viewer_cooldown_s: float = Field(
+        default=3.0, description="seconds between two items of one viewer"
+    )
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible API base URL")
     openai_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint")
     openai_model: str = Field(default="gpt-4o-mini", description="chat model name")

@@ -20,14 +20,14 @@ from host.db.migrate import upgrade
 from host.face.builtin import IllustratedAnimator
 from host.reply.answerer import CatalogAnswerer
 from host.reply.guard import Guard
-from host.reply.prompts import load_banned_claims, load_banned_words
+from host.reply.prompts import load_banned
 from host.session.audit import Audit
 from host.session.director import Director
 from host.session.live import LiveSession, SessionResult
 from host.stream.clock import ProgramClock, WallClock
 from host.stream.program import Program
-from host.stream.sinks.hls import HlsSink
-from host.stream.sinks.mp4 import Mp4Sink
+from host.stream.sinks.hls import hls_sink
+from host.stream.sinks.mp4 import mp4_sink
 from host.voice.router import build_router
 
 
@@ -67,10 +67,11 @@ async def run_demo(
     voices = build_router(settings)
     await asyncio.to_thread(voices.warm)
     animator = IllustratedAnimator(settings.width, settings.height, settings.fps)
-    sinks = [Mp4Sink(paths.mp4), HlsSink(paths.hls.parent, settings)]
+    sinks = [mp4_sink(paths.mp4), hls_sink(paths.hls.parent, settings.hls_segment_seconds)]
     program = Program(settings, sinks, clock, realtime=realtime)
+    banned = load_banned(settings.prompts_dir / "banned.yaml")
     triage = Triage(
-        load_banned_words(settings.prompts_dir),
+        banned.words,
         queue_size=settings.queue_size,
         viewer_cooldown_s=settings.viewer_cooldown_s,
     )
@@ -85,10 +86,15 @@ async def run_demo(
     )
     with Audit(engine, paths.replies, name="demo", settings=settings) as audit:
         session = LiveSession(
-            source=ReplaySource(comments or settings.products_dir / "demo" / "comments.jsonl", clock),
+            source=ReplaySource(
+                comments or settings.products_dir / "demo" / "comments.jsonl", clock
+            ),
             triage=triage,
-            responder=CatalogAnswerer(settings.prompts_dir / "faq.yaml"),
-            guard=Guard(load_banned_claims(settings.prompts_dir)),
+            responder=CatalogAnswerer(
+                settings.prompts_dir / "faq.yaml",
+                phrasebook_path=settings.prompts_dir / "answers.yaml",
+            ),
+            guard=Guard(banned.claims),
             voices=voices,
             catalog=catalog,
             director=director,

@@ -1,4 +1,4 @@
-"""Prices as merchants write them ("¥1,299.00", "1299元", "$19.99", "19,99 €") -> Decimal + currency.
+"""Prices as merchants write them ("¥1,299.00", "1299元", "19,99 €") -> Decimal + currency.
 
 Money is never a float here: a price read from a file is the exact price spoken on air.
 """
@@ -13,21 +13,19 @@ KNOWN_CURRENCIES = frozenset(
     {"CNY", "USD", "EUR", "GBP", "JPY", "HKD", "TWD", "KRW", "SGD", "AUD", "CAD", "MYR", "THB"}
 )
 
+# fmt: off
+_SYMBOLS = {
+    "人民币": "CNY", "rmb": "CNY", "cny": "CNY", "元": "CNY", "块": "CNY", "¥": "CNY", "￥": "CNY",
+    "us$": "USD", "usd": "USD", "美元": "USD", "$": "USD",
+    "eur": "EUR", "€": "EUR", "欧元": "EUR", "gbp": "GBP", "£": "GBP", "英镑": "GBP",
+    "jpy": "JPY", "円": "JPY", "日元": "JPY", "hk$": "HKD", "hkd": "HKD", "港币": "HKD",
+    "港元": "HKD", "nt$": "TWD", "twd": "TWD", "新台币": "TWD", "krw": "KRW", "₩": "KRW",
+    "韩元": "KRW", "s$": "SGD", "sgd": "SGD", "a$": "AUD", "aud": "AUD", "c$": "CAD",
+    "cad": "CAD", "myr": "MYR", "rm": "MYR", "thb": "THB", "฿": "THB",
+}
+# fmt: on
 # Longest first, so "HK$" wins over "$" and "人民币" over "元".
-_MARKERS: tuple[tuple[str, str], ...] = tuple(
-    sorted(
-        {
-            "人民币": "CNY", "rmb": "CNY", "cny": "CNY", "元": "CNY", "块": "CNY", "¥": "CNY",
-            "￥": "CNY", "us$": "USD", "usd": "USD", "美元": "USD", "$": "USD", "eur": "EUR",
-            "€": "EUR", "欧元": "EUR", "gbp": "GBP", "£": "GBP", "英镑": "GBP", "jpy": "JPY",
-            "円": "JPY", "日元": "JPY", "hk$": "HKD", "hkd": "HKD", "港币": "HKD", "港元": "HKD",
-            "nt$": "TWD", "twd": "TWD", "新台币": "TWD", "krw": "KRW", "₩": "KRW", "韩元": "KRW",
-            "s$": "SGD", "sgd": "SGD", "a$": "AUD", "aud": "AUD", "c$": "CAD", "cad": "CAD",
-            "myr": "MYR", "rm": "MYR", "thb": "THB", "฿": "THB",
-        }.items(),
-        key=lambda item: -len(item[0]),
-    )
-)
+_MARKERS = tuple(sorted(_SYMBOLS.items(), key=lambda item: -len(item[0])))
 _NUMBER = re.compile(r"^[+-]?[\d.,' ]*\d[\d.,' ]*$")
 
 
@@ -64,6 +62,8 @@ def parse_price(text: str | int | float | Decimal) -> tuple[Decimal, str | None]
             cleaned = cleaned.replace(marker, " ", 1)
             break
     cleaned = cleaned.strip()
+    if not re.search(r"\d", cleaned):
+        raise PriceError(f"not a price: {text.strip()!r}")
     if re.search(r"[a-z]", cleaned):
         raise PriceError(f"unknown currency in {text.strip()!r}")
     if not _NUMBER.match(cleaned):

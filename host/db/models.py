@@ -169,9 +169,7 @@ class ReplyRecord(Base):
     session_id: Mapped[int] = mapped_column(
         ForeignKey("stream_sessions.id", ondelete="CASCADE"), index=True
     )
-    comment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("comments.id", ondelete="SET NULL")
-    )
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8))
     intent: Mapped[str] = mapped_column(String(32))
@@ -201,9 +199,7 @@ class PromptVersion(Base):
     """A prompt template as it was used, so a reply can be traced to the exact wording."""
 
     __tablename__ = "prompt_versions"
-    __table_args__ = (
-        UniqueConstraint("name", "version", name="uq_prompt_versions_name_version"),
-    )
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_prompt_versions_name_version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -32,7 +32,7 @@ class Animator(Protocol):
         ...
 
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
-        """One frame per pose, continuing the idle motion from `start_frame` so splices are seamless.
+        """One frame per pose, continuing the idle motion from `start_frame` (seamless splices).
 
         Frames are RGB uint8 arrays of shape (height, width, 3).
         """

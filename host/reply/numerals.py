@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-          "七": 7, "八": 8, "九": 9}
+DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 UNITS = {"十": 10, "百": 100, "千": 1000}
 NUMERAL_CHARS = "".join(DIGITS) + "".join(UNITS) + "万点"
 
@@ -42,7 +54,7 @@ def _integer(text: str) -> int | None:
 
 
 def parse_chinese_number(text: str) -> Decimal | None:
-    """"三百九十九" -> 399, "两百五" -> 250, "九十九点九" -> 99.9; None if not a numeral."""
+    """ "三百九十九" -> 399, "两百五" -> 250, "九十九点九" -> 99.9; None if not a numeral."""
     whole, dot, frac = text.partition("点")
     integer = _integer(whole)
     if integer is None:

@@ -69,7 +69,9 @@ class SpokenReply:
 
 
 class Audit:
-    def __init__(self, engine: Engine, jsonl: Path | None, *, name: str, settings: Settings) -> None:
+    def __init__(
+        self, engine: Engine, jsonl: Path | None, *, name: str, settings: Settings
+    ) -> None:
         self._engine = engine
         self._jsonl_path = jsonl
         self._jsonl: IO[str] | None = None

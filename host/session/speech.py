@@ -57,9 +57,7 @@ def assemble(chunks: list[SpeechChunk], rate: int, fps: int) -> tuple[np.ndarray
     offset = 0.0
     for chunk in chunks:
         pcm = resample(chunk.pcm, chunk.sample_rate, rate)
-        visemes.extend(
-            Viseme(v.start + offset, v.end + offset, v.shape) for v in chunk.visemes
-        )
+        visemes.extend(Viseme(v.start + offset, v.end + offset, v.shape) for v in chunk.visemes)
         pieces.append(pcm)
         offset += len(pcm) / rate
     audio = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)

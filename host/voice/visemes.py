@@ -12,19 +12,17 @@ from collections.abc import Iterable
 
 from host.voice.base import MouthShape, Viseme
 
-_SHAPES: dict[str, MouthShape] = {}
-for _symbols, _shape in (
+_SHAPE_GROUPS: tuple[tuple[str, MouthShape], ...] = (
     ("pbmɱ", "closed"),
     ("fvθðszʃʒɕʑʂʐçʝ", "teeth"),
     ("uʊoɔɒwyʏøœɵɞʉɯɤ", "round"),
     ("iɪeɛjɨæ", "wide"),
     ("aɑɐʌəɜɚɝɘ", "open"),
     ("tdnlkɡgŋɲhɦɹrɾɻʀʁxχqʔɫʎɭɳʈɖ", "open"),
-):
-    for _symbol in _symbols:
-        _SHAPES[_symbol] = _shape
-
-_SILENT = frozenset(" _^$.,!?;:-…\"'()")  # pauses, Piper's BOS/EOS, punctuation
+)
+_SHAPES = {symbol: shape for symbols, shape in _SHAPE_GROUPS for symbol in symbols}
+_SILENT = frozenset("_^$.,!?;:-…\"'()")  # pauses, Piper's BOS/EOS, punctuation
+_MIN_PAUSE = 0.06  # a shorter rest between sounds is a word boundary, not a visible pause
 _STRESS = frozenset("ˈˌ")  # precede the vowel they stress: their time goes forward
 _AFFRICATE_ONSETS = frozenset("td")
 
@@ -32,8 +30,8 @@ _AFFRICATE_ONSETS = frozenset("td")
 def mouth_shapes(phoneme: str) -> list[MouthShape]:
     """The shapes one phoneme (or espeak cluster) passes through, in order.
 
-    Empty when the phoneme only modifies a neighbour (stress, length, tone, diacritics);
-    ["rest"] for pauses and punctuation.
+    Empty when the phoneme only modifies a neighbour (stress, length, tone, diacritics) or
+    is a word boundary (" "); ["rest"] for pauses and punctuation.
     """
     if phoneme == "" or all(symbol in _SILENT for symbol in phoneme):
         return ["rest"]
@@ -100,6 +98,10 @@ def _timeline(segments: list[tuple[MouthShape, float]], total: float) -> tuple[V
     """Lay segments end to end, merge repeats, and stretch the whole onto [0, total]."""
     if total <= 0:
         return ()
+    for i in range(1, len(segments) - 1):
+        shape, seconds = segments[i]
+        if shape == "rest" and seconds < _MIN_PAUSE:
+            segments[i] = (segments[i - 1][0], seconds)
     length = sum(seconds for _, seconds in segments)
     if length <= 0:
         return (Viseme(0.0, total, "rest"),)

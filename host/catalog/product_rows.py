@@ -1,0 +1,59 @@
+"""`ProductFacts` <-> `Product` rows: the one place that knows how facts are stored."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from host.catalog.facts import ProductFacts
+from host.db.models import Product
+
+FACT_FIELDS = tuple(f.name for f in fields(ProductFacts))
+
+
+def facts_of(product: Product) -> ProductFacts:
+    return ProductFacts(
+        sku=product.sku,
+        name=product.name,
+        price=product.price,
+        currency=product.currency,
+        name_en=product.name_en,
+        stock=product.stock,
+        link=product.link,
+        category=product.category,
+        list_price=product.list_price,
+        promotion=product.promotion,
+        aliases=tuple(product.aliases or ()),
+        attributes=dict(product.attributes or {}),
+    )
+
+
+def apply_facts(product: Product, facts: ProductFacts) -> None:
+    for name in FACT_FIELDS:
+        value: Any = getattr(facts, name)
+        if name == "aliases":
+            value = list(value)
+        elif name == "attributes":
+            value = dict(value)
+        if getattr(product, name) != value:
+            setattr(product, name, value)
+
+
+def fact_changes(old: ProductFacts, new: ProductFacts) -> dict[str, list[Any]]:
+    """Changed fields as JSON-ready [old, new] pairs (money as strings, never floats)."""
+    changes = {}
+    for name in FACT_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if name == "attributes":
+            before, after = dict(before), dict(after)
+        if before != after:
+            changes[name] = [_jsonable(before), _jsonable(after)]
+    return changes
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if value is None or isinstance(value, str | int | dict | list):
+        return value
+    return str(value)

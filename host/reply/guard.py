@@ -1,0 +1,160 @@
+"""The last check before a line is spoken: numbers must be catalog facts, claims must be legal.
+
+A live host that says a wrong price has made an offer on air, and absolute claims ("最好",
+"guaranteed") break advertising law on most platforms. Whatever wrote the line (an LLM, a
+template, an operator), every amount, stock count, percentage and link number in it must
+come from the facts of the products in play, and no banned claim may appear.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from host.catalog.facts import ProductFacts
+from host.reply.events import Verdict
+from host.reply.money import NUM, find_amounts, plain
+from host.reply.numerals import parse_number
+
+STOCK_PATTERNS = (
+    re.compile(rf"(?:库存|还剩|仅剩|只剩|剩下|剩)(?:还有|有)?\s*{NUM}"),
+    re.compile(rf"{NUM}\s*件(?:现货|库存)"),
+    re.compile(r"(\d+)\s+(?:left|in stock|available|remaining)\b", re.IGNORECASE),
+    re.compile(r"\bonly\s+(\d+)\b", re.IGNORECASE),
+)
+PERCENT_PATTERNS = (
+    re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)", re.IGNORECASE),
+    re.compile(rf"百分之{NUM}"),
+)
+LINK_PATTERNS = (
+    re.compile(rf"{NUM}\s*号(?:链接)?"),
+    re.compile(r"\blink\s*(?:#|no\.?|number)?\s*(\d+)\b", re.IGNORECASE),
+)
+FACT_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _numbers(patterns: Iterable[re.Pattern[str]], text: str) -> list[Decimal]:
+    values = []
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            value = parse_number(match.group(1))
+            if value is not None:
+                values.append(value)
+    return values
+
+
+def _fact_texts(product: ProductFacts) -> list[str]:
+    return [text for text in (product.promotion, *product.attributes.values()) if text]
+
+
+def _fact_numbers(product: ProductFacts) -> set[Decimal]:
+    found = set()
+    for text in _fact_texts(product):
+        for number in FACT_NUMBER.findall(unicodedata.normalize("NFKC", text)):
+            found.add(Decimal(number))
+    return found
+
+
+def money_facts(product: ProductFacts) -> set[Decimal]:
+    """Amounts a line may state for this product: price, list price, saving, promotion."""
+    amounts = {product.price} | _fact_numbers(product)
+    if product.list_price is not None:
+        amounts.add(product.list_price)
+        if product.list_price > product.price:
+            amounts.add(product.list_price - product.price)
+    return amounts
+
+
+def _skus(products: Sequence[ProductFacts]) -> str:
+    return ", ".join(p.sku for p in products) if products else "any product (none in play)"
+
+
+class Guard:
+    def __init__(self, banned_claims: Sequence[str], max_chars: int = 200) -> None:
+        self.max_chars = max_chars
+        self.claims = tuple(
+            unicodedata.normalize("NFKC", claim).lower() for claim in banned_claims if claim
+        )
+        self._claim_patterns = [
+            re.compile(rf"(?<![a-z]){re.escape(c)}(?![a-z])" if c.isascii() else re.escape(c))
+            for c in self.claims
+        ]
+
+    def check(self, text: str, products: Sequence[ProductFacts]) -> Verdict:
+        """Every violation in the line, each as a sentence an operator can act on."""
+        line = unicodedata.normalize("NFKC", text)
+        violations: list[str] = []
+        if len(line) > self.max_chars:
+            violations.append(f"too long: {len(line)} chars > {self.max_chars}")
+        violations += self._money(line, products)
+        violations += self._counted(
+            "stock",
+            STOCK_PATTERNS,
+            line,
+            {p.stock for p in products if p.stock is not None},
+            products,
+        )
+        violations += self._counted(
+            "percentage",
+            PERCENT_PATTERNS,
+            line,
+            set().union(*map(_fact_numbers, products)),
+            products,
+        )
+        violations += self._counted(
+            "link",
+            LINK_PATTERNS,
+            line,
+            {p.link for p in products if p.link is not None},
+            products,
+        )
+        violations += self._claims(line, products)
+        return Verdict(ok=not violations, violations=tuple(dict.fromkeys(violations)))
+
+    def _money(self, line: str, products: Sequence[ProductFacts]) -> list[str]:
+        allowed = set().union(*map(money_facts, products))
+        currencies = {p.currency for p in products}
+        violations = []
+        for amount in find_amounts(line):
+            if amount.value not in allowed:
+                violations.append(
+                    f"price {plain(amount.value)} not in catalog for {_skus(products)}"
+                )
+            elif amount.currency not in currencies:
+                violations.append(
+                    f"currency {amount.currency} in {amount.text!r} but catalog uses "
+                    f"{', '.join(sorted(currencies))}"
+                )
+        return violations
+
+    @staticmethod
+    def _counted(
+        what: str,
+        patterns: Iterable[re.Pattern[str]],
+        line: str,
+        allowed: set[int] | set[Decimal],
+        products: Sequence[ProductFacts],
+    ) -> list[str]:
+        return [
+            f"{what} {plain(value)} not in catalog for {_skus(products)}"
+            for value in _numbers(patterns, line)
+            if value not in allowed
+        ]
+
+    def _claims(self, line: str, products: Sequence[ProductFacts]) -> list[str]:
+        """Quoting a fact ("100%山羊绒", "100% cashmere") is not a claim: facts are masked first."""
+        lowered = line.lower()
+        for product in products:
+            for fact in _fact_texts(product):
+                lowered = lowered.replace(unicodedata.normalize("NFKC", fact).lower(), " ")
+        facts = set().union(*map(_fact_numbers, products))
+        lowered = PERCENT_PATTERNS[0].sub(
+            lambda m: " " if Decimal(m.group(1)) in facts else m.group(0), lowered
+        )
+        return [
+            f"banned claim {claim!r}"
+            for claim, pattern in zip(self.claims, self._claim_patterns, strict=True)
+            if pattern.search(lowered)
+        ]

@@ -1,0 +1,125 @@
+"""Load the marketer-editable lists under `prompts/`: banned words and claims, FAQ, templates.
+
+They live in YAML so wording and policy change without a code change; this module turns
+them into typed, validated objects once, and says which file and key is wrong when not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from host.config import REPO_ROOT
+
+Language = Literal["zh", "en"]
+DEFAULT_PROMPTS_DIR = REPO_ROOT / "prompts"
+
+
+class PromptsError(ValueError):
+    """A prompts file is missing a key or has the wrong shape."""
+
+
+@dataclass(frozen=True)
+class BannedLists:
+    claims: tuple[str, ...]  # the guard blocks lines containing these
+    words: tuple[str, ...]  # triage drops comments containing these
+
+
+@dataclass(frozen=True)
+class FaqTopic:
+    name: str
+    keywords: tuple[str, ...]
+    answers: Mapping[Language, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    pattern: re.Pattern[str]
+    en: str
+
+
+@dataclass(frozen=True)
+class Phrasebook:
+    templates: Mapping[str, Mapping[Language, tuple[str, ...]]]
+    promotions_en: tuple[PromotionRule, ...]
+    glossary: tuple[tuple[str, str], ...]  # zh term -> en, longest term first
+
+    def variants(self, key: str, language: Language) -> tuple[str, ...]:
+        return self.templates[key][language]
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PromptsError(f"{path}: {exc}") from exc
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PromptsError(f"{where}: expected a list of strings")
+    return tuple(value)
+
+
+def _by_language(value: Any, where: str) -> dict[Language, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise PromptsError(f"{where}: expected 'en' and 'zh' lists")
+    out: dict[Language, tuple[str, ...]] = {}
+    for lang in ("en", "zh"):
+        items = _strings(value.get(lang), f"{where}.{lang}")
+        if not items:
+            raise PromptsError(f"{where}.{lang}: empty")
+        out[lang] = items
+    return out
+
+
+def load_banned(path: Path = DEFAULT_PROMPTS_DIR / "banned.yaml") -> BannedLists:
+    data = _read(path)
+    if not isinstance(data, dict):
+        raise PromptsError(f"{path}: expected a mapping with 'claims' and 'words'")
+    return BannedLists(
+        claims=_strings(data.get("claims"), f"{path}: claims"),
+        words=_strings(data.get("words"), f"{path}: words"),
+    )
+
+
+def load_faq(path: Path = DEFAULT_PROMPTS_DIR / "faq.yaml") -> tuple[FaqTopic, ...]:
+    data = _read(path)
+    if not isinstance(data, dict):
+        raise PromptsError(f"{path}: expected a mapping of topics")
+    topics = []
+    for name, body in data.items():
+        where = f"{path}: {name}"
+        if not isinstance(body, dict):
+            raise PromptsError(f"{where}: expected keywords, en, zh")
+        topics.append(
+            FaqTopic(
+                name=str(name),
+                keywords=tuple(k.lower() for k in _strings(body.get("keywords"), where)),
+                answers=_by_language(body, where),
+            )
+        )
+    return tuple(topics)
+
+
+def load_phrasebook(path: Path = DEFAULT_PROMPTS_DIR / "answers.yaml") -> Phrasebook:
+    data = _read(path)
+    if not isinstance(data, dict):
+        raise PromptsError(f"{path}: expected a mapping of templates")
+    rules = []
+    for i, rule in enumerate(data.pop("promotions_en", []) or []):
+        try:
+            rules.append(PromotionRule(re.compile(rule["pattern"]), str(rule["en"])))
+        except (KeyError, TypeError, re.error) as exc:
+            raise PromptsError(f"{path}: promotions_en[{i}]: {exc}") from exc
+    glossary = data.pop("glossary", {}) or {}
+    if not isinstance(glossary, dict):
+        raise PromptsError(f"{path}: glossary: expected a mapping")
+    terms = sorted(((str(k), str(v)) for k, v in glossary.items()), key=lambda kv: -len(kv[0]))
+    templates = {str(key): _by_language(body, f"{path}: {key}") for key, body in data.items()}
+    return Phrasebook(templates=templates, promotions_en=tuple(rules), glossary=tuple(terms))

@@ -1,0 +1,111 @@
+"""The product card: what a viewer needs to buy now, in both languages.
+
+`CardText` is the card as shown (strings only), so two products that print the same card
+share one rendered patch, and a price or stock change renders a new one at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from PIL import Image, ImageDraw
+
+from host.catalog.facts import ProductFacts
+from host.stream.layout import Layout
+from host.stream.palette import ACCENT, BOX, GREY, PRICE, WARNING, WHITE
+from host.stream.patch import Patch
+from host.stream.typeset import ellipsize, font, wrap
+
+LOW_STOCK = 10  # at or below this, the card shows how many are left
+
+_SYMBOLS = {"CNY": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
+
+
+@dataclass(frozen=True)
+class CardText:
+    name: str
+    name_en: str | None
+    price: str
+    list_price: str | None  # struck through; only when above the live price
+    link: str | None
+    stock: str | None
+    sold_out: bool
+    promotion: str | None
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """ "¥399" for whole amounts, "¥19.90" otherwise; unknown currencies keep their code."""
+    symbol = _SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
+    text = f"{amount:.0f}" if amount == amount.to_integral_value() else f"{amount:.2f}"
+    return symbol + text
+
+
+def card_text(product: ProductFacts, low_stock: int = LOW_STOCK) -> CardText:
+    stock: str | None = None
+    if product.stock == 0:
+        stock = "已售罄 · Sold out"
+    elif product.stock is not None and product.stock <= low_stock:
+        stock = f"仅剩{product.stock}件 · Only {product.stock} left"
+    list_price: str | None = None
+    if product.list_price is not None and product.list_price > product.price:
+        list_price = money(product.list_price, product.currency)
+    return CardText(
+        name=product.name,
+        name_en=product.name_en or None,
+        price=money(product.price, product.currency),
+        list_price=list_price,
+        link=f"{product.link}号链接 · Link {product.link}" if product.link is not None else None,
+        stock=stock,
+        sold_out=product.stock == 0,
+        promotion=product.promotion or None,
+    )
+
+
+def render_card(card: CardText, layout: Layout) -> Patch:
+    """The card image, anchored at the layout's card box (bottom edge fixed, height by content)."""
+    left, bottom, width = layout.card_box()
+    px = layout.px
+    pad = px(16)
+    inner = width - 2 * pad
+    name_face, en_face, price_face = font(px(30)), font(px(20)), font(px(64))
+    small_face = font(px(22))
+
+    # (text, face, colour, line height) rows, top to bottom; the price row is drawn apart.
+    rows: list[tuple[str, int, tuple[int, int, int]]] = []
+    for line in wrap(card.name, name_face, inner, 2):
+        rows.append((line, px(30), WHITE))
+    if card.name_en:
+        rows.append((ellipsize(card.name_en, en_face, inner), px(20), GREY))
+    tail: list[tuple[str, int, tuple[int, int, int]]] = []
+    if card.link:
+        tail.append((ellipsize(card.link, small_face, inner), px(22), ACCENT))
+    if card.stock:
+        tail.append((ellipsize(card.stock, small_face, inner), px(22), WARNING))
+    if card.promotion:
+        tail.extend((line, px(22), ACCENT) for line in wrap(card.promotion, small_face, inner, 2))
+
+    price_h = round(px(64) * 1.2)
+    height = pad * 2 + price_h + sum(round(size * 1.4) for _, size, _ in rows + tail)
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=px(16), fill=BOX)
+
+    y = pad
+    for text, size, colour in rows:
+        draw.text((pad, y), text, font=font(size), fill=colour)
+        y += round(size * 1.4)
+    price_colour = GREY if card.sold_out else PRICE
+    baseline = y + round(px(64) * 1.05)
+    draw.text((pad, baseline), card.price, font=price_face, fill=price_colour, anchor="ls")
+    if card.list_price:
+        x = pad + price_face.getlength(card.price) + px(12)
+        strike = font(px(24))
+        draw.text((x, baseline), card.list_price, font=strike, fill=GREY, anchor="ls")
+        mid = baseline - px(24) * 0.35
+        draw.line((x, mid, x + strike.getlength(card.list_price), mid), fill=GREY, width=px(2))
+    y += price_h
+    for text, size, colour in tail:
+        draw.text((pad, y), text, font=font(size), fill=colour)
+        y += round(size * 1.4)
+    return Patch.from_image(image, left, bottom - height)

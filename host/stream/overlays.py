@@ -1,0 +1,131 @@
+"""The layers above the avatar: caption, viewer comment, product card and the AI label.
+
+Each distinct content is drawn once (Pillow, CJK font) into a `Patch` and kept in a small
+cache; per frame the compositor only blends cached patches, a few milliseconds at most, so
+it never holds up the program clock. The AI disclosure label is drawn on every frame unless
+the operator explicitly sets the non-compliant flag.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from host.config import Settings
+from host.stream.base import Overlay
+from host.stream.card import LOW_STOCK, card_text, render_card
+from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, Layout
+from host.stream.palette import ACCENT, BOX, LABEL_BOX, WHITE
+from host.stream.patch import Patch
+from host.stream.typeset import ellipsize, font, wrap
+
+
+class OverlayCompositor:
+    def __init__(self, settings: Settings, low_stock: int = LOW_STOCK, cache_size: int = 64):
+        self.width, self.height = settings.width, settings.height
+        self.low_stock = low_stock
+        self._cache: OrderedDict[Hashable, Patch] = OrderedDict()
+        self._cache_size = cache_size
+        corner = settings.ai_label_position
+        self.label: Patch | None = None
+        if not settings.noncompliant_hide_ai_label:
+            unlabelled = Layout(self.width, self.height, corner)
+            self.label = render_label(settings.ai_label_text, unlabelled)
+        label_height = self.label.size[1] if self.label else 0
+        self.layout = Layout(self.width, self.height, corner, label_height)
+
+    def composite(self, image: np.ndarray, overlay: Overlay) -> np.ndarray:
+        """A new frame: `image` (left untouched, it may be a cached idle frame) with all layers."""
+        frame = image.copy()
+        for patch in self.patches(overlay):
+            patch.blend_onto(frame)
+        return frame
+
+    def patches(self, overlay: Overlay) -> list[Patch]:
+        """The layers for this overlay, bottom to top."""
+        layers: list[Patch] = []
+        if overlay.product is not None:
+            card = card_text(overlay.product, self.low_stock)
+            layers.append(self._cached(("card", card), lambda: render_card(card, self.layout)))
+        if overlay.comment is not None:
+            name, text = overlay.comment
+            layers.append(
+                self._cached(
+                    ("comment", name, text), lambda: render_comment(name, text, self.layout)
+                )
+            )
+        if overlay.caption and overlay.caption.strip():
+            caption = overlay.caption
+            layers.append(
+                self._cached(("caption", caption), lambda: render_caption(caption, self.layout))
+            )
+        if self.label is not None:
+            layers.append(self.label)
+        return layers
+
+    def _cached(self, key: Hashable, render: Callable[[], Patch]) -> Patch:
+        patch = self._cache.get(key)
+        if patch is None:
+            patch = self._cache[key] = render()
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return patch
+
+
+def render_label(text: str, layout: Layout) -> Patch:
+    face = font(layout.label_font)
+    pad_x, pad_y = layout.px(12), layout.px(6)
+    left, top, right, bottom = face.getbbox(text)
+    size = (int(right - left) + 2 * pad_x, int(bottom - top) + 2 * pad_y)
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, size[0] - 1, size[1] - 1), radius=layout.px(8), fill=LABEL_BOX)
+    draw.text((pad_x - left, pad_y - top), text, font=face, fill=WHITE)
+    return Patch.from_image(image, *layout.label_origin(size))
+
+
+def render_caption(text: str, layout: Layout) -> Patch:
+    """The spoken line, centred at the bottom, wrapped to the caption box."""
+    face = font(layout.caption_font)
+    box_left, box_width = layout.caption_box()
+    pad = layout.px(14)
+    line_height = round(layout.caption_font * 1.35)
+    lines = wrap(text, face, box_width - 2 * pad, CAPTION_MAX_LINES)
+    width = min(box_width, max(int(face.getlength(line)) for line in lines) + 2 * pad)
+    height = len(lines) * line_height + 2 * pad
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=layout.px(12), fill=BOX)
+    for row, line in enumerate(lines):
+        middle = (width / 2, pad + row * line_height + line_height / 2)
+        draw.text(middle, line, font=face, fill=WHITE, anchor="mm")
+    left = box_left + (box_width - width) // 2
+    return Patch.from_image(image, left, layout.caption_bottom() - height)
+
+
+def render_comment(name: str, text: str, layout: Layout) -> Patch:
+    """ "name: text", the name in the accent colour, in the band under the label."""
+    face = font(layout.comment_font)
+    left, top, max_width = layout.comment_box()
+    pad = layout.px(10)
+    line_height = round(layout.comment_font * 1.35)
+    prefix = ellipsize(" ".join(name.split()), face, max_width / 3) + ": "
+    lines = wrap(prefix + text, face, max_width - 2 * pad, COMMENT_MAX_LINES)
+    width = min(max_width, max(int(face.getlength(line)) for line in lines) + 2 * pad)
+    height = len(lines) * line_height + 2 * pad
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=layout.px(10), fill=BOX)
+    name_left = len(prefix)
+    for row, line in enumerate(lines):
+        y = pad + row * line_height + line_height / 2
+        named, rest = line[:name_left], line[name_left:]
+        name_left = max(0, name_left - len(line))
+        draw.text((pad, y), named, font=face, fill=ACCENT, anchor="lm")
+        draw.text((pad + face.getlength(named), y), rest, font=face, fill=WHITE, anchor="lm")
+    return Patch.from_image(image, left, top)

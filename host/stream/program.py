@@ -1,0 +1,176 @@
+"""The program: the fixed clock that turns source frames into the encoded stream.
+
+Frame i is due at i / fps. In realtime the program sleeps until then; when it falls behind
+it still emits every frame (and counts it late) rather than skipping a timestamp, because
+timestamps come from the frame index and a gap would break A/V sync for the whole stream.
+In fast mode it never sleeps and advances the session's `ProgramClock` itself, so everything
+waiting on session time sees the same times as in a realtime run.
+
+Compositing, encoding and muxing run in a worker thread, one frame at a time in order, so
+the event loop stays free for chat, replies and TTS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from host.config import Settings
+from host.stream.base import FrameSource, ProgramFrame
+from host.stream.clock import Clock, ProgramClock
+from host.stream.encoder import EncodedPacket, Encoder
+from host.stream.overlays import OverlayCompositor
+from host.stream.sinks import Sink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProgramStats:
+    frames: int = 0
+    late_frames: int = 0  # started more than one frame interval after they were due
+    max_lateness_ms: float = 0.0
+    encode_ms_p50: float = 0.0
+    encode_ms_p95: float = 0.0
+    composite_ms_p95: float = 0.0
+    sink_errors: dict[str, str] = field(default_factory=dict)  # sink name -> what failed
+
+
+class Program:
+    def __init__(
+        self, settings: Settings, sinks: Sequence[Sink], clock: Clock, realtime: bool
+    ) -> None:
+        self.settings = settings
+        self.fps = settings.fps
+        self.clock = clock
+        self.realtime = realtime
+        self.compositor = OverlayCompositor(settings)
+        self._sinks = list(sinks)
+        self._stopping = False
+        self._image_shape = (settings.height, settings.width, 3)
+        self._audio_samples = settings.audio_rate // settings.fps
+
+    def stop(self) -> None:
+        """End the run after the current frame; sinks are closed so files are complete."""
+        self._stopping = True
+
+    async def run(self, source: FrameSource, duration: float) -> ProgramStats:
+        """Emit exactly round(duration * fps) frames (fewer if stopped) into every sink."""
+        output = _Output(Encoder(self.settings), self.compositor, self._sinks)
+        stats = output.stats
+        start = self.clock.now()
+        interval = 1 / self.fps
+        work: asyncio.Future[None] | None = None
+        try:
+            for index in range(round(duration * self.fps)):
+                if self._stopping:
+                    break
+                if self.realtime:
+                    due = start + index * interval
+                    await self.clock.sleep_until(due)
+                    lateness = max(0.0, self.clock.now() - due)
+                    stats.max_lateness_ms = max(stats.max_lateness_ms, lateness * 1000)
+                    stats.late_frames += lateness > interval
+                frame = await source.next_frame(index)
+                self._check(index, frame)
+                work = asyncio.ensure_future(asyncio.to_thread(output.emit, index, frame))
+                await asyncio.shield(work)
+                stats.frames += 1
+                if frame.trace is not None:
+                    frame.trace.stamp("first_frame_out", self.clock.now())
+                if not self.realtime and isinstance(self.clock, ProgramClock):
+                    await self.clock.advance((index + 1) / self.fps)
+        finally:
+            if work is not None and not work.done():
+                await asyncio.wait({work})  # cancelled mid-frame: let the worker finish first
+            output.finish()
+        return stats
+
+    def _check(self, index: int, frame: ProgramFrame) -> None:
+        image, audio = frame.image, frame.audio
+        if image.dtype != np.uint8 or image.shape != self._image_shape:
+            raise ValueError(
+                f"frame {index}: image is {image.dtype} {image.shape},"
+                f" expected uint8 {self._image_shape} (RGB)"
+            )
+        if audio.dtype != np.int16 or audio.shape != (self._audio_samples,):
+            raise ValueError(
+                f"frame {index}: audio is {audio.dtype} {audio.shape},"
+                f" expected int16 ({self._audio_samples},) mono"
+            )
+
+
+class _Output:
+    """One run's encoder and open sinks; touched only from the worker thread (and at the end)."""
+
+    def __init__(self, encoder: Encoder, compositor: OverlayCompositor, sinks: Sequence[Sink]):
+        self.encoder = encoder
+        self.compositor = compositor
+        self.stats = ProgramStats()
+        self.encode_ms: list[float] = []
+        self.composite_ms: list[float] = []
+        self.active: list[Sink] = []
+        for sink in sinks:
+            try:
+                sink.open(encoder.video, encoder.audio)
+            except Exception as error:
+                self._fail(sink, error)
+            else:
+                self.active.append(sink)
+
+    def emit(self, index: int, frame: ProgramFrame) -> None:
+        t0 = time.perf_counter()
+        image = self.compositor.composite(frame.image, frame.overlay)
+        t1 = time.perf_counter()
+        packets = self.encoder.encode(index, image, frame.audio)
+        t2 = time.perf_counter()
+        self.composite_ms.append((t1 - t0) * 1000)
+        self.encode_ms.append((t2 - t1) * 1000)
+        self._fan_out(packets)
+
+    def finish(self) -> None:
+        """Drain the encoder into the sinks and close them, whatever happened before."""
+        try:
+            self._fan_out(self.encoder.flush())
+        finally:
+            for sink in self.active:
+                try:
+                    sink.close()
+                except Exception as error:
+                    self.stats.sink_errors.setdefault(sink.name, _describe(error))
+            self.active.clear()
+            self.encoder.close()
+            self.stats.encode_ms_p50 = _percentile(self.encode_ms, 50)
+            self.stats.encode_ms_p95 = _percentile(self.encode_ms, 95)
+            self.stats.composite_ms_p95 = _percentile(self.composite_ms, 95)
+
+    def _fan_out(self, packets: list[EncodedPacket]) -> None:
+        for sink in list(self.active):
+            try:
+                for item in packets:
+                    sink.write(item.kind, item.packet)
+            except Exception as error:
+                self.active.remove(sink)
+                self._fail(sink, error)
+
+    def _fail(self, sink: Sink, error: Exception) -> None:
+        """Record a sink's failure and close it; the program and the other sinks go on."""
+        self.stats.sink_errors[sink.name] = _describe(error)
+        log.warning("sink %s failed and was dropped: %s", sink.name, error)
+        try:
+            sink.close()
+        except Exception as close_error:
+            log.warning("sink %s did not close cleanly: %s", sink.name, close_error)
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0

@@ -1,0 +1,110 @@
+"""One `Voice` for the whole session: per language, an ordered list of backends to try.
+
+A stream must not go silent because one engine failed on one sentence, so each sentence
+goes to the first backend for its language and, if that raises before it has produced any
+audio, to the next. A failure after audio has been produced ends the sentence there:
+repeating the start of a sentence on air is worse than cutting its end.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+
+from host.config import Settings
+from host.voice.base import SpeechChunk, Voice
+from host.voice.normalize import normalize_for_speech
+from host.voice.registry import VOICES
+
+_LOGGER = logging.getLogger(__name__)
+_SPEAKABLE = re.compile(r"\w")
+FALLBACK_VOICE = "espeak"
+
+
+class VoiceUnavailable(RuntimeError):
+    """Every backend for a sentence's language failed (or there are none)."""
+
+
+class VoiceRouter:
+    """Implements `Voice`, speaking each sentence with the first backend that manages it."""
+
+    name = "router"
+
+    def __init__(self, voices_by_language: Mapping[str, Sequence[Voice]]) -> None:
+        for language, voices in voices_by_language.items():
+            for voice in voices:
+                if language not in voice.languages:
+                    raise ValueError(f"voice {voice.name!r} does not speak {language!r}")
+        self._voices = {language: tuple(voices) for language, voices in voices_by_language.items()}
+        self.languages = frozenset(lang for lang, voices in self._voices.items() if voices)
+
+    def voices(self, language: str) -> tuple[Voice, ...]:
+        """The backends tried for `language`, in order."""
+        return self._voices.get(language, ())
+
+    def warm(self) -> None:
+        """Load every backend's model now (those that have a `warm()`), before going on air."""
+        unique = {id(voice): voice for voices in self._voices.values() for voice in voices}
+        for voice in unique.values():
+            warm = getattr(voice, "warm", None)
+            if callable(warm):
+                warm()
+
+    def synthesize(self, text: str, language: str) -> Iterator[SpeechChunk]:
+        """Normalise `text` for speech, then speak it with the first backend that works.
+
+        Raises `VoiceUnavailable` only when every backend for the language failed.
+        """
+        spoken = normalize_for_speech(text, language) if language in ("zh", "en") else text
+        if not _SPEAKABLE.search(spoken):
+            return
+        failures: list[str] = []
+        last_error: Exception | None = None
+        for voice in self.voices(language):
+            produced = False
+            try:
+                for chunk in voice.synthesize(spoken, language):
+                    produced = True
+                    yield chunk
+            except Exception as error:
+                if produced:
+                    _LOGGER.exception(
+                        "voice %s failed mid-sentence; cutting it: %r", voice.name, spoken
+                    )
+                    return
+                _LOGGER.warning(
+                    "voice %s failed on %r: %s; trying the next", voice.name, spoken, error
+                )
+                failures.append(f"{voice.name}: {error}")
+                last_error = error
+                continue
+            if produced:
+                return
+            _LOGGER.warning(
+                "voice %s produced no audio for %r; trying the next", voice.name, spoken
+            )
+            failures.append(f"{voice.name}: no audio")
+        reasons = "; ".join(failures) or "no voice configured"
+        raise VoiceUnavailable(f"cannot speak {language!r} {spoken!r}: {reasons}") from last_error
+
+
+def build_router(settings: Settings) -> VoiceRouter:
+    """The session's voice from settings: the chosen backend per language, espeak behind it.
+
+    espeak-ng speaks both languages and needs no model file, so it is the fallback of any
+    other backend. Each backend is built once and shared between languages.
+    """
+    chosen = {"en": settings.voice_en, "zh": settings.voice_zh}
+    built: dict[str, Voice] = {}
+    voices_by_language: dict[str, list[Voice]] = {}
+    for language, name in chosen.items():
+        for backend in dict.fromkeys([name, FALLBACK_VOICE]):
+            factory = VOICES.get(backend)
+            if factory is None:
+                known = ", ".join(sorted(VOICES))
+                raise ValueError(f"unknown voice {backend!r} for {language!r}; known: {known}")
+            if backend not in built:
+                built[backend] = factory(settings)
+            voices_by_language.setdefault(language, []).append(built[backend])
+    return VoiceRouter(voices_by_language)

@@ -1,0 +1,96 @@
+"""Shared fixtures: real databases (a SQLite file, a fresh PostgreSQL one) and the demo catalog."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from host.catalog.store import DbCatalog, ensure_demo_catalog
+from host.config import REPO_ROOT, Settings
+from host.db.engine import make_engine, sqlite_file
+from host.db.migrate import upgrade
+
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for one test: database and runtime files under tmp_path, nothing from `.env`."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'livehost.db'}",
+        var_dir=tmp_path / "var",
+        products_dir=REPO_ROOT / "products",
+        demo_merchant="demo",
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a PostgreSQL database created for this test only."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    name = f"livehost_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc.__class__.__name__})")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield POSTGRES_URL.format(name=name)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated, empty database on each backend."""
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated and loaded with the demo catalog once; tests get copies of it."""
+    path = tmp_path_factory.mktemp("demo-template") / "livehost.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    ensure_demo_catalog(
+        engine,
+        Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            database_url=url,
+            products_dir=REPO_ROOT / "products",
+            demo_merchant="demo",
+        ),
+    )
+    engine.dispose()  # checkpoints the WAL, so the .db file alone is complete
+    return path
+
+
+@pytest.fixture
+def demo_engine(settings: Settings, demo_template: Path) -> Iterator[Engine]:
+    """A migrated SQLite file (settings.database_url) with the demo catalog for merchant "demo"."""
+    path = sqlite_file(settings.database_url)
+    assert path is not None
+    shutil.copyfile(demo_template, path)
+    engine = make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_catalog(demo_engine: Engine, settings: Settings) -> DbCatalog:
+    return DbCatalog(demo_engine, settings.demo_merchant)

@@ -1,0 +1,34 @@
+"""Pixel measures of the illustrated avatar's mouth and eyes, for tests.
+
+They read only the frame (no animator state), so they work the same on rendered frames and
+on frames decoded from an encoded stream. Both count dark pixels by luma, which H.264 keeps
+far better than colour, inside a box the animator publishes (`mouth_box`, `eye_box`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_DARK_LUMA = 100  # mouth interior, tongue, iris, lashes; skin, lips and teeth are brighter
+_EYES_CLOSED_BELOW = 0.07  # dark share of the eye box: open ~0.17, half-shut ~0.085, shut ~0.045
+
+
+def _dark_fraction(frame: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    x, y, w, h = box
+    patch = frame[y : y + h, x : x + w].astype(np.float32)
+    luma = patch @ np.array([0.299, 0.587, 0.114], np.float32)
+    return float((luma < _DARK_LUMA).mean())
+
+
+def mouth_openness(frame: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Share of the mouth box that is dark mouth interior: 0 when the lips are closed."""
+    return _dark_fraction(frame, box)
+
+
+def eye_darkness(frame: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Share of the eye box that is iris, pupil or lash: high when open, low when shut."""
+    return _dark_fraction(frame, box)
+
+
+def eyes_closed(frame: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    return eye_darkness(frame, box) < _EYES_CLOSED_BELOW

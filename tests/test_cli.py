@@ -1,0 +1,68 @@
+"""The command line: help everywhere, one-line errors, JSON from `host ask`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from host.cli import app
+
+runner = CliRunner()
+
+COMMANDS = [[], ["demo"], ["ask"], ["db"], ["db", "upgrade"], ["catalog"]]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "host")
+def test_every_command_has_help(cmd: list[str]) -> None:
+    result = runner.invoke(app, [*cmd, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+@pytest.fixture
+def env_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    db = tmp_path / "cli.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{db}")
+    return db
+
+
+def test_db_upgrade_creates_the_schema(env_db: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert env_db.exists()
+
+
+def test_ask_json_quotes_the_catalog_price(env_db: Path) -> None:
+    result = runner.invoke(app, ["ask", "how much is the down jacket?", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert set(body) >= {"reply", "intent", "products", "backend", "guard", "latency_ms"}
+    assert body["products"] == ["LH-001"]
+    assert "399" in body["reply"]
+    assert body["guard"] == {"ok": True, "violations": []}
+    assert body["backend"] == "catalog"
+
+
+def test_ask_answers_chinese_in_chinese(env_db: Path) -> None:
+    result = runner.invoke(app, ["ask", "3号链接多少钱", "--json"])
+    body = json.loads(result.stdout)
+    assert body["products"] == ["LH-003"]
+    assert "499" in body["reply"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["reply"])
+
+
+def test_ask_reports_spam_as_not_answered(env_db: Path) -> None:
+    result = runner.invoke(app, ["ask", "cheap followers at http://spam.example.com", "--json"])
+    body = json.loads(result.stdout)
+    assert body["dropped"]
+    assert body["reply"] == ""
+
+
+def test_bad_duration_is_a_one_line_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--duration", "-3", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "duration" in result.output
+    assert "Traceback" not in result.output

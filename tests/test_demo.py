@@ -1,0 +1,161 @@
+"""`host demo --fast` end to end: the whole offline path, checked from its outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from host.cli import app
+from host.config import REPO_ROOT
+from host.db import models as db
+from host.face.builtin import IllustratedAnimator
+from tests.face_metrics import mouth_openness
+
+pytestmark = pytest.mark.slow
+
+COMMENTS = REPO_ROOT / "products" / "demo" / "comments.jsonl"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    work = tmp_path_factory.mktemp("demo")
+    out = work / "out"
+    url = f"sqlite:///{work / 'demo.db'}"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DATABASE_URL", url)
+    try:
+        result = CliRunner().invoke(app, ["demo", "--fast", "--out", str(out)])
+    finally:
+        mp.undo()
+    assert result.exit_code == 0, result.output
+    return out, work, result.output
+
+
+def _replies(out: Path) -> list[dict]:
+    lines = (out / "replies.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def _labelled() -> list[dict]:
+    rows = [json.loads(line) for line in COMMENTS.read_text(encoding="utf-8").splitlines() if line]
+    return [r for r in rows if "expect" in r]
+
+
+def test_mp4_has_h264_and_aac_of_equal_length(demo_run) -> None:
+    out, _, _ = demo_run
+    with av.open(str(out / "session.mp4")) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        assert v.codec_context.name == "h264"
+        assert a.codec_context.name == "aac"
+        assert (v.codec_context.width, v.codec_context.height) == (720, 1280)
+        v_end = a_end = 0.0
+        for packet in c.demux():
+            if packet.pts is None:
+                continue
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            if packet.stream.type == "video":
+                v_end = max(v_end, end)
+            else:
+                a_end = max(a_end, end)
+    assert v_end > 30
+    assert abs(v_end - a_end) < 0.1
+
+
+def test_hls_playlist_lists_segments(demo_run) -> None:
+    out, _, _ = demo_run
+    playlist = (out / "hls" / "index.m3u8").read_text()
+    segments = [line for line in playlist.splitlines() if line and not line.startswith("#")]
+    assert segments
+    assert all((out / "hls" / s).exists() for s in segments)
+
+
+def test_every_catalog_question_is_answered_with_catalog_facts(demo_run) -> None:
+    out, _, _ = demo_run
+    replies = {r["message_id"]: r for r in _replies(out)}
+    questions = [r for r in _labelled() if r["expect"].get("sku")]
+    assert len(questions) >= 10
+    for q in questions:
+        merged_into = [r for r in replies.values() if q["user"] in r["askers"]]
+        assert merged_into, f"no reply for {q['text']!r}"
+        reply = merged_into[0]
+        assert q["expect"]["sku"] in reply["skus"], (q["text"], reply)
+        for fact in q["expect"].get("facts", []):
+            assert fact in reply["reply"], (q["text"], reply["reply"])
+
+
+def test_spam_is_dropped(demo_run) -> None:
+    out, _, _ = demo_run
+    answered = {a for r in _replies(out) for a in r["askers"]}
+    spam = [r for r in _labelled() if r["expect"].get("drop")]
+    assert spam
+    for s in spam:
+        assert s["user"] not in answered, s
+
+
+def test_chinese_questions_are_answered_in_chinese(demo_run) -> None:
+    out, _, _ = demo_run
+    replies = _replies(out)
+    chinese = [r for r in replies if any("\u4e00" <= ch <= "\u9fff" for ch in r["comment"])]
+    assert len(chinese) >= 5
+    for r in chinese:
+        assert r["language"] == "zh"
+        han = sum("\u4e00" <= ch <= "\u9fff" for ch in r["reply"])
+        assert han >= len(r["reply"]) // 4, r["reply"]
+
+
+def test_replies_carry_stage_timestamps_in_order(demo_run) -> None:
+    out, _, _ = demo_run
+    for r in _replies(out):
+        s = r["stamps"]
+        order = ["received", "triaged", "reply_ready", "first_audio", "first_frame_out"]
+        assert all(k in s for k in order), s
+        times = [s[k] for k in order]
+        assert times == sorted(times), s
+
+
+def test_database_holds_the_same_replies(demo_run) -> None:
+    out, work, _ = demo_run
+    engine = create_engine(f"sqlite:///{work / 'demo.db'}")
+    with Session(engine) as s:
+        rows = s.scalars(select(db.ReplyRecord).order_by(db.ReplyRecord.id)).all()
+        comments = s.scalars(select(db.CommentRecord)).all()
+    assert [r.text for r in rows] == [r["reply"] for r in _replies(out)]
+    assert len(comments) == sum(1 for line in COMMENTS.read_text().splitlines() if line.strip())
+    assert any(c.decision == "dropped" for c in comments)
+
+
+def test_report_table_is_printed(demo_run) -> None:
+    _, _, output = demo_run
+    for word in ("replies spoken", "comments dropped", "first_frame_out", "p95"):
+        assert word in output
+
+
+def test_mouth_follows_the_speech(demo_run) -> None:
+    """Mouth opening decoded from the video tracks the audio envelope, and rests in silence."""
+    out, _, _ = demo_run
+    box = IllustratedAnimator(720, 1280, 25).mouth_box
+    openness: list[float] = []
+    with av.open(str(out / "session.mp4")) as c:
+        for frame in c.decode(video=0):
+            openness.append(mouth_openness(frame.to_ndarray(format="rgb24"), box))
+            if len(openness) >= 1500:
+                break
+    with av.open(str(out / "session.mp4")) as c:
+        pcm = np.concatenate(
+            [f.to_ndarray().astype(np.float32).mean(axis=0) for f in c.decode(audio=0)]
+        )
+    spf = 48000 // 25
+    n = min(len(openness), len(pcm) // spf)
+    rms = np.sqrt((pcm[: n * spf].reshape(n, spf) ** 2).mean(axis=1))
+    mouth = np.asarray(openness[:n])
+    speaking = rms > rms.max() * 0.05
+    assert speaking.sum() > 100 and (~speaking).sum() > 100
+    assert mouth[speaking].mean() > 3 * max(mouth[~speaking].mean(), 1e-3)
+    assert np.corrcoef(mouth, rms)[0, 1] > 0.5

@@ -1,0 +1,181 @@
+"""Overlay layers: real CJK glyphs, the AI label on every frame, layouts that fit any frame."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from host.catalog.facts import ProductFacts
+from host.config import Settings
+from host.stream.base import Overlay
+from host.stream.card import card_text
+from host.stream.layout import CAPTION_MAX_LINES
+from host.stream.overlays import OverlayCompositor
+from host.stream.typeset import font, wrap
+
+JACKET = ProductFacts(
+    sku="LH-001",
+    name="轻薄羽绒服",
+    name_en="Lightweight Down Jacket",
+    price=Decimal("399.00"),
+    currency="CNY",
+    stock=128,
+    link=1,
+    list_price=Decimal("699.00"),
+    promotion="直播间立减300元",
+    attributes={"size": "S/M/L/XL"},
+)
+LONG_CAPTION = (
+    "这件轻薄羽绒服今天直播间只要三百九十九元，比原价便宜了整整三百块，库存不多了！"
+    "It is light, warm and packs into its own pocket, so grab one before they are gone."
+)
+SIZES = [(720, 1280), (1280, 720), (1080, 1920), (1920, 1080)]
+
+
+def glyph(text: str) -> np.ndarray:
+    image = Image.new("L", (64, 64))
+    ImageDraw.Draw(image).text((4, 0), text, font=font(48), fill=255)
+    return np.asarray(image)
+
+
+def boxes(compositor: OverlayCompositor, overlay: Overlay) -> list[tuple[int, int, int, int]]:
+    """(left, top, right, bottom) of every layer."""
+    return [(p.x, p.y, p.x + p.size[0], p.y + p.size[1]) for p in compositor.patches(overlay)]
+
+
+def inside(box: tuple[int, int, int, int], width: int, height: int) -> bool:
+    left, top, right, bottom = box
+    return min(left, top) >= 0 and right <= width and bottom <= height
+
+
+def overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_chinese_renders_real_distinct_glyphs_not_tofu() -> None:
+    zhong, wen, missing = glyph("中"), glyph("文"), glyph("\U000e01ef")
+    assert (zhong > 128).sum() > 100
+    assert (wen > 128).sum() > 100
+    assert (zhong != wen).sum() > 100
+    assert (zhong != missing).sum() > 100
+    assert (wen != missing).sum() > 100
+
+
+def test_ai_label_is_on_every_frame_whatever_else_is_shown() -> None:
+    settings = Settings()
+    compositor = OverlayCompositor(settings)
+    assert compositor.label is not None
+    label = compositor.label
+    rows = slice(label.y, label.y + label.size[1])
+    cols = slice(label.x, label.x + label.size[0])
+    overlays = [
+        Overlay(),
+        Overlay(caption="欢迎"),
+        Overlay(comment=("Lily", "有黑色吗？"), product=JACKET),
+        Overlay(caption=LONG_CAPTION, comment=("A" * 40, "x" * 200), product=JACKET),
+    ]
+    rng = np.random.default_rng(1)
+    for index in range(40):
+        image = rng.integers(0, 256, (1280, 720, 3), dtype=np.uint8)
+        out = compositor.composite(image, overlays[index % len(overlays)])
+        region = out[rows, cols].astype(int).sum(axis=2)
+        assert (region < 200).mean() > 0.4  # the dark box
+        assert (region > 700).sum() > 50  # the white text
+        assert not np.array_equal(out, image)
+
+
+def test_ai_label_is_absent_only_with_the_noncompliant_flag() -> None:
+    hidden = OverlayCompositor(Settings(noncompliant_hide_ai_label=True))
+    assert hidden.label is None
+    image = np.full((1280, 720, 3), 90, np.uint8)
+    assert np.array_equal(hidden.composite(image, Overlay()), image)
+    shown = OverlayCompositor(Settings(ai_label_position="bottom-right"))
+    assert shown.label is not None
+    assert shown.label.x > 360 and shown.label.y > 640
+    assert not np.array_equal(shown.composite(image, Overlay()), image)
+
+
+def test_composite_leaves_the_source_frame_untouched() -> None:
+    image = np.full((1280, 720, 3), 50, np.uint8)
+    OverlayCompositor(Settings()).composite(image, Overlay(caption="hi", product=JACKET))
+    assert (image == 50).all()
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_long_caption_wraps_inside_the_frame(width: int, height: int) -> None:
+    compositor = OverlayCompositor(Settings(width=width, height=height))
+    caption, _label = boxes(compositor, Overlay(caption=LONG_CAPTION))
+    assert inside(caption, width, height)
+    left, top, right, bottom = caption
+    face = font(compositor.layout.caption_font)
+    lines = wrap(LONG_CAPTION, face, right - left, CAPTION_MAX_LINES)
+    assert 2 <= len(lines) <= CAPTION_MAX_LINES
+    assert all(face.getlength(line) <= right - left for line in lines)
+    assert (bottom - top) > 2 * compositor.layout.caption_font
+
+
+def test_wrap_breaks_english_between_words_and_chinese_anywhere() -> None:
+    face = font(30)
+    words = ["packs", "into", "its", "own", "pocket"]
+    english = wrap(" ".join(words), face, 160, 5)
+    assert len(english) > 1
+    assert [word for line in english for word in line.split()] == words
+    chinese = wrap("今天直播间只要三百九十九元，比原价便宜", face, 150, 9)
+    assert len(chinese) > 2
+    assert "".join(chinese) == "今天直播间只要三百九十九元，比原价便宜"
+    assert not any(line.startswith("，") for line in chinese)
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_layers_stay_inside_apart_and_off_the_avatar_head(width: int, height: int) -> None:
+    compositor = OverlayCompositor(Settings(width=width, height=height))
+    overlay = Overlay(
+        caption=LONG_CAPTION, comment=("小红书用户Lily", "有黑色M码吗？" * 6), product=JACKET
+    )
+    layers = boxes(compositor, overlay)
+    assert len(layers) == 4
+    head = (int(width * 0.35), int(height * 0.15), int(width * 0.65), int(height * 0.40))
+    for k, box in enumerate(layers):
+        assert inside(box, width, height)
+        assert not overlaps(box, head)
+        assert not any(overlaps(box, other) for other in layers[k + 1 :])
+
+
+def test_card_shows_the_given_price_with_the_list_price_struck() -> None:
+    card = card_text(JACKET)
+    assert (card.price, card.list_price) == ("¥399", "¥699")
+    assert card.link == "1号链接 · Link 1"
+    assert card.stock is None
+    cheaper = card_text(
+        ProductFacts(
+            sku="X", name="T恤", price=Decimal("19.9"), currency="USD", list_price=Decimal("9")
+        )
+    )
+    assert (cheaper.price, cheaper.list_price) == ("$19.90", None)
+
+
+def test_card_says_how_many_are_left_and_when_sold_out() -> None:
+    low = card_text(ProductFacts(sku="X", name="卫衣", price=Decimal(129), currency="CNY", stock=3))
+    gone = card_text(
+        ProductFacts(sku="X", name="卫衣", price=Decimal(129), currency="CNY", stock=0)
+    )
+    assert low.stock == "仅剩3件 · Only 3 left"
+    assert gone.stock == "已售罄 · Sold out" and gone.sold_out
+
+
+def test_a_price_change_renders_a_new_card_and_equal_content_is_reused() -> None:
+    compositor = OverlayCompositor(Settings())
+    first = compositor.patches(Overlay(product=JACKET))[0]
+    again = compositor.patches(Overlay(product=JACKET, caption="hi"))[0]
+    assert again is first
+    repriced = ProductFacts(**{**JACKET.__dict__, "price": Decimal("299.00")})
+    changed = compositor.patches(Overlay(product=repriced))[0]
+    assert changed is not first
+    assert changed.size == first.size
+    differs = np.any(changed.premultiplied != first.premultiplied, axis=2)
+    rows = np.flatnonzero(differs.any(axis=1))
+    assert rows.size > 0
+    assert rows.min() > first.size[1] * 0.25 and rows.max() < first.size[1] * 0.7
