@@ -99,6 +99,19 @@ def test_spam_is_dropped(demo_run) -> None:
         assert s["user"] not in answered, s
 
 
+def test_repeats_of_a_question_being_answered_are_not_answered_twice(demo_run) -> None:
+    out, work, _ = demo_run
+    repeats = [r for r in _labelled() if r["expect"].get("duplicate_of")]
+    assert repeats
+    engine = create_engine(f"sqlite:///{work / 'demo.db'}")
+    with Session(engine) as s:
+        reasons = dict(s.execute(select(db.CommentRecord.message_id, db.CommentRecord.reason)).all())
+    answered = {r["message_id"] for r in _replies(out)}
+    for r in repeats:
+        assert reasons[r["id"]] == "duplicate"
+        assert r["expect"]["duplicate_of"] in answered
+
+
 def test_chinese_questions_are_answered_in_chinese(demo_run) -> None:
     out, _, _ = demo_run
     replies = _replies(out)

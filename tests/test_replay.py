@@ -88,7 +88,7 @@ def test_replay_waits_on_the_program_clock() -> None:
                 got.append(comment.message_id)
 
         task = asyncio.create_task(consume())
-        await clock.advance(4.6)
+        await clock.advance(6.1)
         for _ in range(20):
             await asyncio.sleep(0)
         seen_early = list(got)
@@ -107,7 +107,7 @@ def test_demo_comments_are_a_realistic_stream() -> None:
     assert source.errors == []
     assert 40 <= len(comments) <= 50
     times = [c.ts for c in comments]
-    assert times == sorted(times) and 90 <= times[-1] <= 110
+    assert times == sorted(times) and 90 <= times[-1] <= 150
     assert sum(has_cjk(c.text) for c in comments) >= 8
     assert {"gift", "superchat"} <= {c.kind for c in comments}
     assert len({c.message_id for c in comments}) == len(comments)

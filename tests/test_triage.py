@@ -90,6 +90,15 @@ def test_near_duplicate_questions_merge_and_remember_every_asker(triage: Triage)
     assert item.text == "多少钱"
 
 
+def test_question_being_answered_is_not_queued_again(triage: Triage) -> None:
+    triage.offer(comment("阿强", "多少钱"), 1.0)
+    assert triage.pop(1.1) is not None
+    assert triage.offer(comment("糖糖", "多少钱啊"), 3.0).reason == "duplicate"
+    assert triage.offer(comment("果果", "3号多少钱"), 3.5).reason == "queued"
+    assert triage.offer(comment("小鹿", "多少钱"), 12.0).reason == "queued"  # window over
+    assert triage.drops["duplicate"] == 1
+
+
 def test_merging_respects_the_window_and_link_numbers(triage: Triage) -> None:
     triage.offer(comment("A", "3号多少钱"), 0.0)
     assert triage.offer(comment("B", "5号多少钱"), 1.0).reason == "queued"

@@ -76,6 +76,7 @@ class Triage:
         self._queue: list[_Queued] = []
         self._last_kept: dict[str, float] = {}
         self._last_said: dict[str, tuple[str, float]] = {}
+        self._answered: list[tuple[str, tuple[str, ...], float]] = []  # (key, digits, popped at)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -90,8 +91,11 @@ class Triage:
             return self._drop(reason, comment)
 
         digits = tuple(DIGITS.findall(text))
-        if comment.kind == "chat" and (merged := self._merge(comment, key, digits, now)):
-            return merged
+        if comment.kind == "chat":
+            if merged := self._merge(comment, key, digits, now):
+                return merged
+            if self._being_answered(key, digits, now):
+                return self._drop("duplicate", comment)
         self._last_kept[comment.user_id] = now
         injection = looks_like_injection(text)
         item = Triaged(
@@ -112,6 +116,8 @@ class Triage:
             return None
         best = max(self._queue, key=lambda q: (q.rank(now), -q.queued_at))
         self._queue.remove(best)
+        if best.item.comment.kind == "chat" and not best.item.injection:
+            self._answered.append((best.key, best.digits, now))
         return best.item
 
     def _spam_reason(self, comment: Comment, text: str, key: str) -> str | None:
@@ -163,6 +169,13 @@ class Triage:
                 self._last_kept[comment.user_id] = now
                 return Decision(kept=True, reason="merged")
         return None
+
+    def _being_answered(self, key: str, digits: tuple[str, ...], now: float) -> bool:
+        """The same question was just taken for an answer: the asker hears it being answered."""
+        self._answered = [a for a in self._answered if now - a[2] <= self.merge_window_s]
+        return any(
+            d == digits and fuzz.ratio(k, key) >= MERGE_SIMILARITY for k, d, _ in self._answered
+        )
 
     def _enqueue(self, queued: _Queued, now: float) -> Decision:
         if len(self._queue) < self.queue_size:

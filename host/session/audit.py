@@ -56,7 +56,7 @@ class SpokenReply:
             comment=item.comment.text,
             reply=" ".join(s.text for s in spoken),
             language=spoken[0].language,
-            intent=spoken[0].intent,
+            intent=next((s.intent for s in spoken if s.skus), spoken[0].intent),
             skus=skus,
             backend=spoken[0].backend,
             guard_ok=not violations,

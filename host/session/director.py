@@ -32,9 +32,10 @@ class Director:
         *,
         fast: bool,
         busy: Callable[[], bool],
-        queue_size: int = 4,
+        queue_size: int = 1,
     ) -> None:
         self.segments: asyncio.Queue[Segment] = asyncio.Queue(queue_size)
+        self._taken = asyncio.Event()
         self._animator = animator
         self._catalog = catalog
         self._spf = rate // fps
@@ -75,6 +76,16 @@ class Director:
             self._playing, self._frames = None, None
         return frame
 
+    async def wait_for_room(self) -> None:
+        """Return once nothing is waiting to play, so the next line is written just in time.
+
+        Writing ahead by at most one sentence keeps prices fresh and lets a more urgent
+        comment that arrives meanwhile be answered first.
+        """
+        while not self.segments.empty():
+            self._taken.clear()
+            await self._taken.wait()
+
     async def _start_next(self, index: int) -> None:
         if self.segments.empty() and self._fast and self._busy():
             deadline = time.monotonic() + FAST_WAIT_S
@@ -83,6 +94,7 @@ class Director:
         if self.segments.empty():
             return
         seg = self.segments.get_nowait()
+        self._taken.set()
         self._playing, self._pos = seg, 0
         self._frames = iter(self._animator.speak(seg.poses, index))
 

@@ -117,6 +117,7 @@ class LiveSession:
 
     async def _reply_loop(self) -> None:
         while True:
+            await self._director.wait_for_room()
             item = self._triage.pop(self._clock.now())
             if item is None:
                 self._work.clear()
@@ -135,6 +136,7 @@ class LiveSession:
         violations: list[str] = []
         last: Segment | None = None
         async for sentence in self._responder.respond(item, self._catalog):
+            await self._director.wait_for_room()
             products = self._facts(sentence.skus)
             verdict = self._guard.check(sentence.text, products)
             if not verdict.ok:
