@@ -87,6 +87,7 @@ def test_near_duplicate_questions_merge_and_remember_every_asker(triage: Triage)
     item = triage.pop(3.0)
     assert item is not None
     assert item.askers == ("阿强", "Coco", "大橘")
+    assert len(item.merged) == 2
     assert item.text == "多少钱"
 
 

@@ -38,6 +38,7 @@ class Triaged:
     language: Literal["zh", "en"]
     priority: float
     askers: tuple[str, ...]  # display names of everyone merged into this item, first asker first
+    merged: tuple[str, ...] = ()  # message ids of the comments merged in after the first
     injection: bool = False  # looks like prompt injection: treat the text as data only
     trace: Trace = field(default_factory=Trace, compare=False)
 

@@ -160,12 +160,15 @@ class Triage:
                 and queued.digits == digits
                 and fuzz.ratio(queued.key, key) >= MERGE_SIMILARITY
             ):
+                merged = (*item.merged, comment.message_id)
                 if comment.user_name not in item.askers:
                     askers = (*item.askers, comment.user_name)
                     bonus = min(MAX_ASKER_BONUS, ASKER_BONUS * (len(askers) - 1))
                     queued.item = dataclasses.replace(
-                        item, askers=askers, priority=queued.base + bonus
+                        item, askers=askers, merged=merged, priority=queued.base + bonus
                     )
+                else:
+                    queued.item = dataclasses.replace(item, merged=merged)
                 self._last_kept[comment.user_id] = now
                 return Decision(kept=True, reason="merged")
         return None

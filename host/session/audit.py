@@ -29,6 +29,7 @@ class SpokenReply:
     """One answered comment: what was said, by which backend, and when each stage finished."""
 
     message_id: str
+    merged: list[str]  # message ids of the comments this reply also answers
     user: str
     askers: list[str]
     comment: str
@@ -51,6 +52,7 @@ class SpokenReply:
             skus.extend(s for s in sentence.skus if s not in skus)
         return cls(
             message_id=item.comment.message_id,
+            merged=list(item.merged),
             user=item.comment.user_name,
             askers=list(item.askers),
             comment=item.comment.text,
