@@ -35,10 +35,24 @@ QUESTIONS = [
 ]
 
 
+def machine() -> str:
+    """CPU model and core count, so a figure is never quoted without its machine."""
+    model = platform.processor() or "?"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, {platform.machine()}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=20)
-    parser.add_argument("--gap", type=float, default=7.0, help="seconds between questions")
+    parser.add_argument("--questions", type=int, default=12)
+    parser.add_argument(
+        "--gap", type=float, default=15.0, help="seconds between questions (longer than a reply)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,9 +66,13 @@ def main() -> None:
         settings = Settings(database_url=f"sqlite:///{work / 'bench.db'}", var_dir=work)
         result = asyncio.run(run_demo(settings, work / "out", realtime=True, comments=comments))
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or '?'}")
+    print(f"machine: {machine()}")
     print(f"replies: {len(result.records)} of {args.questions} questions, realtime, idle host")
-    print(f"program: {result.program.frames} frames, {result.program.late_frames} late")
+    stats = result.program
+    print(
+        f"program: {stats.frames} frames, {stats.late_frames} late "
+        f"(max {stats.max_lateness_ms:.0f} ms), encode p95 {stats.encode_ms_p95:.1f} ms"
+    )
     latencies = stage_latencies(result.records)
     for stage in ("triaged", "reply_ready", "first_audio", "first_frame_out"):
         pct = percentiles(latencies[stage])

@@ -66,6 +66,7 @@ async def run_demo(
     clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
     voices = build_router(settings)
     await asyncio.to_thread(voices.warm)
+    await asyncio.to_thread(catalog.search, "warm up the word segmenter")
     animator = IllustratedAnimator(settings.width, settings.height, settings.fps)
     sinks = [mp4_sink(paths.mp4), hls_sink(paths.hls.parent, settings.hls_segment_seconds)]
     program = Program(settings, sinks, clock, realtime=realtime)

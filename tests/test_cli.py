@@ -66,3 +66,37 @@ def test_bad_duration_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "duration" in result.output
     assert "Traceback" not in result.output
+
+
+def test_catalog_import_reports_row_and_column_and_imports_nothing(
+    env_db: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,name,price\nA-1,Mug,¥39\nA-2,Cup,-5\n", encoding="utf-8")
+    result = runner.invoke(app, ["catalog", "import", str(bad), "--merchant", "shop"])
+    assert result.exit_code == 1
+    assert "row 3" in result.output and "price" in result.output
+    listed = runner.invoke(app, ["catalog", "list", "--merchant", "shop"])
+    assert listed.exit_code == 1
+    assert "no products" in listed.output
+
+
+def test_catalog_import_then_list_and_show(env_db: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("商品名称,sku,售价,库存,链接号\n陶瓷杯,A-1,¥39.90,12,1\n", encoding="utf-8")
+    dry = runner.invoke(app, ["catalog", "import", str(good), "--merchant", "shop", "--dry-run"])
+    assert dry.exit_code == 0 and "would import" in dry.output
+    assert runner.invoke(app, ["catalog", "list", "--merchant", "shop"]).exit_code == 1
+    result = runner.invoke(app, ["catalog", "import", str(good), "--merchant", "shop"])
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
+    listed = runner.invoke(app, ["catalog", "list", "--merchant", "shop"])
+    assert "A-1" in listed.output and "39.90" in listed.output
+    shown = json.loads(runner.invoke(app, ["catalog", "show", "A-1", "--merchant", "shop"]).stdout)
+    assert shown["price"] == "39.90" and shown["stock"] == 12 and shown["link"] == 1
+
+
+def test_import_of_a_missing_file_is_a_one_line_error(env_db: Path) -> None:
+    result = runner.invoke(app, ["catalog", "import", "nope.csv", "--merchant", "shop"])
+    assert result.exit_code == 1
+    assert "no such file" in result.output

@@ -158,4 +158,3 @@ def _apply(
     for sku in report.removed:
         existing[sku].active = False
     return catalog_import.id
-

@@ -43,6 +43,14 @@ class DbCatalog:
             )
             return [facts_of(p) for p in rows]
 
+    def products(self) -> list[ProductFacts]:
+        """Every active product: lineup first in link order, then the rest by SKU."""
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                self._active().order_by(Product.link.is_(None), Product.link, Product.sku)
+            )
+            return [facts_of(p) for p in rows]
+
     def current(self) -> ProductFacts | None:
         if self._current_sku is not None:
             chosen = self.get(self._current_sku)

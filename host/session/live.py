@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 
 from host.catalog.facts import CatalogView, ProductFacts
@@ -40,7 +40,7 @@ class LiveSession:
     def __init__(
         self,
         *,
-        source: AsyncIterator[Comment],
+        source: AsyncIterable[Comment],
         triage: Triage,
         responder: Responder,
         guard: Guard,

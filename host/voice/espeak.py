@@ -78,9 +78,7 @@ class _Engine:
         self._capture = _Capture()
         self._callback = _SynthCallback(self._receive)  # kept alive as long as the library
 
-    def speak(
-        self, text: str, voice: str, rate: int
-    ) -> tuple[np.ndarray, list[tuple[str, float]]]:
+    def speak(self, text: str, voice: str, rate: int) -> tuple[np.ndarray, list[tuple[str, float]]]:
         with self.lock:
             lib = self._library()
             status = lib.espeak_SetVoiceByName(voice.encode())

