@@ -1,0 +1,21 @@
+"""The FastAPI application: routes are thin and call the same functions as the CLI."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from host import __version__
+from host.config import Settings
+
+
+def create_app(settings: Settings, engine: Engine) -> FastAPI:
+    app = FastAPI(title="livehost", version=__version__)
+    app.state.settings = settings
+    app.state.engine = engine
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app
