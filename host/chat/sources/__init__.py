@@ -1,0 +1,83 @@
+"""Chat sources: one module per platform, each an async iterable of `Comment`.
+
+A source owns its connection: it reconnects with backoff, answers heartbeats, drops
+duplicate message ids, and reports its health for the console. Registered by name in
+`SOURCES` (one line per backend) and chosen by settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from host.chat.events import Comment
+
+HealthState = Literal["starting", "connected", "reconnecting", "failed", "stopped"]
+
+
+@dataclass
+class Health:
+    """What the console shows for one source."""
+
+    state: HealthState = "starting"
+    since: float = field(default_factory=time.time)
+    last_message_at: float | None = None
+    reconnects: int = 0
+    received: int = 0
+    duplicates: int = 0
+    last_error: str | None = None
+
+    def set(self, state: HealthState, error: str | None = None) -> None:
+        if state != self.state:
+            self.state, self.since = state, time.time()
+        if error is not None:
+            self.last_error = error
+
+
+class Source(Protocol):
+    name: str
+    health: Health
+
+    def __aiter__(self) -> AsyncIterator[Comment]: ...
+
+
+class Backoff:
+    """Exponential backoff with full jitter, reset after a healthy connection."""
+
+    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
+        self.base, self.cap = base, cap
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        delay = min(self.cap, self.base * 2**self.attempt)
+        self.attempt += 1
+        return random.uniform(delay / 2, delay)
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.next_delay())
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class Deduper:
+    """Remembers the last `size` message ids: platforms resend after a reconnect."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def seen(self, message_id: str) -> bool:
+        """True if this id came before; records it otherwise."""
+        if message_id in self._seen:
+            self._seen.move_to_end(message_id)
+            return True
+        self._seen[message_id] = None
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return False
