@@ -9,10 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+OutputPreset = Literal["portrait", "landscape", "portrait-1080p", "landscape-1080p"]
+OUTPUT_SIZES: dict[str, tuple[int, int]] = {
+    "portrait": (720, 1280),
+    "landscape": (1280, 720),
+    "portrait-1080p": (1080, 1920),
+    "landscape-1080p": (1920, 1080),
+}
 
 
 class Settings(BaseSettings):
@@ -46,6 +54,48 @@ class Settings(BaseSettings):
         default=False, description="hide the AI disclosure label (non-compliant on most platforms)"
     )
 
+    # stream output (sizes, RTMP push, music bed)
+    output_preset: OutputPreset | None = Field(
+        default=None,
+        description="output size preset: portrait, landscape, portrait-1080p, landscape-1080p"
+        " (overrides WIDTH and HEIGHT)",
+    )
+    video_bitrate_1080p: int = Field(
+        default=4_500_000, description="H.264 CBR bitrate for 1080p sizes, bits/s"
+    )
+    rtmp_queue_packets: int = Field(
+        default=500, description="RTMP packets buffered while the ingest is slow (about 8 s)"
+    )
+    rtmp_reconnect_min_s: float = Field(
+        default=0.5, description="first wait before reconnecting to a dropped RTMP ingest"
+    )
+    rtmp_reconnect_max_s: float = Field(
+        default=10.0, description="longest wait between RTMP reconnect attempts"
+    )
+    music_bed: Path | None = Field(
+        default=None, description="background music file, looped under the host (off if unset)"
+    )
+    music_level_db: float = Field(
+        default=-20.0, description="music bed level while the host is silent, dB"
+    )
+    music_duck_db: float = Field(
+        default=-14.0, description="extra music attenuation while the host speaks, dB"
+    )
+
+    @model_validator(mode="after")
+    def _apply_output_preset(self) -> Settings:
+        """A preset names a whole output size, so WIDTH and HEIGHT cannot disagree with it."""
+        if self.output_preset is not None:
+            self.width, self.height = OUTPUT_SIZES[self.output_preset]
+        return self
+
+    @property
+    def stream_video_bitrate(self) -> int:
+        """The CBR rate for the output size: platforms expect more bits at 1080p."""
+        if min(self.width, self.height) >= 1080:
+            return self.video_bitrate_1080p
+        return self.video_bitrate
+
     # voice
     voice_en: str = Field(default="piper", description="TTS backend for English")
     voice_zh: str = Field(default="espeak", description="TTS backend for Chinese")
@@ -61,3 +111,47 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible API base URL")
     openai_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint")
     openai_model: str = Field(default="gpt-4o-mini", description="chat model name")
+
+    # chat sources: websocket ingress, Twitch, YouTube
+    ingress_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='websocket ingress tokens per stream, JSON: {"STREAM": "TOKEN"}',
+    )
+    ingress_max_frame_bytes: int = Field(
+        default=16_384, description="largest websocket ingress frame accepted, bytes"
+    )
+    ingress_queue_size: int = Field(
+        default=1000, description="ingress comments buffered per stream before senders hear busy"
+    )
+    twitch_client_id: str | None = Field(default=None, description="Twitch app client id")
+    twitch_user_token: SecretStr | None = Field(
+        default=None, description="Twitch user access token (user:read:chat) for EventSub"
+    )
+    twitch_broadcaster_id: str | None = Field(
+        default=None, description="Twitch user id of the channel to read (EventSub)"
+    )
+    twitch_user_id: str | None = Field(
+        default=None, description="Twitch user id the token belongs to (EventSub)"
+    )
+    twitch_channel: str | None = Field(
+        default=None, description="Twitch channel login for anonymous IRC reading"
+    )
+    twitch_eventsub_url: str = Field(
+        default="wss://eventsub.wss.twitch.tv/ws", description="Twitch EventSub WebSocket URL"
+    )
+    twitch_helix_url: str = Field(
+        default="https://api.twitch.tv/helix", description="Twitch Helix API base URL"
+    )
+    twitch_irc_url: str = Field(
+        default="wss://irc-ws.chat.twitch.tv:443", description="Twitch IRC WebSocket URL"
+    )
+    twitch_keepalive_s: int = Field(
+        default=30, description="EventSub keepalive timeout asked of Twitch, seconds (10-600)"
+    )
+    youtube_api_key: SecretStr | None = Field(default=None, description="YouTube Data API key")
+    youtube_live_chat_id: str | None = Field(
+        default=None, description="liveChatId of the broadcast to read"
+    )
+    youtube_api_url: str = Field(
+        default="https://www.googleapis.com/youtube/v3", description="YouTube Data API base URL"
+    )

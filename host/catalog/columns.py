@@ -6,6 +6,7 @@ merchant's extra columns ("fit", "产地") reach the host without a code change.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -85,8 +86,12 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[\s\-./]+", "_", text).strip("_")
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical(header: str) -> str:
-    """The field or attribute a header stands for; an unknown header stands for itself."""
+    """The field or attribute a header stands for; an unknown header stands for itself.
+
+    Cached: a file has a handful of headers but every row asks about each of them.
+    """
     key = normalise_header(header)
     return _BY_HEADER.get(key, key)
 

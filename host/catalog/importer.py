@@ -8,18 +8,21 @@ deactivated rather than deleted, so the audit log's replies keep pointing at rea
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from host.catalog.errors import CatalogError
-from host.catalog.product_rows import apply_facts, fact_changes, facts_of
+from host.catalog.facts import ProductFacts
+from host.catalog.product_rows import fact_changes, facts_of, row_values
 from host.catalog.reading import detect_format, read_rows
 from host.catalog.validation import ProductRecord, parse_records
-from host.db.models import CatalogImport, Merchant, PriceHistory, Product
+from host.db.models import CatalogImport, Merchant, PriceHistory, Product, utcnow
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,12 @@ class ImportReport:
         }
 
 
+Progress = Callable[[str, int, int], None]
+"""Told (stage, rows done, rows in all) as a long import goes; the CLI draws a bar from it."""
+
+_STEP = 2000  # rows between two progress calls
+
+
 def import_file(
     engine: Engine,
     path: Path,
@@ -61,12 +70,39 @@ def import_file(
     dry_run: bool = False,
     by: str = "cli",
     default_currency: str = "CNY",
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Read, validate and apply `path` as `merchant`'s full catalog; see `ImportReport.errors`."""
-    data = path.read_bytes()
-    report = ImportReport(path.name, hashlib.sha256(data).hexdigest(), dry_run)
+    return import_bytes(
+        engine,
+        path.read_bytes(),
+        path.name,
+        merchant,
+        fmt=fmt,
+        dry_run=dry_run,
+        by=by,
+        default_currency=default_currency,
+        progress=progress,
+    )
+
+
+def import_bytes(
+    engine: Engine,
+    data: bytes,
+    file_name: str,
+    merchant: str,
+    *,
+    fmt: str | None = None,
+    dry_run: bool = False,
+    by: str = "cli",
+    default_currency: str = "CNY",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """`import_file` for an upload: the format comes from `fmt` or the file name's suffix."""
+    report = ImportReport(file_name, hashlib.sha256(data).hexdigest(), dry_run)
     try:
-        records, errors = parse_records(read_rows(data, detect_format(path, fmt)), default_currency)
+        rows = read_rows(data, detect_format(Path(file_name), fmt))
+        records, errors = parse_records(rows, default_currency, _every(progress, "validate"))
     except CatalogError as exc:
         records, errors = [], [exc]
     if not errors and not records:
@@ -92,8 +128,23 @@ def import_file(
             merchant_row = Merchant(name=merchant)
             session.add(merchant_row)
             session.flush()
-        report.import_id = _apply(session, merchant_row, records, existing, report, by)
+        report.import_id = _apply(
+            session, merchant_row, records, existing, report, by, _every(progress, "write")
+        )
     return report
+
+
+def _every(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
+    """A per-row counter that calls `progress` only every `_STEP` rows and on the last one."""
+    if progress is None:
+        return None
+    report = progress
+
+    def tick(done: int, total: int) -> None:
+        if done % _STEP == 0 or done == total:
+            report(stage, done, total)
+
+    return tick
 
 
 def _compare(
@@ -122,7 +173,9 @@ def _apply(
     existing: dict[str, Product],
     report: ImportReport,
     by: str,
+    tick: Callable[[int, int], None] | None,
 ) -> int:
+    """Write the import with a few bulk statements (100k rows must not mean 100k queries)."""
     catalog_import = CatalogImport(
         merchant_id=merchant.id,
         by=by,
@@ -136,25 +189,57 @@ def _apply(
     )
     session.add(catalog_import)
     session.flush()
-    for record in records:
-        product = existing.get(record.facts.sku)
-        old_price = None if product is None else product.price
+    touched = set(report.added) | {change.sku for change in report.changed}
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    history: list[tuple[str, Decimal | None, ProductFacts]] = []
+    for done, record in enumerate(records, start=1):
+        facts = record.facts
+        values = row_values(facts) | {"active": record.active, "updated_at": now}
+        product = existing.get(facts.sku)
         if product is None:
-            product = Product(merchant_id=merchant.id, sku=record.facts.sku)
-            session.add(product)
-        apply_facts(product, record.facts)
-        product.active = record.active
-        if old_price is None or old_price != record.facts.price:
-            session.flush()
-            session.add(
-                PriceHistory(
-                    product_id=product.id,
-                    old_price=old_price,
-                    new_price=record.facts.price,
-                    currency=record.facts.currency,
-                    import_id=catalog_import.id,
-                )
-            )
-    for sku in report.removed:
-        existing[sku].active = False
+            inserts.append(values | {"merchant_id": merchant.id})
+            history.append((facts.sku, None, facts))
+        elif facts.sku in touched:
+            updates.append(values | {"id": product.id})
+            if product.price != facts.price:
+                history.append((facts.sku, product.price, facts))
+        if tick is not None:
+            tick(done, len(records))
+    if inserts:
+        session.execute(insert(Product), inserts)
+    if updates:
+        session.execute(update(Product), updates)
+    removed_ids = [existing[sku].id for sku in report.removed]
+    for start in range(0, len(removed_ids), _CHUNK):
+        session.execute(
+            update(Product)
+            .where(Product.id.in_(removed_ids[start : start + _CHUNK]))
+            .values(active=False, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if history:
+        ids = dict(
+            session.execute(
+                select(Product.sku, Product.id).where(Product.merchant_id == merchant.id)
+            ).tuples()
+        )
+        session.execute(
+            insert(PriceHistory),
+            [
+                {
+                    "product_id": ids[sku],
+                    "old_price": old,
+                    "new_price": facts.price,
+                    "currency": facts.currency,
+                    "import_id": catalog_import.id,
+                    "changed_at": now,
+                }
+                for sku, old, facts in history
+            ],
+        )
     return catalog_import.id
+
+
+_CHUNK = 900  # ids per IN (...) list, well under every database's parameter limit

@@ -28,15 +28,12 @@ def facts_of(product: Product) -> ProductFacts:
     )
 
 
-def apply_facts(product: Product, facts: ProductFacts) -> None:
-    for name in FACT_FIELDS:
-        value: Any = getattr(facts, name)
-        if name == "aliases":
-            value = list(value)
-        elif name == "attributes":
-            value = dict(value)
-        if getattr(product, name) != value:
-            setattr(product, name, value)
+def row_values(facts: ProductFacts) -> dict[str, Any]:
+    """Column values of a `products` row for bulk INSERT/UPDATE statements."""
+    values: dict[str, Any] = {name: getattr(facts, name) for name in FACT_FIELDS}
+    values["aliases"] = list(facts.aliases)
+    values["attributes"] = dict(facts.attributes)
+    return values
 
 
 def fact_changes(old: ProductFacts, new: ProductFacts) -> dict[str, list[Any]]:

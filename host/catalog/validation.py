@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,8 +46,11 @@ class ProductRecord:
 
 
 def parse_records(
-    rows: Sequence[RawRow], default_currency: str = "CNY"
+    rows: Sequence[RawRow],
+    default_currency: str = "CNY",
+    tick: Callable[[int, int], None] | None = None,
 ) -> tuple[list[ProductRecord], list[CatalogError]]:
+    """Every row checked; `tick(done, total)` is called after each one (for a progress bar)."""
     errors: list[CatalogError] = []
     records: list[ProductRecord] = []
     first_row_of_sku: dict[str, int] = {}
@@ -55,7 +58,9 @@ def parse_records(
     errors.extend(_header_errors(rows))
     if errors:
         return [], errors
-    for raw in rows:
+    for done, raw in enumerate(rows, start=1):
+        if tick is not None:
+            tick(done, len(rows))
         record, row_errors = _parse_row(raw, default_currency)
         errors.extend(row_errors)
         if record is None:

@@ -51,7 +51,8 @@ class Encoder:
         video = self.video.codec_context
         video.width, video.height, video.pix_fmt = self.width, self.height, "yuv420p"
         video.time_base = Fraction(1, self.fps)
-        video.bit_rate = settings.video_bitrate
+        bitrate = settings.stream_video_bitrate
+        video.bit_rate = bitrate
         video.gop_size = KEYFRAME_SECONDS * self.fps
         video.max_b_frames = 0
         video.profile = "Main"
@@ -61,6 +62,11 @@ class Encoder:
             "bf": "0",
             "keyint_min": str(KEYFRAME_SECONDS * self.fps),
             "sc_threshold": "0",  # keyframes on the 2 s grid only, so segments cut evenly
+            # CBR as ingests ask for it: a 1 s buffer, padded so the rate never dips
+            "maxrate": str(bitrate),
+            "minrate": str(bitrate),
+            "bufsize": str(bitrate),
+            "x264-params": "nal-hrd=cbr",
         }
         video.flags |= Flags.global_header
         self.audio: AudioStream = self._templates.add_stream(

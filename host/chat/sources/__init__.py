@@ -30,6 +30,7 @@ class Health:
     reconnects: int = 0
     received: int = 0
     duplicates: int = 0
+    malformed: int = 0  # frames that could not be read: skipped, never fatal
     last_error: str | None = None
 
     def set(self, state: HealthState, error: str | None = None) -> None:
@@ -81,3 +82,8 @@ class Deduper:
         if len(self._seen) > self._size:
             self._seen.popitem(last=False)
         return False
+
+    def forget(self, message_id: str) -> None:
+        """Lets an id through again: it was seen but not taken (a full queue), so a resend
+        must not be dropped as a duplicate."""
+        self._seen.pop(message_id, None)
