@@ -46,7 +46,7 @@ def print_report(
         summary.add_row(f"  dropped: {reason}", str(n))
     console.print(summary)
 
-    table = Table(title="Latency from comment received (ms)")
+    table = Table(title="Latency from comment received, ms (includes waiting behind other replies)")
     table.add_column("stage")
     table.add_column("n", justify="right")
     table.add_column("p50", justify="right")
