@@ -128,7 +128,9 @@ def main() -> None:
     rate, triage = throughput(args.burst)
     print(f"throughput: {rate:,.0f} comments/s through triage ({args.burst:,} comments, one core)")
     dropped = sum(triage.drops.values())
-    print(f"dropped: {dropped:,} ({', '.join(f'{k} {v:,}' for k, v in triage.drops.most_common())})")
+    print(
+        f"dropped: {dropped:,} ({', '.join(f'{k} {v:,}' for k, v in triage.drops.most_common())})"
+    )
     for count in (args.burst // 10, args.burst):
         print(f"peak memory, burst of {count:,}: {peak_memory(count) / 1024:,.0f} KiB "
               f"(queue size {triage.queue_size})")  # fmt: skip

@@ -1,5 +1,9 @@
 """Time to first audio (warm) and real-time factor of each voice backend on this machine.
 
+Also the OpenAI TTS backend against the local test server (which streams espeak speech
+with no delay, so its figures are the host's own overhead: HTTP, parsing, chunking) and a
+cache hit, which is what a repeated pitch or FAQ line costs.
+
 Run: python bench/voice.py
 """
 
@@ -14,9 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
+import tempfile
+
 from host.voice.base import Voice
+from host.voice.cache import AudioCache, CachedVoice
 from host.voice.espeak import Espeak
+from host.voice.openai_tts import OpenAiTts
 from host.voice.piper import Piper
+from tests.tts_double import running_tts_double
 
 SENTENCES = {
     "en": {
@@ -59,18 +68,37 @@ def main() -> None:
         f"Python {platform.python_version()}"
     )
     print(f"{'backend':8} {'lang':4} {'text':5} {'audio s':>8} {'first audio ms':>15} {'RTF':>6}")
-    backends: list[tuple[Piper | Espeak, list[str]]] = [(Piper(), ["en"]), (Espeak(), ["zh", "en"])]
-    for voice, languages in backends:
-        load_start = time.perf_counter()
-        voice.warm()
-        print(f"{voice.name}: load {time.perf_counter() - load_start:.2f} s")
-        for language in languages:
-            for label, text in SENTENCES[language].items():
-                list(voice.synthesize(text, language))  # warm the path for this language
-                first, total, audio = measure(voice, text, language)
+    with running_tts_double() as double, tempfile.TemporaryDirectory() as cache_dir:
+        openai = OpenAiTts(
+            base_url=double.base_url, api_key=None, model="bench", voices={"en": "a", "zh": "b"}
+        )
+        cached = CachedVoice(Piper(), AudioCache(Path(cache_dir), 64 * 1024 * 1024))
+        backends: list[tuple[Voice, list[str]]] = [
+            (Piper(), ["en"]),
+            (Espeak(), ["zh", "en"]),
+            (openai, ["en", "zh"]),
+            (cached, ["en"]),
+        ]
+        for voice, languages in backends:
+            label = "piper+cache hit" if voice is cached else voice.name
+            load_start = time.perf_counter()
+            warm = getattr(voice, "warm", None)
+            if callable(warm):
+                warm()
+            print(f"{label}: load {time.perf_counter() - load_start:.2f} s")
+            for language in languages:
+                for size, text in SENTENCES[language].items():
+                    list(voice.synthesize(text, language))  # warm the path (fills the cache)
+                    first, total, audio = measure(voice, text, language)
+                    print(
+                        f"{voice.name:8} {language:4} {size:5} {audio:8.2f} "
+                        f"{first * 1000:15.1f} {total / audio:6.3f}"
+                    )
+            if voice is openai:
+                speak_s = [r.finished - r.received for r in double.requests if r.finished]
                 print(
-                    f"{voice.name:8} {language:4} {label:5} {audio:8.2f} {first * 1000:15.0f} "
-                    f"{total / audio:6.3f}"
+                    f"openai: server's own time (espeak) median "
+                    f"{statistics.median(speak_s) * 1000:.0f} ms of the figures above"
                 )
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 from host.catalog.facts import CatalogView
 from host.chat.events import Comment
 from host.chat.triage import Triage
+from host.config import Settings
 from host.reply.answerer import CatalogAnswerer
 from host.reply.events import Responder
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
+from host.reply.registry import build_responder
 
 
 @dataclass
@@ -27,6 +29,7 @@ class AskResult:
     backend: str
     ok: bool
     violations: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)  # lines the guard stopped
     dropped: str | None = None  # triage reason when the comment would not be answered
     latency_ms: float = 0.0
 
@@ -37,6 +40,7 @@ class AskResult:
             "products": self.products,
             "backend": self.backend,
             "guard": {"ok": self.ok, "violations": self.violations},
+            "blocked": self.blocked,
             "dropped": self.dropped,
             "latency_ms": round(self.latency_ms, 2),
         }
@@ -64,6 +68,13 @@ class Asker:
             Guard(banned.claims),
             list(banned.words),
         )
+
+    @classmethod
+    def from_settings(cls, catalog: CatalogView, settings: Settings) -> Asker:
+        """The responder the settings choose: the LLM when an endpoint is set, else the catalog."""
+        banned = load_banned(settings.prompts_dir / "banned.yaml")
+        guard = Guard(banned.claims)
+        return cls(catalog, build_responder(settings, guard), guard, list(banned.words))
 
     def ask(self, text: str, user: str = "viewer") -> AskResult:
         return asyncio.run(self.ask_async(text, user))
@@ -94,16 +105,22 @@ class Asker:
             )
         lines: list[str] = []
         violations: list[str] = []
+        blocked: list[str] = []
         skus: list[str] = []
         intent, backend = "other", self._responder.name
         async for sentence in self._responder.respond(item, self._catalog):
             intent, backend = sentence.intent, sentence.backend
+            for rejection in sentence.rejected:
+                blocked.append(rejection.text)
+                violations.extend(rejection.violations)
             facts = [p for p in (self._catalog.get(s) for s in sentence.skus) if p is not None]
             verdict = self._guard.check(sentence.text, facts)
             violations.extend(verdict.violations)
             if verdict.ok:
                 lines.append(sentence.text)
                 skus.extend(s for s in sentence.skus if s not in skus)
+            else:
+                blocked.append(sentence.text)
         return AskResult(
             reply=" ".join(lines),
             intent=intent,
@@ -111,5 +128,6 @@ class Asker:
             backend=backend,
             ok=not violations,
             violations=violations,
+            blocked=blocked,
             latency_ms=(time.perf_counter() - start) * 1000,
         )

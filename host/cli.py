@@ -13,12 +13,14 @@ import typer
 
 from host.commands.catalog import catalog_app
 from host.commands.shell import console, load_settings, one_line_errors, out
+from host.commands.voice import voice_app
 from host.errors import HostError
 
 app = typer.Typer(help="livehost: an AI host for live-selling streams.", no_args_is_help=True)
 db_app = typer.Typer(help="The database (schema changes only through migrations).")
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(voice_app, name="voice")
 
 
 @app.callback()
@@ -46,6 +48,10 @@ def demo(
     comments: Annotated[
         Path | None, typer.Option(help="replay this JSONL instead of the demo comments")
     ] = None,
+    rtmp: Annotated[
+        str | None,
+        typer.Option("--rtmp", help="also push to this RTMP(S) ingest URL, stream key included"),
+    ] = None,
 ) -> None:
     """Run one offline session: demo catalog and comments in; MP4, HLS and replies.jsonl out."""
     from host.demo import DemoPaths, run_demo
@@ -57,7 +63,9 @@ def demo(
     mode = "realtime" if realtime else "fast"
     console.print(f"livehost demo ({mode}) → {out_dir}/")
     result = asyncio.run(
-        run_demo(settings, out_dir, duration=duration, realtime=realtime, comments=comments)
+        run_demo(
+            settings, out_dir, duration=duration, realtime=realtime, comments=comments, rtmp=rtmp
+        )
     )
     print_report(out, result.records, result.drops, result.comments)
     paths = DemoPaths(out_dir)

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         default=False, description="hide the AI disclosure label (non-compliant on most platforms)"
     )
 
-    # stream output (sizes, RTMP push, music bed)
+    # stream output (sizes, RTMP push)
     output_preset: OutputPreset | None = Field(
         default=None,
         description="output size preset: portrait, landscape, portrait-1080p, landscape-1080p"
@@ -71,15 +71,6 @@ class Settings(BaseSettings):
     )
     rtmp_reconnect_max_s: float = Field(
         default=10.0, description="longest wait between RTMP reconnect attempts"
-    )
-    music_bed: Path | None = Field(
-        default=None, description="background music file, looped under the host (off if unset)"
-    )
-    music_level_db: float = Field(
-        default=-20.0, description="music bed level while the host is silent, dB"
-    )
-    music_duck_db: float = Field(
-        default=-14.0, description="extra music attenuation while the host speaks, dB"
     )
 
     @model_validator(mode="after")
@@ -101,6 +92,34 @@ class Settings(BaseSettings):
     voice_zh: str = Field(default="espeak", description="TTS backend for Chinese")
     piper_model: Path | None = Field(
         default=None, description="Piper .onnx voice path (bundled voice if unset)"
+    )
+    tts_openai_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible TTS API base URL (OPENAI_BASE_URL, then OpenAI, if unset)",
+    )
+    tts_openai_api_key: SecretStr | None = Field(
+        default=None, description="API key for the TTS endpoint (OPENAI_API_KEY if unset)"
+    )
+    tts_openai_model: str = Field(default="gpt-4o-mini-tts", description="OpenAI TTS model name")
+    tts_openai_voice_en: str = Field(default="alloy", description="OpenAI TTS voice for English")
+    tts_openai_voice_zh: str = Field(default="alloy", description="OpenAI TTS voice for Chinese")
+    tts_openai_timeout_s: float = Field(
+        default=10.0, description="OpenAI TTS request timeout before falling back, seconds"
+    )
+    tts_cache: bool = Field(
+        default=True, description="keep synthesized sentences on disk and replay repeats"
+    )
+    tts_cache_max_mb: int = Field(
+        default=512, description="TTS cache size limit, MB (least recently used go first)"
+    )
+    coqui_model_dir: Path | None = Field(
+        default=None, description="Coqui TTS model folder (checkpoint + config.json)"
+    )
+    coqui_speaker: str | None = Field(
+        default=None, description="voice profile (host voice create) that XTTS speaks with"
+    )
+    coqui_language_zh: str = Field(
+        default="zh-cn", description="the Coqui model's language code for Chinese"
     )
 
     # triage / reply
@@ -155,3 +174,69 @@ class Settings(BaseSettings):
     youtube_api_url: str = Field(
         default="https://www.googleapis.com/youtube/v3", description="YouTube Data API base URL"
     )
+
+    # LLM responder, guard fallback and idle pitches
+    responder: Literal["auto", "catalog", "llm"] = Field(
+        default="auto",
+        description="who writes replies; auto = the LLM when OPENAI_BASE_URL or a key is set",
+    )
+    llm_temperature: float = Field(default=0.4, description="LLM sampling temperature")
+    llm_timeout_s: float = Field(default=20.0, description="LLM request timeout, seconds")
+    llm_first_sentence_s: float = Field(
+        default=2.5, description="deadline for the LLM's first sentence before the fallback speaks"
+    )
+    llm_breaker_failures: int = Field(
+        default=3, description="LLM failures in a row that open the circuit breaker"
+    )
+    llm_breaker_cooldown_s: float = Field(
+        default=60.0, description="seconds the LLM is skipped once the breaker is open"
+    )
+    llm_history: int = Field(default=3, description="earlier exchanges included in the prompt")
+    sentence_max_chars: int = Field(
+        default=80, description="longest sentence handed to TTS before it is cut"
+    )
+    idle_pitch_s: float = Field(
+        default=8.0, description="seconds with nothing queued before a pitch; 0 turns pitches off"
+    )
+    pitch_rotate_s: float = Field(
+        default=60.0,
+        description="seconds pitches stay on one lineup product; 0 = pitch the product on screen",
+    )
+    pitch_language: Literal["zh", "en"] = Field(default="zh", description="language of pitches")
+
+    # chat sources: Bilibili (web room or open platform), Douyin webhook
+    bilibili_room_id: str = Field(default="", description="Bilibili live room id (web room)")
+    bilibili_uid: int = Field(
+        default=0, description="Bilibili uid the web room listener logs in as"
+    )
+    bilibili_token: SecretStr | None = Field(
+        default=None, description="Bilibili danmaku key (getDanmuInfo token) for the web room"
+    )
+    bilibili_ws_url: str = Field(
+        default="wss://broadcastlv.chat.bilibili.com/sub", description="Bilibili danmaku websocket"
+    )
+    bilibili_app_id: int | None = Field(
+        default=None, description="Bilibili open-platform app id (uses the open platform when set)"
+    )
+    bilibili_access_key_id: str | None = Field(
+        default=None, description="Bilibili open-platform access key id"
+    )
+    bilibili_access_key_secret: SecretStr | None = Field(
+        default=None, description="Bilibili open-platform access key secret"
+    )
+    bilibili_code: SecretStr | None = Field(
+        default=None, description="streamer's Bilibili identity code (身份码) for the open platform"
+    )
+    bilibili_open_api_url: str = Field(
+        default="https://live-open.biliapi.com", description="Bilibili open-platform API base URL"
+    )
+    douyin_webhook_secret: SecretStr | None = Field(
+        default=None, description="Douyin live data push secret (webhook signatures)"
+    )
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether replies come from the LLM (an endpoint is set and the catalog is not forced)."""
+        if self.responder == "catalog":
+            return False
+        return self.responder == "llm" or bool(self.openai_base_url or self.openai_api_key)

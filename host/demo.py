@@ -2,32 +2,37 @@
 
 Everything is an embedded default (SQLite under var/, the catalog answerer, Piper and
 espeak-ng, the illustrated avatar, MP4 + HLS out), so it runs on a fresh machine with no
-network and no API key.
+network and no API key; `rtmp` adds a push to an ingest, to test a platform key with it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from host.catalog.store import DbCatalog, ensure_demo_catalog
+from host.chat.events import Comment
 from host.chat.replay import ReplaySource
 from host.chat.triage import Triage
 from host.config import Settings
 from host.db.engine import make_engine
 from host.db.migrate import upgrade
 from host.face.builtin import IllustratedAnimator
-from host.reply.answerer import CatalogAnswerer
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
+from host.reply.registry import build_responder
 from host.session.audit import Audit
 from host.session.director import Director
 from host.session.live import LiveSession, SessionResult
-from host.stream.clock import ProgramClock, WallClock
+from host.session.pitching import PitchPlan
+from host.stream.clock import Clock, ProgramClock, WallClock
 from host.stream.program import Program
+from host.stream.sinks import Sink
 from host.stream.sinks.hls import hls_sink
 from host.stream.sinks.mp4 import mp4_sink
+from host.stream.sinks.rtmp import rtmp_sink
 from host.voice.router import build_router
 
 
@@ -55,7 +60,11 @@ async def run_demo(
     duration: float | None = None,
     realtime: bool = True,
     comments: Path | None = None,
+    source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
+    rtmp: str | None = None,
 ) -> SessionResult:
+    """`source` (given the session clock) replaces the replay of `comments`, e.g. to answer
+    comments arriving through the websocket ingress."""
     paths = DemoPaths(out)
     out.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
@@ -68,7 +77,12 @@ async def run_demo(
     await asyncio.to_thread(voices.warm)
     await asyncio.to_thread(catalog.search, "warm up the word segmenter")
     animator = IllustratedAnimator(settings.width, settings.height, settings.fps)
-    sinks = [mp4_sink(paths.mp4), hls_sink(paths.hls.parent, settings.hls_segment_seconds)]
+    sinks: list[Sink] = [
+        mp4_sink(paths.mp4),
+        hls_sink(paths.hls.parent, settings.hls_segment_seconds),
+    ]
+    if rtmp is not None:
+        sinks.append(rtmp_sink(rtmp, settings))
     program = Program(settings, sinks, clock, realtime=realtime)
     banned = load_banned(settings.prompts_dir / "banned.yaml")
     triage = Triage(
@@ -76,6 +90,8 @@ async def run_demo(
         queue_size=settings.queue_size,
         viewer_cooldown_s=settings.viewer_cooldown_s,
     )
+    guard = Guard(banned.claims)
+    responder = build_responder(settings, guard)
     session: LiveSession
     director = Director(
         animator,
@@ -87,15 +103,12 @@ async def run_demo(
     )
     with Audit(engine, paths.replies, name="demo", settings=settings) as audit:
         session = LiveSession(
-            source=ReplaySource(
-                comments or settings.products_dir / "demo" / "comments.jsonl", clock
-            ),
+            source=source(clock)
+            if source is not None
+            else ReplaySource(comments or settings.products_dir / "demo" / "comments.jsonl", clock),
             triage=triage,
-            responder=CatalogAnswerer(
-                settings.prompts_dir / "faq.yaml",
-                phrasebook_path=settings.prompts_dir / "answers.yaml",
-            ),
-            guard=Guard(banned.claims),
+            responder=responder,
+            guard=guard,
             voices=voices,
             catalog=catalog,
             director=director,
@@ -104,5 +117,6 @@ async def run_demo(
             audit=audit,
             rate=settings.audio_rate,
             fps=settings.fps,
+            pitches=PitchPlan.from_settings(settings, responder),
         )
         return await session.run(duration)

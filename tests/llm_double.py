@@ -94,18 +94,26 @@ class LlmDouble:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(5)
 
+    async def _shutdown(self) -> None:
+        """Close the socket and end open connections (a hanging stream included)."""
+        if self._server is not None:
+            self._server.close()
+        current = asyncio.current_task()
+        handlers = [t for t in asyncio.all_tasks() if t is not current]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
-        self._server = loop.run_until_complete(
-            asyncio.start_server(self._handle, "127.0.0.1", 0)
-        )
+        self._server = loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         loop.run_forever()
@@ -115,7 +123,7 @@ class LlmDouble:
         try:
             while await self._one_request(reader, writer):
                 pass
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
@@ -135,7 +143,9 @@ class LlmDouble:
         self.requests.append(request)
         script = self.script
         if len(self.requests) <= script.fail_first or script.mode == "error":
-            await _respond(writer, 500, {"error": {"message": "scripted failure", "type": "server"}})
+            await _respond(
+                writer, 500, {"error": {"message": "scripted failure", "type": "server"}}
+            )
             return True
         if script.mode == "hang":
             await asyncio.sleep(3600)

@@ -13,10 +13,11 @@ from openpyxl import Workbook
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from host.catalog.edits import price_history, set_price, set_stock
 from host.catalog.errors import CatalogError
 from host.catalog.importer import import_file
 from host.catalog.money import PriceError, parse_price
-from host.catalog.store import DbCatalog, ensure_demo_catalog, price_history, set_price, set_stock
+from host.catalog.store import DbCatalog, ensure_demo_catalog
 from host.config import REPO_ROOT, Settings
 from host.db.models import CatalogImport, Merchant, PriceHistory, Product
 

@@ -12,7 +12,18 @@ from host.cli import app
 
 runner = CliRunner()
 
-COMMANDS = [[], ["demo"], ["ask"], ["db"], ["db", "upgrade"], ["catalog"]]
+COMMANDS = [
+    [],
+    ["demo"],
+    ["ask"],
+    ["db"],
+    ["db", "upgrade"],
+    ["catalog"],
+    ["catalog", "import"],
+    ["catalog", "export"],
+    ["voice"],
+    ["voice", "create"],
+]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "host")

@@ -292,5 +292,5 @@ def test_build_router_defaults_to_piper_then_espeak_for_english() -> None:
     assert [voice.name for voice in router.voices("en")] == ["piper", "espeak"]
     assert [voice.name for voice in router.voices("zh")] == ["espeak"]
     assert router.voices("en")[1] is router.voices("zh")[0]
-    with pytest.raises(ValueError, match="unknown voice 'coqui'"):
-        build_router(Settings(_env_file=None, voice_zh="coqui"))  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="unknown voice 'nonesuch'"):
+        build_router(Settings(_env_file=None, voice_zh="nonesuch"))  # type: ignore[call-arg]

@@ -47,6 +47,27 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
+    def as_json(self) -> dict[str, Any]:
+        """The report as the API returns it (and the CLI prints with --json)."""
+        return {
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "import_id": self.import_id,
+            "errors": [
+                {"row": e.row, "column": e.column, "reason": e.reason, "message": str(e)}
+                for e in self.errors
+            ],
+            "counts": {
+                "added": len(self.added),
+                "changed": len(self.changed),
+                "removed": len(self.removed),
+                "unchanged": len(self.unchanged),
+            },
+            "diff": self.diff(),
+        }
+
     def diff(self) -> dict[str, Any]:
         return {
             "added": self.added,
@@ -207,8 +228,9 @@ def _apply(
                 history.append((facts.sku, product.price, facts))
         if tick is not None:
             tick(done, len(records))
+    connection = session.connection()  # Core executemany: no ORM bookkeeping per row
     if inserts:
-        session.execute(insert(Product), inserts)
+        connection.execute(insert(Product.metadata.tables["products"]), inserts)
     if updates:
         session.execute(update(Product), updates)
     removed_ids = [existing[sku].id for sku in report.removed]
@@ -220,13 +242,12 @@ def _apply(
             .execution_options(synchronize_session=False)
         )
     if history:
-        ids = dict(
-            session.execute(
-                select(Product.sku, Product.id).where(Product.merchant_id == merchant.id)
-            ).tuples()
+        rows = session.execute(
+            select(Product.sku, Product.id).where(Product.merchant_id == merchant.id)
         )
-        session.execute(
-            insert(PriceHistory),
+        ids = {sku: product_id for sku, product_id in rows}
+        connection.execute(
+            insert(PriceHistory.metadata.tables["price_history"]),
             [
                 {
                     "product_id": ids[sku],

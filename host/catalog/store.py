@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
+from host.catalog.edits import price_history, set_price, set_stock
 from host.catalog.facts import Candidate, ProductFacts
 from host.catalog.importer import import_file
-from host.catalog.money import parse_price
 from host.catalog.product_rows import facts_of
 from host.catalog.retrieval import ProductIndex
 from host.config import Settings
-from host.db.models import Merchant, PriceHistory, Product
+from host.db.models import Merchant, Product
+
+# The live edits moved to host.catalog.edits; older imports from here keep working.
+__all__ = ["DbCatalog", "ensure_demo_catalog", "price_history", "set_price", "set_stock"]
 
 _Version = tuple[int, datetime | None]
 
@@ -106,48 +108,6 @@ class DbCatalog:
         )
 
 
-def set_price(engine: Engine, merchant: str, sku: str, price: Decimal | str) -> ProductFacts:
-    """Change one price now (with a price history row); the next `get` or `search` sees it."""
-    amount = price if isinstance(price, Decimal) else parse_price(price)[0]
-    with Session(engine) as session, session.begin():
-        product = _product(session, merchant, sku)
-        if product.price != amount:
-            session.add(
-                PriceHistory(
-                    product_id=product.id,
-                    old_price=product.price,
-                    new_price=amount,
-                    currency=product.currency,
-                )
-            )
-            product.price = amount
-        session.flush()
-        return facts_of(product)
-
-
-def set_stock(engine: Engine, merchant: str, sku: str, stock: int | None) -> ProductFacts:
-    """Change one product's stock now (None: unknown)."""
-    if stock is not None and stock < 0:
-        raise ValueError("stock cannot be negative")
-    with Session(engine) as session, session.begin():
-        product = _product(session, merchant, sku)
-        product.stock = stock
-        session.flush()
-        return facts_of(product)
-
-
-def price_history(engine: Engine, merchant: str, sku: str) -> list[tuple[Decimal | None, Decimal]]:
-    """(old, new) price pairs of one product, oldest first."""
-    with Session(engine) as session:
-        product = _product(session, merchant, sku)
-        rows = session.scalars(
-            select(PriceHistory)
-            .where(PriceHistory.product_id == product.id)
-            .order_by(PriceHistory.id)
-        )
-        return [(row.old_price, row.new_price) for row in rows]
-
-
 def merchant_has_products(engine: Engine, merchant: str) -> bool:
     with Session(engine) as session:
         found = session.scalar(
@@ -164,12 +124,3 @@ def ensure_demo_catalog(engine: Engine, settings: Settings) -> None:
     report = import_file(engine, path, settings.demo_merchant, by="demo")
     if report.errors:
         raise ValueError(f"demo catalog {path}: " + "; ".join(str(e) for e in report.errors))
-
-
-def _product(session: Session, merchant: str, sku: str) -> Product:
-    product = session.scalar(
-        select(Product).join(Merchant).where(Merchant.name == merchant, Product.sku == sku)
-    )
-    if product is None:
-        raise KeyError(f"no product {sku!r} for merchant {merchant!r}")
-    return product

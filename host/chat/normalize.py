@@ -3,6 +3,10 @@
 Viewers write the same thing many ways (full-width digits, "多少钱？？？", emoji, "soooo");
 triage must see through that to catch floods and merge repeated questions, while the
 responder still gets readable text.
+
+Triage runs every comment of a flood through here, so characters are filtered with
+`str.translate` over tables that learn each code point's category once, instead of asking
+`unicodedata` for every character of every comment.
 """
 
 from __future__ import annotations
@@ -22,28 +26,54 @@ FILLERS = re.compile(
 )
 
 
+class _DropTable(dict[int, int | None]):
+    """A `str.translate` table that deletes code points of the given categories.
+
+    Filled lazily, one entry per distinct code point seen, so it never exceeds the size of
+    Unicode and stays small in practice (a room uses a few thousand characters).
+    """
+
+    def __init__(self, drop: frozenset[str], prefixes: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self._drop, self._prefixes = drop, prefixes
+
+    def __missing__(self, code: int) -> int | None:
+        category = unicodedata.category(chr(code))
+        kept = category not in self._drop and not category.startswith(self._prefixes)
+        self[code] = value = code if kept else None
+        return value
+
+
+_DECORATION = _DropTable(DECORATION)
+_PUNCT_SYMBOL_SPACE = _DropTable(frozenset(), ("P", "S", "Z"))
+
+
 def has_cjk(text: str) -> bool:
     return CJK.search(text) is not None
 
 
 def strip_decoration(text: str) -> str:
-    return "".join(ch for ch in text if unicodedata.category(ch) not in DECORATION)
+    return text.translate(_DECORATION)
 
 
 def readable(text: str) -> str:
     """NFKC (full-width to ASCII), emoji removed, spaces collapsed, runs cut to three."""
-    text = strip_decoration(unicodedata.normalize("NFKC", text))
-    text = LONG_RUN.sub(r"\1\1\1", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = LONG_RUN.sub(r"\1\1\1", text.translate(_DECORATION))
     return SPACE.sub(" ", text).strip()
+
+
+def fold(readable_text: str) -> str:
+    """`match_key` of a text that is already `readable`: triage calls it to skip a second pass."""
+    return ANY_RUN.sub(r"\1", readable_text.lower().translate(_PUNCT_SYMBOL_SPACE))
 
 
 def match_key(text: str) -> str:
     """Lower case, no punctuation or spaces, every repeated run cut to one: "666!!" -> "6"."""
-    text = readable(text).lower()
-    kept = "".join(ch for ch in text if not unicodedata.category(ch).startswith(("P", "S", "Z")))
-    return ANY_RUN.sub(r"\1", kept)
+    return fold(readable(text))
 
 
 def question_key(text: str) -> str:
     """`match_key` without filler words, so "这个多少钱呀" and "多少钱" compare equal."""
-    return match_key(FILLERS.sub(" ", readable(text).lower()))
+    return fold(FILLERS.sub(" ", readable(text).lower()))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import Engine
@@ -12,6 +14,14 @@ from sqlalchemy import Engine
 from host.commands.shell import console, load_settings, one_line_errors, out
 from host.config import Settings
 from host.errors import HostError
+
+if TYPE_CHECKING:
+    from host.catalog.edits import ProductEdit
+    from host.catalog.facts import ProductFacts
+    from host.catalog.importer import Progress
+
+BAR_FROM_ROWS = 5000  # smaller files import in about a second: no bar
+
 
 catalog_app = typer.Typer(help="The merchant's product catalog.", no_args_is_help=True)
 
@@ -37,7 +47,15 @@ def catalog_import(
 
     if not file.is_file():
         raise HostError(f"no such file: {file}")
-    report = import_file(_catalog_engine(load_settings()), file, merchant, fmt=fmt, dry_run=dry_run)
+    with _progress_bar() as progress:
+        report = import_file(
+            _catalog_engine(load_settings()),
+            file,
+            merchant,
+            fmt=fmt,
+            dry_run=dry_run,
+            progress=progress,
+        )
     for error in report.errors:
         console.print(f"[red]{file.name}:[/red] {error}", highlight=False)
     if report.errors:
@@ -87,3 +105,132 @@ def catalog_show(
     if product is None:
         raise HostError(f"no active product {sku!r} for merchant {merchant!r}")
     out.print_json(json.dumps(asdict(product), ensure_ascii=False, default=str))
+
+
+@catalog_app.command("export")
+@one_line_errors
+def catalog_export(
+    merchant: Annotated[str, typer.Option(help="whose catalog")] = "demo",
+    fmt: Annotated[str, typer.Option("--format", help="csv|json")] = "csv",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="file to write; default stdout")
+    ] = None,
+) -> None:
+    """The active catalog as a file that `host catalog import` reads back unchanged."""
+    from host.catalog.export import EXPORT_FORMATS, export_catalog
+    from host.catalog.store import merchant_has_products
+
+    if fmt not in EXPORT_FORMATS:
+        raise HostError(f"unsupported export format {fmt!r}; use one of {EXPORT_FORMATS}")
+    engine = _catalog_engine(load_settings())
+    if not merchant_has_products(engine, merchant):
+        raise HostError(f"merchant {merchant!r} has no products; import a catalog first")
+    text = export_catalog(engine, merchant, fmt)
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    out_file.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out_file}", highlight=False)
+
+
+@catalog_app.command("set-price")
+@one_line_errors
+def catalog_set_price(
+    sku: Annotated[str, typer.Argument(help="product SKU")],
+    price: Annotated[str, typer.Argument(help='new price, e.g. 359 or "¥359.00"')],
+    merchant: Annotated[str, typer.Option(help="whose catalog")] = "demo",
+) -> None:
+    """Change one price now; running sessions quote it on their next reply."""
+    from host.catalog.edits import ProductEdit
+
+    _edit(merchant, sku, ProductEdit(price=price))
+
+
+@catalog_app.command("set-stock")
+@one_line_errors
+def catalog_set_stock(
+    sku: Annotated[str, typer.Argument(help="product SKU")],
+    stock: Annotated[str, typer.Argument(help="units in stock, or 'unknown'")],
+    merchant: Annotated[str, typer.Option(help="whose catalog")] = "demo",
+) -> None:
+    """Change one product's stock now."""
+    from host.catalog.edits import ProductEdit
+
+    if stock != "unknown" and not stock.isdigit():
+        raise HostError(f"stock must be a whole number >= 0 or 'unknown', not {stock!r}")
+    _edit(merchant, sku, ProductEdit(stock=None if stock == "unknown" else int(stock)))
+
+
+@catalog_app.command("set-promotion")
+@one_line_errors
+def catalog_set_promotion(
+    sku: Annotated[str, typer.Argument(help="product SKU")],
+    promotion: Annotated[str, typer.Argument(help="the offer the host mentions; '' clears it")],
+    merchant: Annotated[str, typer.Option(help="whose catalog")] = "demo",
+) -> None:
+    """Change or clear one product's promotion now."""
+    from host.catalog.edits import ProductEdit
+
+    _edit(merchant, sku, ProductEdit(promotion=promotion))
+
+
+@catalog_app.command("lineup")
+@one_line_errors
+def catalog_lineup(
+    skus: Annotated[list[str], typer.Argument(help="SKUs on sale now, link 1 first")],
+    merchant: Annotated[str, typer.Option(help="whose catalog")] = "demo",
+) -> None:
+    """Set the stream's lineup: these SKUs become links 1..n, every other product loses its link."""
+    from host.catalog.edits import EditError, UnknownProduct, set_lineup
+
+    try:
+        lineup = set_lineup(_catalog_engine(load_settings()), merchant, skus)
+    except (UnknownProduct, EditError) as exc:
+        raise HostError(str(exc)) from None
+    for product in lineup:
+        out.print(f"{product.link}号 {product.sku} {product.name}", highlight=False)
+
+
+def _edit(merchant: str, sku: str, edit: ProductEdit) -> None:
+    from host.catalog.edits import EditError, UnknownProduct, edit_product
+
+    try:
+        product = edit_product(_catalog_engine(load_settings()), merchant, sku, edit)
+    except (UnknownProduct, EditError) as exc:
+        raise HostError(str(exc)) from None
+    _print_product(product)
+
+
+def _print_product(product: ProductFacts) -> None:
+    stock = "unknown" if product.stock is None else str(product.stock)
+    promotion = f", promotion {product.promotion}" if product.promotion else ""
+    out.print(
+        f"{product.sku} {product.name}: {product.price} {product.currency}, "
+        f"stock {stock}{promotion}",
+        highlight=False,
+    )
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Progress]:
+    """A rich bar that appears only once an import reports more than `BAR_FROM_ROWS` rows."""
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
+
+    bar = Bar(console=console, transient=True)
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if total < BAR_FROM_ROWS:
+            return
+        if not tasks:
+            bar.start()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    try:
+        yield report
+    finally:
+        if tasks:
+            bar.stop()

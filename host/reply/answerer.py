@@ -97,7 +97,37 @@ class CatalogAnswerer:
 
     def pitch(self, product: ProductFacts, language: Language) -> list[str]:
         """An idle pitch for the product on screen, rotating wording on every call."""
-        return [line.text for line in pitch_lines(self.phraser, product, language)]
+        return [s.text for s in self.pitch_reply(product, language)]
+
+    def pitch_reply(self, product: ProductFacts, language: Language) -> list[Sentence]:
+        lines = pitch_lines(self.phraser, product, language)
+        return [
+            Sentence(
+                line.text,
+                language,
+                "pitch",
+                line.skus or (product.sku,),
+                self.name,
+                i,
+                i == len(lines) - 1,
+            )
+            for i, line in enumerate(lines)
+        ]
+
+    async def pitch_sentences(
+        self, product: ProductFacts, language: Language, catalog: CatalogView
+    ) -> AsyncIterator[Sentence]:
+        for sentence in self.pitch_reply(product, language):
+            yield sentence
+
+    def faq_only(self, text: str) -> bool:
+        """A store-policy question with no product question in it: the FAQ answers it best."""
+        product = [
+            i
+            for i in detect(text)
+            if i not in ("shipping", "returns", "greeting", "thanks", "other")
+        ]
+        return not product and bool(self._faq_topics(text))
 
     def _neutral(self, catalog: CatalogView, lang: Language) -> list[Line]:
         lines = [Line(self.phraser.say("neutral", lang), "other")]
@@ -111,6 +141,9 @@ class CatalogAnswerer:
         if not intents:
             return self._small_talk(text, catalog, lang, gift)
         products = find_products(text, catalog)
+        topics = self._faq_topics(text)
+        if topics and not products:  # "invoice available?" is about the store, not the product
+            return [self._faq(topic, lang) for topic in topics]
         if not products and any(i in NEEDS_PRODUCT for i in intents):
             current = catalog.current()
             products = [current] if current else []

@@ -6,8 +6,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from host.catalog.facts import CatalogView
+from host.catalog.facts import CatalogView, ProductFacts
 from host.chat.events import Triaged
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A line the guard stopped before it was spoken, kept for the audit log."""
+
+    text: str
+    violations: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,7 @@ class Sentence:
     backend: str  # responder that wrote it
     index: int  # 0-based position in the reply
     last: bool  # no more sentences follow
+    rejected: tuple[Rejection, ...] = ()  # drafts the guard stopped; this sentence replaces them
 
 
 @dataclass(frozen=True)
@@ -34,4 +43,12 @@ class Responder(Protocol):
 
     def respond(self, item: Triaged, catalog: CatalogView) -> AsyncIterator[Sentence]:
         """Yield the reply's sentences in order; the last one has `last=True`."""
+        ...
+
+
+class Pitcher(Protocol):
+    def pitch_sentences(
+        self, product: ProductFacts, language: Literal["zh", "en"], catalog: CatalogView
+    ) -> AsyncIterator[Sentence]:
+        """An idle pitch for `product`, sentence by sentence."""
         ...

@@ -82,6 +82,8 @@ KEYWORDS: dict[Intent, tuple[str, ...]] = {
         "容量",
         "码数",
         "几码",
+        "几个码",
+        "什么码",
         "size",
         "sizes",
         "colour",

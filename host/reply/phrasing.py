@@ -163,7 +163,9 @@ class Phraser:
     def size(self, product: ProductFacts, language: Language) -> Line:
         attrs = product.attributes
         size = attrs.get("size")
-        sizes = self.values(size, language) if size and "/" in size else None
+        # a size list or a measured spec (500ml, 60x40cm); not a bare word such as 标准
+        spec = size and ("/" in size or any(ch.isdigit() for ch in size))
+        sizes = self.values(size, language) if spec else None
         colors = self.values(attrs.get("color") or attrs.get("colour"), language)
         if sizes and colors:
             return self.line("size_color", product, language, "size", sizes=sizes, colors=colors)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from host.catalog.facts import CatalogView, ProductFacts
 from host.chat.events import Comment, Triaged
@@ -16,10 +17,12 @@ from host.reply.events import Responder, Sentence
 from host.reply.guard import Guard
 from host.session.audit import Audit, SpokenReply
 from host.session.director import Director
+from host.session.pitching import PitchPlan
 from host.session.speech import Segment, speak
 from host.stream.base import Overlay
 from host.stream.clock import Clock
 from host.stream.program import Program, ProgramStats
+from host.trace import Trace
 from host.voice.router import VoiceRouter
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,17 @@ class SessionResult:
     comments: int
     program: ProgramStats
     blocked: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    pitches: list[tuple[float, str]] = field(default_factory=list)  # (session time, line)
+
+
+@dataclass
+class Said:
+    """What one pass of speaking produced: the sentences spoken and the guard's objections."""
+
+    spoken: list[Sentence] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    last: Segment | None = None
+    times: list[float] = field(default_factory=list)  # session time each sentence was queued
 
 
 class LiveSession:
@@ -52,6 +66,7 @@ class LiveSession:
         audit: Audit,
         rate: int,
         fps: int,
+        pitches: PitchPlan | None = None,
     ) -> None:
         self._source = source
         self._triage = triage
@@ -64,6 +79,8 @@ class LiveSession:
         self._clock = clock
         self._audit = audit
         self._rate, self._fps = rate, fps
+        self._pitches = pitches
+        self._speech_end: Segment | None = None  # the last segment queued
         self._work = asyncio.Event()
         self._replying = False
         self._source_done = False
@@ -71,6 +88,7 @@ class LiveSession:
         self._unwritten: dict[asyncio.Task[None], SpokenReply] = {}
         self.records: list[SpokenReply] = []
         self.blocked: list[tuple[str, tuple[str, ...]]] = []
+        self.pitched: list[tuple[float, str]] = []
 
     def busy(self) -> bool:
         """Work is in flight that will become a segment (fast mode waits for it)."""
@@ -98,6 +116,7 @@ class LiveSession:
             comments=self._comments,
             program=stats,
             blocked=self.blocked,
+            pitches=self.pitched,
         )
 
     async def _intake(self) -> None:
@@ -121,55 +140,122 @@ class LiveSession:
             item = self._triage.pop(self._clock.now())
             if item is None:
                 self._work.clear()
-                await self._work.wait()
+                if not await self._wait_for_work():
+                    await self._guarded_turn(self._pitch())
                 continue
-            self._replying = True
-            try:
-                await self._reply(item)
-            except Exception:  # one bad reply must never end the stream
-                log.exception("reply failed for %r", item.text)
-            finally:
-                self._replying = False
+            await self._guarded_turn(self._reply(item))
+
+    async def _guarded_turn(self, turn: Awaitable[None]) -> None:
+        self._replying = True
+        try:
+            await turn
+        except Exception:  # one bad reply or pitch must never end the stream
+            log.exception("reply turn failed")
+        finally:
+            self._replying = False
+
+    async def _wait_for_work(self) -> bool:
+        """True when a comment was queued, False when the host was quiet long enough to pitch.
+
+        Quiet time starts when the last line has been spoken, not when it was queued, so a
+        long pitch is never followed at once by the next one.
+        """
+        if self._pitches is None:
+            await self._work.wait()
+            return True
+        if self._speech_end is not None and not await self._sooner(self._speech_end.done.wait()):
+            return True
+        quiet_until = self._clock.now() + self._pitches.idle_s
+        return not await self._sooner(self._clock.sleep_until(quiet_until))
+
+    async def _sooner(self, other: Coroutine[Any, Any, Any]) -> bool:
+        """Wait for `other` or for queued work; True if `other` came first."""
+        work = asyncio.create_task(self._work.wait())
+        wait = asyncio.create_task(other)
+        done, pending = await asyncio.wait({work, wait}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        return work not in done
+
+    async def _pitch(self) -> None:
+        """Pitch a lineup product; a queued comment cuts in at the next sentence boundary."""
+        assert self._pitches is not None
+        product = self._pitches.product(self._catalog, self._clock.now())
+        if product is None:
+            await self._work.wait()
+            return
+        sentences = self._pitches.pitcher.pitch_sentences(
+            product, self._pitches.language, self._catalog
+        )
+        said = await self._say(sentences, None, None, preemptible=True)
+        self.pitched.extend(zip(said.times, (s.text for s in said.spoken), strict=True))
 
     async def _reply(self, item: Triaged) -> None:
-        spoken: list[Sentence] = []
-        violations: list[str] = []
-        last: Segment | None = None
-        async for sentence in self._responder.respond(item, self._catalog):
-            await self._director.wait_for_room()
-            products = self._facts(sentence.skus)
-            verdict = self._guard.check(sentence.text, products)
-            if not verdict.ok:
-                violations.extend(verdict.violations)
-                self.blocked.append((sentence.text, verdict.violations))
-                log.warning("guard blocked %r: %s", sentence.text, "; ".join(verdict.violations))
-                continue
-            first = not spoken
-            if first:
-                item.trace.stamp("reply_ready", self._clock.now())
-            overlay = Overlay(
-                caption=sentence.text,
-                comment=(", ".join(item.askers), item.comment.text),
-                product=products[0] if products else self._catalog.current(),
-            )
-            last = await speak(
-                sentence.text,
-                sentence.language,
-                self._voices,
-                self._clock,
-                self._rate,
-                self._fps,
-                overlay,
-                item.trace if first else None,
-            )
-            await self._director.segments.put(last)
-            spoken.append(sentence)
-        if not spoken:
+        comment = (", ".join(item.askers), item.comment.text)
+        said = await self._say(
+            self._responder.respond(item, self._catalog), comment, item.trace, preemptible=False
+        )
+        if not said.spoken:
             return
-        record = SpokenReply.from_reply(item, spoken, violations)
+        record = SpokenReply.from_reply(item, said.spoken, said.violations)
         self.records.append(record)
-        task = asyncio.create_task(self._write_when_spoken(record, last))
+        task = asyncio.create_task(self._write_when_spoken(record, said.last))
         self._unwritten[task] = record
+
+    async def _say(
+        self,
+        sentences: AsyncIterator[Sentence],
+        comment: tuple[str, str] | None,
+        trace: Trace | None,
+        *,
+        preemptible: bool,
+    ) -> Said:
+        """Guard and speak each sentence as it comes; the guard here is the last line of defence."""
+        said = Said()
+        try:
+            async for sentence in sentences:
+                await self._director.wait_for_room()
+                if preemptible and len(self._triage) > 0:
+                    break
+                for rejection in sentence.rejected:  # stopped and replaced upstream
+                    said.violations.extend(rejection.violations)
+                    self.blocked.append((rejection.text, rejection.violations))
+                products = self._facts(sentence.skus)
+                verdict = self._guard.check(sentence.text, products)
+                if not verdict.ok:
+                    said.violations.extend(verdict.violations)
+                    self.blocked.append((sentence.text, verdict.violations))
+                    log.warning(
+                        "guard blocked %r: %s", sentence.text, "; ".join(verdict.violations)
+                    )
+                    continue
+                first = not said.spoken
+                if first and trace is not None:
+                    trace.stamp("reply_ready", self._clock.now())
+                overlay = Overlay(
+                    caption=sentence.text,
+                    comment=comment,
+                    product=products[0] if products else self._catalog.current(),
+                )
+                said.last = await speak(
+                    sentence.text,
+                    sentence.language,
+                    self._voices,
+                    self._clock,
+                    self._rate,
+                    self._fps,
+                    overlay,
+                    trace if first else None,
+                )
+                await self._director.segments.put(said.last)
+                self._speech_end = said.last
+                said.times.append(self._clock.now())
+                said.spoken.append(sentence)
+        finally:
+            aclose = getattr(sentences, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        return said
 
     async def _write_when_spoken(self, record: SpokenReply, last: Segment | None) -> None:
         if last is not None:

@@ -155,6 +155,9 @@ class Espeak:
         self._voices = dict(voices)
         self._rates = dict(rates)
         self.languages = frozenset(self._voices)
+        self.identity = ",".join(
+            f"{lang}={name}@{self._rates.get(lang, 175)}" for lang, name in sorted(voices.items())
+        )
 
     def warm(self) -> None:
         """Initialise the library now, so the first sentence on air doesn't pay for it."""

@@ -43,6 +43,8 @@ class Piper:
             raise FileNotFoundError(f"Piper voice config not found: {self._config}")
         with self._config.open(encoding="utf-8") as config:
             self.languages = frozenset({_language_of(json.load(config))})
+        # what the cache keys audio on: another model file under the same name is another voice
+        self.identity = f"{self._model.name}:{self._model.stat().st_size}"
         self._voice: PiperVoice | None = None
         self._load_lock = threading.Lock()
 

@@ -1,6 +1,7 @@
 """Voice backends by the name settings use (`voice_en`, `voice_zh`).
 
-Adding a backend is one module implementing `Voice` plus one line here.
+Adding a backend is one module implementing `Voice` plus one line here. Backends whose
+engine is an optional extra (Coqui) are imported only when chosen.
 """
 
 from __future__ import annotations
@@ -10,9 +11,31 @@ from collections.abc import Callable
 from host.config import Settings
 from host.voice.base import Voice
 from host.voice.espeak import Espeak
+from host.voice.openai_tts import OpenAiTts
 from host.voice.piper import Piper
+
+
+def _openai(settings: Settings) -> Voice:
+    """The TTS endpoint, defaulting to the LLM's endpoint and key when it has none of its own."""
+    key = settings.tts_openai_api_key or settings.openai_api_key
+    return OpenAiTts(
+        base_url=settings.tts_openai_base_url or settings.openai_base_url,
+        api_key=key.get_secret_value() if key is not None else None,
+        model=settings.tts_openai_model,
+        voices={"en": settings.tts_openai_voice_en, "zh": settings.tts_openai_voice_zh},
+        timeout_s=settings.tts_openai_timeout_s,
+    )
+
+
+def _coqui(settings: Settings) -> Voice:
+    from host.voice.coqui import coqui_from_settings
+
+    return coqui_from_settings(settings)
+
 
 VOICES: dict[str, Callable[[Settings], Voice]] = {
     "piper": lambda settings: Piper(settings.piper_model),
     "espeak": lambda settings: Espeak(),
+    "openai": _openai,
+    "coqui": _coqui,
 }

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from host.config import Settings
 from host.voice.base import SpeechChunk, Voice
+from host.voice.cache import AudioCache, CachedVoice
 from host.voice.normalize import normalize_for_speech
 from host.voice.registry import VOICES
 
@@ -93,9 +94,15 @@ def build_router(settings: Settings) -> VoiceRouter:
     """The session's voice from settings: the chosen backend per language, espeak behind it.
 
     espeak-ng speaks both languages and needs no model file, so it is the fallback of any
-    other backend. Each backend is built once and shared between languages.
+    other backend. Each backend is built once and shared between languages, and (unless
+    `tts_cache` is off) replays sentences it has already spoken from the on-disk cache.
     """
     chosen = {"en": settings.voice_en, "zh": settings.voice_zh}
+    cache = (
+        AudioCache(settings.var_dir / "tts-cache", settings.tts_cache_max_mb * 1024 * 1024)
+        if settings.tts_cache
+        else None
+    )
     built: dict[str, Voice] = {}
     voices_by_language: dict[str, list[Voice]] = {}
     for language, name in chosen.items():
@@ -105,6 +112,7 @@ def build_router(settings: Settings) -> VoiceRouter:
                 known = ", ".join(sorted(VOICES))
                 raise ValueError(f"unknown voice {backend!r} for {language!r}; known: {known}")
             if backend not in built:
-                built[backend] = factory(settings)
+                voice = factory(settings)
+                built[backend] = voice if cache is None else CachedVoice(voice, cache)
             voices_by_language.setdefault(language, []).append(built[backend])
     return VoiceRouter(voices_by_language)

@@ -9,10 +9,12 @@ from host.config import Settings
 from host.stream.sinks import Sink
 from host.stream.sinks.hls import hls_sink
 from host.stream.sinks.mp4 import mp4_sink
+from host.stream.sinks.rtmp import rtmp_sink
 
 SINKS: dict[str, Callable[[str, Settings], Sink]] = {
     "mp4": lambda target, settings: mp4_sink(Path(target)),
     "hls": lambda target, settings: hls_sink(Path(target), settings.hls_segment_seconds),
+    "rtmp": rtmp_sink,
 }
 
 

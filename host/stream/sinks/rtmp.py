@@ -33,7 +33,6 @@ from host.stream.encoder import MediaKind
 log = logging.getLogger(__name__)
 
 HIDDEN = "***"
-CONNECT_TIMEOUT_US = 5_000_000  # FFmpeg's rw_timeout: a black-holed ingest fails, not hangs
 CLOSE_WAIT_S = 5.0  # longest close() waits for queued packets to go out
 
 
@@ -100,7 +99,7 @@ class RtmpSink:
         self._closing = threading.Event()
 
     def open(self, video: VideoStream, audio: AudioStream) -> None:
-        """Start the sender; connecting happens there, so a dead ingest costs the program nothing."""
+        """Start the sender; it connects, so a dead ingest costs the program nothing."""
         self._templates = {"video": video, "audio": audio}
         self._thread = threading.Thread(target=self._send_loop, name=self.name, daemon=True)
         self._thread.start()
@@ -108,6 +107,8 @@ class RtmpSink:
     def write(self, kind: MediaKind, packet: av.Packet) -> None:
         if self._thread is None:
             raise RuntimeError(f"{self.name} is not open")
+        if packet.dts is not None and packet.dts < 0:
+            return  # the AAC encoder's priming: FLV cannot carry negative times
         keyframe = kind == "video" and packet.is_keyframe
         if self._need_keyframe and not keyframe:
             self.stats.dropped_packets += 1
@@ -195,7 +196,8 @@ class RtmpSink:
             self.url,
             "w",
             format="flv",
-            options={"rw_timeout": str(CONNECT_TIMEOUT_US), "flvflags": "no_duration_filesize"},
+            # program timestamps as they are, on the first connection and after a reconnect
+            options={"avoid_negative_ts": "disabled", "flvflags": "no_duration_filesize"},
         )
         try:
             streams: dict[MediaKind, Stream] = {

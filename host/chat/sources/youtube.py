@@ -1,0 +1,151 @@
+"""YouTube live chat: `liveChatMessages.list` polled at the pace the API asks for.
+
+Each answer says when to ask again (`pollingIntervalMillis`) and from where
+(`nextPageToken`); asking sooner only burns quota. Quota and rate errors (403
+`quotaExceeded` / `rateLimitExceeded`, 429) and server errors back off exponentially
+instead; a chat that ended or does not exist ends the source with the API's reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from host.chat.events import Comment, CommentKind
+from host.chat.sources import Backoff, Deduper, Health
+from host.stream.clock import Clock
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_REASONS = frozenset({"quotaExceeded", "rateLimitExceeded", "backendError"})
+MIN_POLL_S = 1.0  # floor when the API leaves out pollingIntervalMillis
+
+
+class YouTubeChatSource:
+    """Messages of one live chat (`liveChatId`), as Comments."""
+
+    name = "youtube"
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        api_key: SecretStr,
+        live_chat_id: str,
+        api_url: str = "https://www.googleapis.com/youtube/v3",
+        backoff: Backoff | None = None,
+        min_poll_s: float = MIN_POLL_S,
+    ) -> None:
+        self.clock = clock
+        self.health = Health()
+        self._key = api_key
+        self._chat = live_chat_id
+        self._url = f"{api_url.rstrip('/')}/liveChat/messages"
+        self._backoff = backoff or Backoff(base=5.0, cap=300.0)
+        self._min_poll = min_poll_s
+        self._dedupe = Deduper()
+
+    def __aiter__(self) -> AsyncIterator[Comment]:
+        return self._run()
+
+    async def _run(self) -> AsyncIterator[Comment]:
+        page: str | None = None
+        # the key goes in a header: URLs (with their query) end up in httpx's request log
+        headers = {"X-Goog-Api-Key": self._key.get_secret_value()}
+        async with httpx.AsyncClient(timeout=15.0) as http:
+            while True:
+                params = {
+                    "liveChatId": self._chat,
+                    "part": "snippet,authorDetails",
+                    "maxResults": "2000",
+                }
+                if page:
+                    params["pageToken"] = page
+                try:
+                    response = await http.get(self._url, params=params, headers=headers)
+                    body = response.json()
+                except (httpx.TransportError, ValueError) as exc:
+                    await self._retry(f"{exc.__class__.__name__}: {exc}")
+                    continue
+                if response.status_code != 200:
+                    reason = _error_reason(body)
+                    code = response.status_code
+                    if code == 429 or code >= 500 or reason in RETRYABLE_REASONS:
+                        await self._retry(f"{code} {reason}")
+                        continue
+                    self.health.set("failed", f"{code} {reason}")
+                    log.error("youtube chat %s: %s %s", self._chat, code, reason)
+                    return
+                self.health.set("connected")
+                self._backoff.reset()
+                for item in body.get("items") or []:
+                    comment = self._comment(item)
+                    if comment is not None:
+                        yield comment
+                page = body.get("nextPageToken") or page
+                interval = body.get("pollingIntervalMillis")
+                wait = interval / 1000 if isinstance(interval, int | float) else self._min_poll
+                await asyncio.sleep(max(wait, 0.0))
+
+    async def _retry(self, reason: str) -> None:
+        self.health.reconnects += 1
+        self.health.set("reconnecting", reason)
+        log.warning("youtube chat %s: %s; backing off", self._chat, reason)
+        await self._backoff.wait()
+
+    def _comment(self, item: Mapping[str, Any]) -> Comment | None:
+        """textMessageEvent, superChatEvent and newSponsorEvent; other types are skipped."""
+        try:
+            message_id = str(item["id"])
+            if self._dedupe.seen(message_id):
+                self.health.duplicates += 1
+                return None
+            snippet, author = item["snippet"], item["authorDetails"]
+            kind = snippet["type"]
+            amount, currency = None, None
+            event: CommentKind
+            if kind == "textMessageEvent":
+                text, event = snippet["textMessageDetails"]["messageText"], "chat"
+            elif kind == "superChatEvent":
+                details = snippet["superChatDetails"]
+                text, event = details.get("userComment", ""), "superchat"
+                amount = Decimal(int(details["amountMicros"])) / 1_000_000
+                currency = str(details["currency"])
+            elif kind == "newSponsorEvent":
+                text, event = snippet.get("displayMessage", ""), "follow"
+            else:
+                return None
+            comment = Comment(
+                platform="youtube",
+                room=self._chat,
+                message_id=message_id,
+                user_id=str(author["channelId"]),
+                user_name=str(author["displayName"]),
+                text=str(text),
+                kind=event,
+                amount=amount,
+                currency=currency,
+                ts=self.clock.now(),
+                raw=item,
+            )
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            self.health.malformed += 1
+            self.health.last_error = f"unreadable chat item ({exc.__class__.__name__})"
+            return None
+        self.health.received += 1
+        self.health.last_message_at = comment.ts
+        return comment
+
+
+def _error_reason(body: Any) -> str:
+    """The first `errors[].reason` of a Google API error body ("quotaExceeded", ...)."""
+    try:
+        return str(body["error"]["errors"][0]["reason"])
+    except (KeyError, IndexError, TypeError):
+        return "unknown error"

@@ -1,0 +1,244 @@
+"""Twitch on 127.0.0.1: an EventSub WebSocket server, a Helix HTTP server, an IRC WebSocket.
+
+Payloads are the examples of Twitch's EventSub reference (dev.twitch.tv/docs/eventsub/
+websocket-reference, .../eventsub-subscription-types#channelchatmessage) and the IRC tags
+example of dev.twitch.tv/docs/chat/irc, with only ids and texts made parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+SESSION_ID = "AQoQILE98gtqShGmLD7AM6yJThAB"
+
+
+def _meta(message_type: str, message_id: str | None = None, **extra: str) -> dict[str, Any]:
+    return {
+        "message_id": message_id or str(uuid.uuid4()),
+        "message_type": message_type,
+        "message_timestamp": "2023-07-19T14:56:51.634234626Z",
+        **extra,
+    }
+
+
+def welcome(session_id: str = SESSION_ID, keepalive: int = 10) -> str:
+    return json.dumps(
+        {
+            "metadata": _meta("session_welcome"),
+            "payload": {
+                "session": {
+                    "id": session_id,
+                    "status": "connected",
+                    "connected_at": "2023-07-19T14:56:51.616329898Z",
+                    "keepalive_timeout_seconds": keepalive,
+                    "reconnect_url": None,
+                    "recovery_url": None,
+                }
+            },
+        }
+    )
+
+
+def keepalive() -> str:
+    return json.dumps({"metadata": _meta("session_keepalive"), "payload": {}})
+
+
+def chat_message(
+    message_id: str, text: str, *, meta_id: str | None = None, bits: int | None = None
+) -> str:
+    meta = _meta(
+        "notification",
+        meta_id,
+        subscription_type="channel.chat.message",
+        subscription_version="1",
+    )
+    return json.dumps(
+        {
+            "metadata": meta,
+            "payload": {
+                "subscription": {
+                    "id": "0b7f3361-672b-4d39-b307-dd5b576c9b27",
+                    "status": "enabled",
+                    "type": "channel.chat.message",
+                    "version": "1",
+                    "condition": {"broadcaster_user_id": "1971641", "user_id": "2914196"},
+                    "transport": {"method": "websocket", "session_id": SESSION_ID},
+                    "created_at": "2023-11-06T18:11:47.492253549Z",
+                    "cost": 0,
+                },
+                "event": {
+                    "broadcaster_user_id": "1971641",
+                    "broadcaster_user_login": "streamer",
+                    "broadcaster_user_name": "streamer",
+                    "chatter_user_id": "4145994",
+                    "chatter_user_login": "viewer32",
+                    "chatter_user_name": "viewer32",
+                    "message_id": message_id,
+                    "message": {
+                        "text": text,
+                        "fragments": [
+                            {
+                                "type": "text",
+                                "text": text,
+                                "cheermote": None,
+                                "emote": None,
+                                "mention": None,
+                            }
+                        ],
+                    },
+                    "color": "#00FF7F",
+                    "badges": [{"set_id": "moderator", "id": "1", "info": ""}],
+                    "message_type": "text",
+                    "cheer": {"bits": bits} if bits else None,
+                    "reply": None,
+                    "channel_points_custom_reward_id": None,
+                },
+            },
+        }
+    )
+
+
+def session_reconnect(url: str) -> str:
+    return json.dumps(
+        {
+            "metadata": _meta("session_reconnect"),
+            "payload": {
+                "session": {
+                    "id": SESSION_ID,
+                    "status": "reconnecting",
+                    "keepalive_timeout_seconds": None,
+                    "reconnect_url": url,
+                    "connected_at": "2022-11-16T10:11:12.634234626Z",
+                }
+            },
+        }
+    )
+
+
+def revocation() -> str:
+    return json.dumps(
+        {
+            "metadata": _meta(
+                "revocation",
+                subscription_type="channel.chat.message",
+                subscription_version="1",
+            ),
+            "payload": {
+                "subscription": {
+                    "id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4",
+                    "status": "authorization_revoked",
+                    "type": "channel.chat.message",
+                    "version": "1",
+                    "cost": 0,
+                    "condition": {"broadcaster_user_id": "1971641", "user_id": "2914196"},
+                    "transport": {"method": "websocket", "session_id": SESSION_ID},
+                    "created_at": "2022-11-16T10:11:12.464757833Z",
+                }
+            },
+        }
+    )
+
+
+PRIVMSG = (
+    "@badge-info=;badges=turbo/1;color=#0D4200;display-name=Ronni\\sB;emotes=;"
+    "first-msg=0;flags=;id={id};mod=0;room-id=1337;subscriber=0;"
+    "tmi-sent-ts=1507246572675;turbo=1;user-id=1337;user-type= "
+    ":ronni!ronni@ronni.tmi.twitch.tv PRIVMSG #{channel} :{text}"
+)
+
+
+def privmsg(message_id: str, text: str, channel: str = "streamer", bits: int | None = None) -> str:
+    line = PRIVMSG.format(id=message_id, channel=channel, text=text)
+    return line.replace("@badge-info=", f"@bits={bits};badge-info=") if bits else line
+
+
+Script = Callable[[ServerConnection], Awaitable[None]]
+
+
+class WebSocketDouble:
+    """A websockets server whose n-th connection runs the n-th script (the last repeats)."""
+
+    def __init__(self, scripts: list[Script]) -> None:
+        self.scripts = scripts
+        self.connections: list[ServerConnection] = []
+        self.events: list[str] = []  # "open N", "close N", in order
+        self._server: Server | None = None
+
+    async def __aenter__(self) -> WebSocketDouble:
+        self._server = await serve(self._handle, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        port = next(iter(self._server.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}"
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        n = len(self.connections)
+        self.connections.append(ws)
+        self.events.append(f"open {n}")
+        try:
+            await self.scripts[min(n, len(self.scripts) - 1)](ws)
+        finally:
+            self.events.append(f"close {n}")
+
+
+class Helix:
+    """POST /eventsub/subscriptions on a local HTTP server; records every request."""
+
+    def __init__(self, status: int = 202) -> None:
+        self.status = status
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                double.requests.append((dict(self.headers.items()), body))
+                if self.path != "/helix/eventsub/subscriptions":
+                    self._send(404, {"error": "Not Found", "status": 404, "message": ""})
+                elif double.status == 202:
+                    data = {**body, "id": str(uuid.uuid4()), "status": "enabled", "cost": 0}
+                    self._send(202, {"data": [data], "total": 1, "total_cost": 0})
+                else:
+                    message = "Invalid OAuth token"
+                    self._send(
+                        double.status,
+                        {"error": "Unauthorized", "status": double.status, "message": message},
+                    )
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/helix"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Helix:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,152 @@
+"""YouTube Data API `liveChat/messages` on a local HTTP server, answering from a script.
+
+Bodies follow developers.google.com/youtube/v3/live/docs/liveChatMessages (list response,
+textMessageEvent, superChatEvent, newSponsorEvent) and the Google API error format.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+CHAT_ID = "Cg0KC2hIRXhLeWdSUXBrKicKGFVDMHBfQmpqamdCZ2N2emFfTlBGb3dVQRILaEhFeEt5Z1JRcGs"
+
+
+def _author(name: str) -> dict[str, Any]:
+    channel = f"UC{name}channel"
+    return {
+        "channelId": channel,
+        "channelUrl": f"http://www.youtube.com/channel/{channel}",
+        "displayName": name,
+        "profileImageUrl": "https://yt3.ggpht.com/photo.jpg",
+        "isVerified": False,
+        "isChatOwner": False,
+        "isChatSponsor": False,
+        "isChatModerator": False,
+    }
+
+
+def _item(message_id: str, name: str, snippet: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "youtube#liveChatMessage",
+        "etag": f"etag-{message_id}",
+        "id": message_id,
+        "snippet": {
+            "liveChatId": CHAT_ID,
+            "authorChannelId": f"UC{name}channel",
+            "publishedAt": "2024-05-01T10:00:00.123+00:00",
+            "hasDisplayContent": True,
+            **snippet,
+        },
+        "authorDetails": _author(name),
+    }
+
+
+def text_message(message_id: str, name: str, text: str) -> dict[str, Any]:
+    return _item(
+        message_id,
+        name,
+        {
+            "type": "textMessageEvent",
+            "displayMessage": text,
+            "textMessageDetails": {"messageText": text},
+        },
+    )
+
+
+def super_chat(message_id: str, name: str, text: str, micros: int, currency: str) -> dict[str, Any]:
+    shown = f"{currency} {micros / 1_000_000:.2f}"
+    return _item(
+        message_id,
+        name,
+        {
+            "type": "superChatEvent",
+            "displayMessage": f'{shown} from {name}: "{text}"',
+            "superChatDetails": {
+                "amountMicros": str(micros),
+                "currency": currency,
+                "amountDisplayString": shown,
+                "userComment": text,
+                "tier": 2,
+            },
+        },
+    )
+
+
+def new_sponsor(message_id: str, name: str) -> dict[str, Any]:
+    return _item(
+        message_id,
+        name,
+        {
+            "type": "newSponsorEvent",
+            "displayMessage": f"Welcome {name}!",
+            "newSponsorDetails": {"memberLevelName": "Member", "isUpgrade": False},
+        },
+    )
+
+
+def page(items: list[dict[str, Any]], next_token: str, interval_ms: int) -> tuple[int, Any]:
+    return 200, {
+        "kind": "youtube#liveChatMessageListResponse",
+        "etag": "page-etag",
+        "pollingIntervalMillis": interval_ms,
+        "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)},
+        "nextPageToken": next_token,
+        "items": items,
+    }
+
+
+def error(status: int, reason: str, message: str) -> tuple[int, Any]:
+    domain = "youtube.quota" if reason == "quotaExceeded" else "youtube.liveChat"
+    return status, {
+        "error": {
+            "code": status,
+            "message": message,
+            "errors": [{"message": message, "domain": domain, "reason": reason}],
+        }
+    }
+
+
+class LiveChatApi:
+    """Answers the n-th GET with the n-th scripted (status, body); the last one repeats."""
+
+    def __init__(self, script: list[tuple[int, Any]]) -> None:
+        self.script = script
+        self.requests: list[tuple[float, dict[str, str]]] = []
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                query["header:key"] = self.headers.get("X-Goog-Api-Key", "")
+                double.requests.append((time.monotonic(), query))
+                n = len(double.requests) - 1
+                status, body = double.script[min(n, len(double.script) - 1)]
+                if url.path != "/youtube/v3/liveChat/messages":
+                    status, body = error(404, "notFound", "Not Found")
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/youtube/v3"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveChatApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,63 @@
+"""A stand-in RTMP ingest for tests: `python tests/rtmp_receiver.py PORT OUT_DIR`.
+
+Listens on rtmp://127.0.0.1:PORT/live/<any key> (FFmpeg's listen mode, which only works in
+its own process), accepts one push and records it: `packets.jsonl` (one line per packet:
+stream, pts and dts in seconds, keyframe, size, flushed as it arrives, so a receiver killed
+mid-stream still leaves its record) and `stream.flv` (the packets remuxed untouched, to
+decode afterwards). `streams.json` describes the streams once they are known. It exits when
+the pusher disconnects.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import av
+
+
+def receive(port: int, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    source = av.open(f"rtmp://127.0.0.1:{port}/live/key", options={"listen": "1", "timeout": "60"})
+    video, audio = source.streams.video[0], source.streams.audio[0]
+    (out / "streams.json").write_text(
+        json.dumps(
+            {
+                "width": video.codec_context.width,
+                "height": video.codec_context.height,
+                "video_codec": video.codec_context.name,
+                "audio_codec": audio.codec_context.name,
+                "sample_rate": audio.codec_context.sample_rate,
+            }
+        )
+    )
+    record = av.open(str(out / "stream.flv"), "w", format="flv")
+    copies = {
+        video.index: record.add_stream_from_template(video, opaque=True),
+        audio.index: record.add_stream_from_template(audio, opaque=True),
+    }
+    with (out / "packets.jsonl").open("w") as lines:
+        try:
+            for packet in source.demux(video, audio):
+                if packet.dts is None or packet.stream.index not in copies:
+                    continue
+                row = {
+                    "stream": packet.stream.type,
+                    "pts": float(packet.pts * packet.time_base) if packet.pts is not None else None,
+                    "dts": float(packet.dts * packet.time_base),
+                    "key": packet.is_keyframe,
+                    "size": packet.size,
+                }
+                lines.write(json.dumps(row) + "\n")
+                lines.flush()
+                packet.stream = copies[packet.stream.index]
+                record.mux(packet)
+        except (av.error.EOFError, OSError):
+            pass
+    record.close()
+    source.close()
+
+
+if __name__ == "__main__":
+    receive(int(sys.argv[1]), Path(sys.argv[2]))

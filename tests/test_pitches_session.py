@@ -1,0 +1,43 @@
+"""Idle pitches in a whole offline session: they fill quiet time and give way to a comment."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from host.config import Settings
+from host.demo import run_demo
+
+pytestmark = pytest.mark.slow  # about 25 s of session, encoded
+
+COMMENT_AT = 4.0
+
+
+def test_pitches_fill_idle_time_and_give_way_to_a_comment(
+    settings: Settings, tmp_path: Path
+) -> None:
+    comments = tmp_path / "comments.jsonl"
+    row = {"t": COMMENT_AT, "user": "Tom", "text": "How much is the down jacket?", "id": "c1"}
+    comments.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    quick = settings.model_copy(
+        update={"idle_pitch_s": 1.0, "pitch_rotate_s": 100.0, "width": 240, "height": 416}
+    )
+    result = asyncio.run(
+        run_demo(quick, tmp_path / "out", duration=26.0, realtime=False, comments=comments)
+    )
+    assert [r.message_id for r in result.records] == ["c1"]
+    stamps = result.records[0].stamps
+    before = [t for t, _ in result.pitches if t < COMMENT_AT]
+    after = [t for t, _ in result.pitches if t > stamps["first_audio"]]
+    assert before, "no pitch in the quiet start"
+    assert after, "pitches did not resume once the answer was spoken"
+    assert all("轻薄羽绒服" in line or "399" in line for _, line in result.pitches[:2])
+    # the pitch yields at its next sentence boundary: the answer starts within one sentence
+    assert stamps["first_audio"] - stamps["received"] < 6.0
+    assert not [t for t, _ in result.pitches if stamps["received"] < t < stamps["first_audio"]]
+    gaps = [b - a for (a, _), (b, _) in zip(result.pitches, result.pitches[1:], strict=False)]
+    assert max(gaps) > quick.idle_pitch_s  # quiet time between pitches, counted after speech
+    assert result.blocked == []

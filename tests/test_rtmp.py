@@ -1,0 +1,257 @@
+"""The RTMP push against a real RTMP peer: FFmpeg listening in its own process (and nginx-rtmp).
+
+The source flashes white and beeps on the same frame once a second, so the receiver's
+recording shows where the picture and the sound landed relative to each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from host.config import Settings
+from host.stream.base import Overlay, ProgramFrame
+from host.stream.clock import WallClock
+from host.stream.program import Program, ProgramStats
+from host.stream.sinks import Sink
+from host.stream.sinks.mp4 import mp4_sink
+from host.stream.sinks.rtmp import RtmpSink, redact, rtmp_sink
+
+RECEIVER = Path(__file__).with_name("rtmp_receiver.py")
+SETTINGS = Settings(  # type: ignore[call-arg]
+    _env_file=None,
+    width=640,
+    height=360,
+    fps=25,
+    rtmp_reconnect_min_s=0.3,
+    rtmp_reconnect_max_s=1.0,  # retry often: the test's outage is only seconds long
+)
+SPF = SETTINGS.audio_rate // SETTINGS.fps
+
+
+class FlashAndBeep:
+    """Dark silent frames, except every 25th: white, with a 1 kHz tone for the whole frame."""
+
+    def __init__(self, settings: Settings) -> None:
+        shape = (settings.height, settings.width, 3)
+        self.dark, self.white = np.full(shape, 16, np.uint8), np.full(shape, 235, np.uint8)
+        t = np.arange(SPF) / settings.audio_rate
+        self.beep = (np.sin(2 * np.pi * 1000 * t) * 12000).astype(np.int16)
+        self.silence = np.zeros(SPF, np.int16)
+
+    async def next_frame(self, index: int) -> ProgramFrame:
+        flash = index % SETTINGS.fps == 0
+        return ProgramFrame(
+            self.white if flash else self.dark, self.beep if flash else self.silence, Overlay()
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    """Whether something listens on the port, read from /proc so the one accept isn't spent."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if int(local.split(":")[1], 16) == port and state == "0A":
+            return True
+    return False
+
+
+def start_receiver(port: int, out: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, str(RECEIVER), str(port), str(out)])
+    deadline = time.monotonic() + 20
+    while not listening(port):
+        assert process.poll() is None, "the receiver exited before listening"
+        assert time.monotonic() < deadline, "the receiver never listened"
+        time.sleep(0.05)
+    return process
+
+
+def packets(out: Path) -> list[dict[str, float]]:
+    return [json.loads(line) for line in (out / "packets.jsonl").read_text().splitlines()]
+
+
+def flashes_and_beeps(flv: Path) -> tuple[list[float], list[float]]:
+    """Times (s) of the white frames and of the beep onsets in a recording."""
+    flashes: list[float] = []
+    beeps: list[float] = []
+    with av.open(str(flv)) as container:
+        for frame in container.decode(video=0):
+            if frame.to_ndarray(format="gray").mean() > 128:
+                flashes.append(float(frame.time or 0.0))
+    with av.open(str(flv)) as container:
+        for sound in container.decode(audio=0):
+            start = float(sound.time or 0.0)
+            loud = np.flatnonzero(np.abs(sound.to_ndarray()[0]) > 0.1)
+            if len(loud) and (not beeps or start - beeps[-1] > 0.5):
+                beeps.append(start + loud[0] / sound.sample_rate)
+    return flashes, beeps
+
+
+def run_program(sinks: list[Sink], seconds: float) -> ProgramStats:
+    async def main() -> ProgramStats:
+        program = Program(SETTINGS, sinks, WallClock(), realtime=True)
+        return await program.run(FlashAndBeep(SETTINGS), seconds)
+
+    return asyncio.run(main())
+
+
+def test_stream_key_is_redacted_from_text() -> None:
+    url = "rtmps://user:pa55@live.example.com:443/app/sk_live_ABC123?auth=zz9"
+    text = f"could not reach {url} (key sk_live_ABC123, auth=zz9, pa55)"
+    safe = redact(text, url)
+    for secret in ("sk_live_ABC123", "auth=zz9", "pa55"):
+        assert secret not in safe
+    assert "rtmps://live.example.com:443/app/***" in safe
+
+
+def test_sink_name_stats_and_logs_never_show_the_key(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """An ingest that is not there: the program runs on, the key is nowhere in what is said."""
+    port = free_port()
+    sink = rtmp_sink(f"rtmp://127.0.0.1:{port}/live/SECRETKEY42", SETTINGS)
+    with caplog.at_level(logging.DEBUG):
+        stats = run_program([sink], 1.0)
+    assert stats.frames == 25 and not stats.sink_errors
+    assert sink.stats.connects == 0 and sink.stats.last_error is not None
+    said = caplog.text + sink.name + repr(sink.stats) + repr(stats)
+    assert "SECRETKEY42" not in said
+    assert "rtmp://127.0.0.1" in sink.name
+
+
+def test_sink_refuses_a_url_that_is_not_rtmp() -> None:
+    with pytest.raises(ValueError, match="not an RTMP URL"):
+        RtmpSink("http://example.com/live/KEY123")
+
+
+def test_receiver_gets_the_program_at_its_size_rate_and_in_sync(tmp_path: Path) -> None:
+    port = free_port()
+    receiver = start_receiver(port, tmp_path / "rx")
+    sink = rtmp_sink(f"rtmp://127.0.0.1:{port}/live/testkey", SETTINGS)
+    stats = run_program([sink], 5.0)
+    receiver.wait(timeout=20)
+
+    assert stats.frames == 125 and not stats.sink_errors
+    info = json.loads((tmp_path / "rx" / "streams.json").read_text())
+    assert (info["width"], info["height"]) == (640, 360)
+    assert (info["video_codec"], info["audio_codec"], info["sample_rate"]) == ("h264", "aac", 48000)
+    video = [p for p in packets(tmp_path / "rx") if p["stream"] == "video"]
+    assert len(video) == 125
+    steps = np.diff([p["dts"] for p in video])
+    assert np.allclose(steps, 1 / 25, atol=0.0015)  # FLV keeps milliseconds
+    assert [p["dts"] for p in video if p["key"]][:3] == pytest.approx([0.0, 2.0, 4.0], abs=0.002)
+
+    flashes, beeps = flashes_and_beeps(tmp_path / "rx" / "stream.flv")
+    assert len(flashes) == 5 and len(beeps) == 5
+    offsets = [abs(b - f) for f, b in zip(flashes, beeps, strict=True)]
+    assert max(offsets) < 0.040, offsets
+
+
+@pytest.mark.slow
+def test_rtmp_reconnects_after_receiver_restart(tmp_path: Path) -> None:
+    """The ingest vanishes for 4 s; the program never stops, the push resumes on its clock."""
+    port = free_port()
+    first = start_receiver(port, tmp_path / "first")
+    sink = rtmp_sink(f"rtmp://127.0.0.1:{port}/live/testkey", SETTINGS)
+    second: list[subprocess.Popen[bytes]] = []
+
+    def outage() -> None:
+        time.sleep(3.0)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        time.sleep(4.0)
+        second.append(start_receiver(port, tmp_path / "second"))
+
+    thread = threading.Thread(target=outage)
+    started = time.monotonic()
+    thread.start()
+    stats = run_program([sink], 12.0)
+    wall = time.monotonic() - started
+    thread.join()
+    second[0].wait(timeout=20)
+
+    # the program kept its clock: every frame, on time give or take a busy shared machine
+    assert stats.frames == 300 and not stats.sink_errors
+    assert wall < 12.0 + 1.0 and stats.max_lateness_ms < 1000, stats
+    assert stats.late_frames < 30, stats
+    assert sink.stats.connects == 2 and len(sink.stats.gaps_s) == 1
+    before, after = packets(tmp_path / "first"), packets(tmp_path / "second")
+    last_before = max(p["dts"] for p in before if p["stream"] == "video")
+    first_after = min(p["dts"] for p in after if p["stream"] == "video")
+    assert 2.5 < last_before < 3.5
+    assert first_after >= last_before + 4.0  # the program went on while the ingest was away
+    assert first_after % 2.0 == pytest.approx(0.0, abs=0.002)  # resumed on a keyframe
+    assert sink.stats.gaps_s[0] == pytest.approx(first_after - last_before, abs=0.2)
+    video_after = [p["dts"] for p in after if p["stream"] == "video"]
+    assert video_after[-1] == pytest.approx(11.96, abs=0.002)
+    assert np.allclose(np.diff(video_after), 1 / 25, atol=0.0015)
+
+
+NGINX_CONF = """
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off; master_process off; error_log {dir}/error.log;
+pid {dir}/nginx.pid;
+events {{ worker_connections 64; }}
+rtmp {{ server {{ listen 127.0.0.1:{port}; application live {{
+    live on; record all; record_path {dir}/rec; record_unique off; }} }} }}
+"""
+
+
+@pytest.mark.slow
+def test_nginx_rtmp_ingest_records_a_playable_stream(tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path("/usr/lib/nginx/modules/ngx_rtmp_module.so").exists() or not Path(nginx).exists():
+        pytest.skip("nginx-light + libnginx-mod-rtmp are not installed")
+    port = free_port()
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "logs").mkdir()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=tmp_path, port=port))
+    server = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf)])
+    try:
+        deadline = time.monotonic() + 10
+        while not listening(port):
+            assert server.poll() is None, (tmp_path / "error.log").read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        sink = rtmp_sink(f"rtmp://127.0.0.1:{port}/live/nginxkey", SETTINGS)
+        stats = run_program([sink], 4.0)
+        assert stats.frames == 100 and sink.stats.connects == 1
+        time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    recorded = tmp_path / "rec" / "nginxkey.flv"
+    with av.open(str(recorded)) as container:
+        v = container.streams.video[0]
+        assert (v.codec_context.width, v.codec_context.height) == (640, 360)
+        assert container.streams.audio[0].codec_context.sample_rate == 48000
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames >= 95
+
+
+def test_rtmp_push_and_mp4_recording_share_one_encode(tmp_path: Path) -> None:
+    """A dead ingest next to a recording: the recording is complete, the program on time."""
+    sink = rtmp_sink(f"rtmp://127.0.0.1:{free_port()}/live/k", SETTINGS)
+    stats = run_program([sink, mp4_sink(tmp_path / "rec.mp4")], 2.0)
+    assert stats.frames == 50 and not stats.sink_errors
+    with av.open(str(tmp_path / "rec.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 50

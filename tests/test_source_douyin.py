@@ -1,0 +1,132 @@
+"""The Douyin live data webhook, served by uvicorn on 127.0.0.1 and pushed to over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import create_engine
+
+from host.chat.sources.douyin import DouyinWebhookSource
+from host.config import Settings
+from host.web.app import create_app
+from host.web.routes.douyin import douyin_source
+from tests.platform_doubles.douyin import comment, fansclub, gift, like, push
+from tests.platform_doubles.uvicorn_server import serving
+
+pytestmark = pytest.mark.timeout(30)
+SECRET = "douyin-s3cret"
+Scenario = Callable[[httpx.AsyncClient, str, Any], Coroutine[Any, Any, None]]
+
+
+def run(settings: Settings, scenario: Scenario, secret: str | None = SECRET) -> None:
+    configured = settings.model_copy(
+        update={"douyin_webhook_secret": SecretStr(secret) if secret else None}
+    )
+    app = create_app(configured, create_engine("sqlite://"))
+
+    async def main() -> None:
+        async with serving(app) as port, httpx.AsyncClient(timeout=5) as http:
+            await scenario(http, f"http://127.0.0.1:{port}/webhooks/douyin", app)
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_signed_pushes_become_comments_of_every_kind(settings: Settings) -> None:
+    async def scenario(http: httpx.AsyncClient, url: str, app: Any) -> None:
+        for msg_type, messages in [
+            (
+                "live_comment",
+                [comment("c1", "o1", "Lily", "多少钱"), comment("c2", "o2", "Wang", "有S码吗")],
+            ),
+            ("live_gift", [gift("g1", "o3", "Zhao", "n1/Dg", 3, 300)]),
+            ("live_like", [like("l1", "o4", "Li", 12)]),
+            ("live_fansclub", [fansclub("f1", "o5", "Chen")]),
+        ]:
+            response = await push(http, url, msg_type, messages, SECRET)
+            assert response.status_code == 200, response.text
+        stream = aiter(douyin_source(app))
+        got = [await asyncio.wait_for(anext(stream), 5) for _ in range(5)]
+        assert [(c.kind, c.user_name, c.text) for c in got] == [
+            ("chat", "Lily", "多少钱"),
+            ("chat", "Wang", "有S码吗"),
+            ("gift", "Zhao", "n1/Dg x3"),
+            ("like", "Li", "x12"),
+            ("follow", "Chen", ""),
+        ]
+        assert (got[2].amount, got[2].currency) == (Decimal(3), "CNY")
+        assert {c.platform for c in got} == {"douyin"}
+        assert got[0].room == "7300000000000000000" and got[0].user_id == "o1"
+        assert all(c.ts > 0 for c in got)  # stamped when the session reads them
+
+    run(settings, scenario)
+
+
+def test_retried_pushes_are_answered_but_not_queued_twice(settings: Settings) -> None:
+    async def scenario(http: httpx.AsyncClient, url: str, app: Any) -> None:
+        first = await push(http, url, "live_comment", [comment("c1", "o1", "Lily", "hi")], SECRET)
+        again = await push(http, url, "live_comment", [comment("c1", "o1", "Lily", "hi")], SECRET)
+        assert (first.status_code, again.status_code) == (200, 200)
+        assert (first.json()["accepted"], again.json()["accepted"]) == (1, 0)
+        assert douyin_source(app).health.duplicates == 1
+
+    run(settings, scenario)
+
+
+@pytest.mark.parametrize(
+    ("body", "signature", "status"),
+    [
+        (b'[{"msg_id":"c1","sec_openid":"o","content":"hi"}]', "d3Jvbmc=", 401),
+        (b'[{"msg_id":"c1","sec_openid":"o","content":"hi"}]', "", 401),
+        (b"{not json", None, 400),
+        (b'{"msg_id":"c1"}', None, 400),  # an object, not an array
+        (b"[]", None, 400),
+        (b'[{"msg_id":"c1","sec_openid":"o"}]', None, 400),  # no content
+        (b'[{"msg_id":1,"sec_openid":"o","content":"hi"}]', None, 400),  # id not a string
+    ],
+)
+def test_bad_pushes_are_refused_and_enqueue_nothing(
+    settings: Settings, body: bytes, signature: str | None, status: int
+) -> None:
+    async def scenario(http: httpx.AsyncClient, url: str, app: Any) -> None:
+        response = await push(http, url, "live_comment", body, SECRET, signature=signature)
+        assert response.status_code == status
+        assert douyin_source(app).health.received == 0
+
+    run(settings, scenario)
+
+
+def test_a_gift_push_with_a_bad_value_enqueues_nothing_of_the_batch(settings: Settings) -> None:
+    async def scenario(http: httpx.AsyncClient, url: str, app: Any) -> None:
+        batch = [gift("g1", "o1", "A", "x", 1, 100), gift("g2", "o2", "B", "x", 1, "lots")]  # type: ignore[arg-type]
+        response = await push(http, url, "live_gift", batch, SECRET)
+        assert response.status_code == 400
+        unknown = await push(http, url, "live_shout", [comment("c", "o", "A", "hi")], SECRET)
+        assert unknown.status_code == 400
+        assert douyin_source(app).health.received == 0
+
+    run(settings, scenario)
+
+
+def test_without_a_secret_the_webhook_refuses_everything(settings: Settings) -> None:
+    async def scenario(http: httpx.AsyncClient, url: str, app: Any) -> None:
+        response = await push(http, url, "live_comment", [comment("c1", "o1", "A", "hi")], "x")
+        assert response.status_code == 503
+
+    run(settings, scenario, secret=None)
+
+
+def test_a_full_queue_drops_and_counts_instead_of_holding(settings: Settings) -> None:
+    async def scenario(http: httpx.AsyncClient, url: str, app: Any) -> None:
+        app.state.douyin = DouyinWebhookSource(queue_size=2)
+        messages = [comment(f"c{n}", f"o{n}", "A", "hi") for n in range(5)]
+        response = await push(http, url, "live_comment", messages, SECRET)
+        assert response.status_code == 200 and response.json()["accepted"] == 2
+        assert app.state.douyin.overflow == 3
+
+    run(settings, scenario)

@@ -1,0 +1,114 @@
+"""YouTube live chat polling against a local `liveChat/messages` double."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from decimal import Decimal
+from typing import Any
+
+from pydantic import SecretStr
+
+from host.chat.events import Comment
+from host.chat.sources import Backoff
+from host.chat.sources.youtube import YouTubeChatSource
+from host.stream.clock import WallClock
+from tests.platform_doubles import youtube as yt
+from tests.platform_doubles.youtube import LiveChatApi
+
+
+def source(api: LiveChatApi, backoff: Backoff | None = None) -> YouTubeChatSource:
+    return YouTubeChatSource(
+        clock=WallClock(),
+        api_key=SecretStr("AIzaSy-test-key"),
+        live_chat_id=yt.CHAT_ID,
+        api_url=api.url,
+        backoff=backoff or Backoff(base=0.2, cap=0.4),
+    )
+
+
+def take(src: YouTubeChatSource, n: int) -> list[Comment]:
+    async def main() -> list[Comment]:
+        it = aiter(src)
+        return [await asyncio.wait_for(anext(it), 10) for _ in range(n)]
+
+    return asyncio.run(main())
+
+
+def drain(src: YouTubeChatSource) -> list[Comment]:
+    async def main() -> list[Comment]:
+        return [c async for c in src]
+
+    return asyncio.run(asyncio.wait_for(main(), 10))
+
+
+def test_polls_with_next_page_token_at_the_asked_interval_and_maps_events() -> None:
+    script: list[tuple[int, Any]] = [
+        yt.page(
+            [
+                yt.text_message("t1", "Lily", "how much is the jacket?"),
+                yt.super_chat("s1", "Tom", "love it", 5_000_000, "USD"),
+                {"id": "broken", "snippet": {}},
+            ],
+            "page-2",
+            300,
+        ),
+        yt.page(
+            [yt.text_message("t1", "Lily", "how much is the jacket?"), yt.new_sponsor("n1", "Ann")],
+            "page-3",
+            10_000,
+        ),
+    ]
+    with LiveChatApi(script) as api:
+        src = source(api)
+        text, superchat, sponsor = take(src, 3)
+    assert (text.platform, text.message_id, text.user_name) == ("youtube", "t1", "Lily")
+    assert text.user_id == "UCLilychannel" and text.text == "how much is the jacket?"
+    assert superchat.kind == "superchat" and superchat.amount == Decimal("5")
+    assert superchat.currency == "USD" and superchat.text == "love it"
+    assert sponsor.kind == "follow" and sponsor.user_name == "Ann"
+    (t0, first), (t1, second) = api.requests[:2]
+    assert "pageToken" not in first and second["pageToken"] == "page-2"
+    assert first["header:key"] == "AIzaSy-test-key" and "key" not in first
+    assert first["liveChatId"] == yt.CHAT_ID
+    assert t1 - t0 >= 0.3
+    h = src.health
+    assert (h.state, h.duplicates, h.malformed, h.received) == ("connected", 1, 1, 3)
+
+
+def test_quota_errors_back_off_exponentially_then_resume() -> None:
+    script = [
+        yt.error(403, "quotaExceeded", "The request cannot be completed: quota exceeded."),
+        yt.error(403, "rateLimitExceeded", "Too many requests."),
+        yt.page([yt.text_message("t1", "Lily", "hi")], "page-2", 10_000),
+    ]
+    with LiveChatApi(script) as api:
+        src = source(api, Backoff(base=0.2, cap=10.0))
+        (comment,) = take(src, 1)
+    assert comment.text == "hi"
+    (t0, _), (t1, _), (t2, _) = api.requests[:3]
+    assert t1 - t0 >= 0.1 and t2 - t1 >= 0.2  # jittered 0.1-0.2 s, then 0.2-0.4 s
+    assert src.health.reconnects == 2 and src.health.state == "connected"
+    assert "rateLimitExceeded" in (src.health.last_error or "")
+
+
+def test_ended_chat_fails_with_the_api_reason_and_ends_the_source() -> None:
+    with LiveChatApi([yt.error(403, "liveChatEnded", "The live chat is no longer live.")]) as api:
+        src = source(api)
+        assert drain(src) == []
+    assert src.health.state == "failed" and "liveChatEnded" in (src.health.last_error or "")
+    assert len(api.requests) == 1
+
+
+def test_the_api_key_never_appears_in_health() -> None:
+    with LiveChatApi([yt.error(500, "backendError", "Backend Error")]) as api:
+        src = source(api, Backoff(base=0.01, cap=0.02))
+
+        async def main() -> None:
+            it = aiter(src)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(anext(it), 0.3)
+
+        asyncio.run(main())
+    assert src.health.state == "reconnecting" and src.health.reconnects >= 2
+    assert "AIzaSy" not in repr(src.health)

@@ -1,0 +1,90 @@
+"""The Coqui backend: model folders are checked before torch loads; a tiny VITS really speaks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from host.config import Settings
+from host.voice.clone import VoiceProfileError
+from host.voice.coqui import Coqui, CoquiModelError, coqui_from_settings
+from host.voice.router import build_router
+
+
+def test_coqui_needs_a_model_folder_with_config_and_one_checkpoint(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(CoquiModelError, match="needs COQUI_MODEL_DIR"):
+        build_router(settings.model_copy(update={"voice_zh": "coqui"}))
+    with pytest.raises(CoquiModelError, match=r"no config\.json"):
+        Coqui(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"model": "vits"}), encoding="utf-8")
+    (tmp_path / "a.pth").write_bytes(b"x")
+    (tmp_path / "b.pth").write_bytes(b"x")
+    with pytest.raises(CoquiModelError, match="found 2"):
+        Coqui(tmp_path)
+    (tmp_path / "model.pth").write_bytes(b"x")
+    assert Coqui(tmp_path).languages == {"en"}
+
+
+def test_coqui_single_speaker_model_speaks_its_config_language(tmp_path: Path) -> None:
+    config = {"model": "vits", "phoneme_language": "zh-cn"}
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    (tmp_path / "model.pth").write_bytes(b"x")
+    voice = Coqui(tmp_path)
+    assert voice.languages == {"zh"}
+    with pytest.raises(ValueError, match="speaks \\['zh'\\]"):
+        list(voice.synthesize("Hello.", "en"))
+
+
+def test_xtts_needs_a_consented_voice_profile(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"model": "xtts"}), encoding="utf-8")
+    with pytest.raises(CoquiModelError, match="set COQUI_SPEAKER"):
+        coqui_from_settings(settings.model_copy(update={"coqui_model_dir": tmp_path}))
+    with pytest.raises(VoiceProfileError, match="no voice profile 'lily'"):
+        coqui_from_settings(
+            settings.model_copy(update={"coqui_model_dir": tmp_path, "coqui_speaker": "lily"})
+        )
+
+
+def test_tiny_random_vits_loads_through_the_user_path_and_speaks(tmp_path: Path) -> None:
+    """Built from VitsConfig with small dims, saved, loaded back as a user's model folder."""
+    pytest.importorskip("TTS", reason="the 'coqui' extra (coqui-tts + torch) is not installed")
+    from TTS.config.shared_configs import BaseAudioConfig
+    from TTS.tts.configs.vits_config import VitsConfig
+    from TTS.tts.models.vits import Vits, VitsArgs
+
+    config = VitsConfig(
+        audio=BaseAudioConfig(sample_rate=16000),
+        use_phonemes=False,
+        text_cleaner="basic_cleaners",
+        model_args=VitsArgs(
+            hidden_channels=16,
+            hidden_channels_ffn_text_encoder=32,
+            num_layers_text_encoder=1,
+            num_heads_text_encoder=1,
+            num_layers_flow=1,
+            num_layers_posterior_encoder=1,
+            num_layers_dp_flow=1,
+            resblock_kernel_sizes_decoder=[3],
+            resblock_dilation_sizes_decoder=[[1, 3]],
+            upsample_rates_decoder=[8, 8, 4],
+            upsample_initial_channel_decoder=32,
+            upsample_kernel_sizes_decoder=[16, 16, 8],
+        ),
+    )
+    import torch
+
+    model = Vits.init_from_config(config)
+    torch.save({"model": model.state_dict(), "config": config.to_dict()}, tmp_path / "model.pth")
+    config.save_json(str(tmp_path / "config.json"))
+    voice = Coqui(tmp_path)
+    voice.warm()
+    chunks = list(voice.synthesize("hello there, welcome to the stream", "en"))
+    (chunk,) = chunks
+    assert chunk.sample_rate == 16000 and chunk.pcm.dtype == np.int16
+    assert 0.1 < chunk.duration < 30
+    assert np.abs(chunk.pcm).max() > 0
