@@ -96,7 +96,7 @@ def ask(
     if merchant is None:
         ensure_demo_catalog(engine, settings)
     catalog = DbCatalog(engine, merchant or settings.demo_merchant)
-    result = Asker.offline(catalog, settings.prompts_dir).ask(text, user)
+    result = Asker.from_settings(catalog, settings).ask(text, user)
     if as_json:
         out.print_json(json.dumps(result.as_json(), ensure_ascii=False))
     elif result.dropped:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from host.catalog.facts import ProductFacts
 from host.reply.events import Verdict
 from host.reply.money import NUM, find_amounts, plain
-from host.reply.numerals import parse_number
+from host.text.zh_numerals import parse_number
 
 STOCK_PATTERNS = (
     re.compile(rf"(?:库存|还剩|仅剩|只剩|剩下|剩)(?:还有|有)?\s*{NUM}"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from host.reply.numerals import NUMERAL_CHARS, parse_number
+from host.text.zh_numerals import NUMERAL_CHARS, parse_number
 
 SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£"}
 ZH_UNITS = {"CNY": "元", "USD": "美元", "EUR": "欧元", "GBP": "英镑"}

@@ -7,10 +7,14 @@ with the same catalog answerer as its fallback.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from host.config import Settings
 from host.reply.answerer import CatalogAnswerer
 from host.reply.guard import Guard
-from host.reply.resilient import ResilientResponder
+
+if TYPE_CHECKING:
+    from host.reply.resilient import ResilientResponder
 
 
 def build_responder(settings: Settings, guard: Guard) -> CatalogAnswerer | ResilientResponder:
@@ -19,4 +23,6 @@ def build_responder(settings: Settings, guard: Guard) -> CatalogAnswerer | Resil
     )
     if not settings.llm_configured:
         return answerer
+    from host.reply.resilient import ResilientResponder  # needs the `llm` extra
+
     return ResilientResponder.from_settings(settings, answerer, guard)

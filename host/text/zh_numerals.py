@@ -1,4 +1,4 @@
-"""Chinese numerals to numbers, so the guard can read "三百九十九元" as well as "399元".
+"""Chinese numerals to numbers: "三百九十九元" for the guard, "三号" for link numbers.
 
 A spoken-style line may write amounts in characters; a price check that only saw digits
 would let a wrong price through in the other notation.
