@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,26 @@ class Settings(BaseSettings):
     rtmp_reconnect_max_s: float = Field(
         default=10.0, description="longest wait between RTMP reconnect attempts"
     )
+    music_path: Path | None = Field(
+        default=None,
+        description="background music file, looped under the host (any format FFmpeg reads);"
+        " unset = no music",
+    )
+    music_level_db: float = Field(
+        default=-18.0, description="music level relative to the file's own, dB"
+    )
+    music_duck_db: float = Field(
+        default=-12.0, description="how much lower the music plays while the host speaks, dB"
+    )
+    music_ramp_s: float = Field(
+        default=0.3, description="seconds the music takes to duck under speech and come back"
+    )
+
+    @field_validator("music_path", mode="before")
+    @classmethod
+    def _empty_music_path_is_none(cls, value: object) -> object:
+        """`MUSIC_PATH=` (as in .env.example) means no music, not the current folder."""
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _apply_output_preset(self) -> Settings:

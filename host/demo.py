@@ -28,6 +28,7 @@ from host.session.director import Director
 from host.session.live import LiveSession, SessionResult
 from host.session.pitching import PitchPlan
 from host.stream.clock import Clock, ProgramClock, WallClock
+from host.stream.music import MusicBed
 from host.stream.program import Program
 from host.stream.sinks import Sink
 from host.stream.sinks.hls import hls_sink
@@ -76,6 +77,17 @@ async def run_demo(
     voices = build_router(settings)
     await asyncio.to_thread(voices.warm)
     await asyncio.to_thread(catalog.search, "warm up the word segmenter")
+    music = None
+    if settings.music_path is not None:  # decoded now, so a bad file fails before the stream
+        music = await asyncio.to_thread(
+            MusicBed,
+            settings.music_path,
+            settings.audio_rate,
+            settings.audio_rate // settings.fps,
+            settings.music_level_db,
+            settings.music_duck_db,
+            settings.music_ramp_s,
+        )
     animator = IllustratedAnimator(settings.width, settings.height, settings.fps)
     sinks: list[Sink] = [
         mp4_sink(paths.mp4),
@@ -100,6 +112,7 @@ async def run_demo(
         settings.fps,
         fast=not realtime,
         busy=lambda: session.busy(),
+        music=music,
     )
     with Audit(engine, paths.replies, name="demo", settings=settings) as audit:
         session = LiveSession(

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from host.catalog.facts import ProductFacts
 from host.reply.guard import Guard
 from host.reply.money import find_amounts, format_money
-from host.text.zh_numerals import parse_chinese_number
 from host.reply.prompts import load_banned
+from host.text.zh_numerals import parse_chinese_number
 
 JACKET = ProductFacts(
     sku="LH-001",

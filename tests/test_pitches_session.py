@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from host.config import Settings
+from host.db import models as db
 from host.demo import run_demo
 
 pytestmark = pytest.mark.slow  # about 25 s of session, encoded
@@ -41,3 +44,9 @@ def test_pitches_fill_idle_time_and_give_way_to_a_comment(
     gaps = [b - a for (a, _), (b, _) in zip(result.pitches, result.pitches[1:], strict=False)]
     assert max(gaps) > quick.idle_pitch_s  # quiet time between pitches, counted after speech
     assert result.blocked == []
+    engine = create_engine(quick.database_url)
+    with Session(engine) as s:
+        rows = s.scalars(select(db.ReplyRecord).where(db.ReplyRecord.intent == "pitch")).all()
+    assert rows, "pitches are not in the audit log"
+    assert all(r.comment_id is None and r.guard_ok for r in rows)
+    assert all(any(line in r.text for r in rows) for _, line in result.pitches)

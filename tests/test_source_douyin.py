@@ -130,3 +130,17 @@ def test_a_full_queue_drops_and_counts_instead_of_holding(settings: Settings) ->
         assert app.state.douyin.overflow == 3
 
     run(settings, scenario)
+
+
+def test_signature_matches_the_platforms_documented_example() -> None:
+    """The open platform's own worked example (headers, body "abc123你好", secret "123abc")."""
+    from host.chat.sources.douyin import douyin_signature
+
+    headers = {
+        "x-nonce-str": "123456",
+        "x-timestamp": "456789",
+        "x-roomid": "268",
+        "x-msg-type": "user_group",
+    }
+    body = "abc123你好".encode()
+    assert douyin_signature(headers, body, "123abc") == "GAkalGmhzqlUGQO/TgvMug=="

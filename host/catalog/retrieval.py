@@ -8,7 +8,7 @@ stays within a few milliseconds with tens of thousands of products.
 
 from __future__ import annotations
 
-import heapq
+import functools
 import logging
 import math
 import re
@@ -18,9 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import jieba
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from host.catalog.facts import Candidate, ProductFacts
+from host.text.zh_numerals import DIGITS, parse_chinese_number
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -33,19 +36,7 @@ _PAIR_WEIGHT = 0.3  # a shared pair of Chinese characters, in the shortlist's ro
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:'[a-z]+)?")
-_CN_DIGITS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_NUMBER = r"[一二两三四五六七八九十]{1,3}"
+_CN_NUMBER = rf"[{''.join(DIGITS)}十百]{{1,4}}"
 _LINK_PATTERNS = tuple(
     re.compile(p)
     for p in (
@@ -80,37 +71,56 @@ class _Entry:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> field weight
 
 
+_Ids = npt.NDArray[np.int32]
+
+
 class ProductIndex:
-    """A search index over one catalog; build it again when names or aliases change."""
+    """A search index over one catalog; build it again when names or aliases change.
+
+    Products are kept in SKU order, so "lowest position" is "lowest SKU" when the short
+    list has to cut through a tie.
+    """
 
     def __init__(self, products: Sequence[ProductFacts]) -> None:
-        self._entries = [_entry(p) for p in products]
-        self._by_link = {p.link: i for i, p in enumerate(products) if p.link is not None}
-        self._postings: dict[str, set[int]] = defaultdict(set)
-        self._bigrams: dict[str, set[int]] = defaultdict(set)
+        self._entries = [_entry(p) for p in sorted(products, key=lambda p: p.sku)]
+        self._position = {e.facts.sku: i for i, e in enumerate(self._entries)}
+        self._by_link = {
+            e.facts.link: i for i, e in enumerate(self._entries) if e.facts.link is not None
+        }
+        postings: dict[str, list[int]] = defaultdict(list)
+        bigrams: dict[str, list[int]] = defaultdict(list)
         for i, entry in enumerate(self._entries):
             for token in entry.tokens:
-                self._postings[token].add(i)
-            for phrase in entry.cjk_phrases:
-                for bigram in _pairs(phrase):
-                    self._bigrams[bigram].add(i)
-        self._idf = {t: 1 / math.sqrt(len(ids)) for t, ids in self._postings.items()}
-        self._vocabulary = sorted(t for t in self._postings if t.isascii())
+                postings[token].append(i)
+            for bigram in {b for phrase in entry.cjk_phrases for b in _pairs(phrase)}:
+                bigrams[bigram].append(i)
+        self._postings = {t: np.array(ids, dtype=np.int32) for t, ids in postings.items()}
+        self._bigrams = {b: np.array(ids, dtype=np.int32) for b, ids in bigrams.items()}
+        self._idf = {t: 1 / math.sqrt(len(ids)) for t, ids in postings.items()}
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for token in sorted(t for t in postings if t.isascii() and len(t) >= 4):
+            by_length[len(token)].append(token)
+        self._vocabulary = dict(by_length)  # catalog words a misspelt word may stand for
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def search(self, text: str, lineup_skus: Sequence[str] = (), limit: int = 3) -> list[Candidate]:
-        """Best matches first; lineup products win ties, in lineup order; [] if none is close."""
+        """Best matches first; [] if none is close.
+
+        Equal scores go to the product sharing more of the comment's words (the black scarf
+        for "黑色围巾" when two scarves share a name), then to lineup products in lineup order.
+        """
         query = _Query.parse(text)
         scores: dict[int, float] = {}
         for link in query.links:
             if link in self._by_link:
                 scores[self._by_link[link]] = 1.0
         words = self._word_matches(query.words)
-        tokens = {t: 1.0 for t in query.cjk_tokens if t in self._postings} | words
+        tokens = {t: 1.0 for t in self._cjk_matches(query.cjk_tokens)} | words
         order = {sku: n for n, sku in enumerate(lineup_skus)}
-        for i in self._shortlist(query, tokens, order):
+        shared = self._shortlist(query, tokens, lineup_skus)
+        for i in shared:
             score = max(
                 self._phrase_score(self._entries[i], query, words),
                 self._token_score(self._entries[i], tokens),
@@ -121,29 +131,49 @@ class ProductIndex:
             scores.items(),
             key=lambda item: (
                 -round(item[1], 3),
+                -round(shared.get(item[0], 0.0), 3),
                 order.get(self._entries[item[0]].facts.sku, len(order)),
-                self._entries[item[0]].facts.sku,
+                item[0],  # SKU order
             ),
         )
         return [Candidate(self._entries[i].facts, round(s, 3)) for i, s in ranked[:limit]]
 
     def _shortlist(
-        self, query: _Query, tokens: dict[str, float], order: dict[str, int]
-    ) -> list[int]:
-        """The products worth scoring in full, by a cheap count of shared words and pairs."""
-        rough: dict[int, float] = defaultdict(float)
-        for token, similarity in tokens.items():
-            weight = self._idf[token] * similarity
-            for i in self._postings[token]:
-                rough[i] += weight
-        for bigram in _pairs(query.cjk):
-            for i in self._bigrams.get(bigram, ()):
-                rough[i] += _PAIR_WEIGHT
-        return heapq.nlargest(
-            _SHORTLIST,
-            rough,
-            key=lambda i: (rough[i], -order.get(self._entries[i].facts.sku, len(order))),
-        )
+        self, query: _Query, tokens: dict[str, float], lineup_skus: Sequence[str]
+    ) -> dict[int, float]:
+        """The products worth scoring in full, with a cheap sum of shared words and pairs.
+
+        Ties at the cut go to lineup products (in lineup order), then to the lowest SKUs.
+        """
+        hits = [(self._postings[t], self._idf[t] * s) for t, s in tokens.items()]
+        hits += [(self._bigrams[b], _PAIR_WEIGHT) for b in _pairs(query.cjk) if b in self._bigrams]
+        if not hits:
+            return {}
+        rough = np.zeros(len(self._entries))
+        for ids, weight in hits:
+            rough[ids] += weight  # ids are unique within one posting array
+        found = np.flatnonzero(rough)
+        if len(found) <= _SHORTLIST:
+            return dict(zip(found.tolist(), rough[found].tolist(), strict=True))
+        values = rough[found]
+        cut = np.partition(values, len(found) - _SHORTLIST)[len(found) - _SHORTLIST]
+        above = found[values > cut].tolist()
+        lineup = (self._position.get(sku) for sku in lineup_skus)
+        tied = [i for i in lineup if i is not None and rough[i] == cut]
+        tied_set = set(tied)
+        tied += [i for i in found[values == cut][:_SHORTLIST].tolist() if i not in tied_set]
+        chosen = above + tied[: _SHORTLIST - len(above)]
+        return dict(zip(chosen, rough[chosen].tolist(), strict=True))
+
+    def _cjk_matches(self, tokens: frozenset[str]) -> set[str]:
+        """Catalog words among the comment's, and the characters of short unknown ones.
+
+        有鞋 and 杯子 are no catalog words, so 鞋 and 杯 stand for them; 豆沙 (a colour) is one,
+        so it is not split into 豆 (coffee beans).
+        """
+        known = {t for t in tokens if t in self._postings}
+        loose = {c for t in tokens - known if len(t) <= 2 for c in t}
+        return known | {c for c in loose if c in self._postings}
 
     def _word_matches(self, words: Iterable[str]) -> dict[str, float]:
         """Catalog words the comment's words stand for, with a similarity (1.0 = spelt right)."""
@@ -155,11 +185,17 @@ class ProductIndex:
             if len(word) < 4:
                 continue
             for found, similarity, _ in process.extract(
-                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=_FUZZY_WORD, limit=3
-            ):
-                if len(found) >= 4:
-                    matches[found] = max(matches.get(found, 0.0), similarity / 100)
+                word, self._near_length(len(word)), scorer=fuzz.ratio,
+                score_cutoff=_FUZZY_WORD, limit=3,
+            ):  # fmt: skip
+                matches[found] = max(matches.get(found, 0.0), similarity / 100)
         return matches
+
+    def _near_length(self, length: int) -> list[str]:
+        """Catalog words long enough and short enough to reach `_FUZZY_WORD` against one."""
+        ratio = _FUZZY_WORD / (200 - _FUZZY_WORD)  # ratio = 2*common/(a+b) bounds b/a
+        low, high = math.ceil(length * ratio), math.floor(length / ratio)
+        return [w for n in range(low, high + 1) for w in self._vocabulary.get(n, ())]
 
     def _phrase_score(self, entry: _Entry, query: _Query, words: dict[str, float]) -> float:
         best = 0.0
@@ -207,9 +243,8 @@ class _Query:
             frozenset(_stem(r) for r in runs if r.isascii() and not r.isdigit() and len(r) > 1)
             - _STOP_EN
         )
-        tokens = {t for t in _cjk_tokens(cjk) if t not in _STOP_ZH}
-        tokens |= {c for t in tokens if len(t) <= 2 for c in t}  # 有鞋 -> 鞋, 杯子 -> 杯
-        return cls(links, cjk, words, frozenset(tokens))
+        tokens = frozenset(t for t in _cjk_tokens(cjk) if t not in _STOP_ZH)
+        return cls(links, cjk, words, tokens)
 
 
 def _entry(product: ProductFacts) -> _Entry:
@@ -249,9 +284,13 @@ def _add_tokens(entry: _Entry, runs: Sequence[str], weight: float) -> None:
         entry.tokens[token] = max(entry.tokens.get(token, 0.0), weight)
 
 
-def _cjk_tokens(text: str) -> set[str]:
-    """jieba's words and sub-words; a character it leaves alone (鞋 in 有鞋吗) is a word too."""
-    return {t for t in jieba.lcut_for_search(text) if t.strip()} if text else set()
+@functools.lru_cache(maxsize=65536)
+def _cjk_tokens(text: str) -> frozenset[str]:
+    """jieba's words and sub-words; a character it leaves alone (鞋 in 有鞋吗) is a word too.
+
+    Cached: categories, colours and the words of comments repeat far more than they vary.
+    """
+    return frozenset(t for t in jieba.lcut_for_search(text) if t.strip()) if text else frozenset()
 
 
 def _normalise(text: str) -> str:
@@ -271,11 +310,8 @@ def _pairs(text: str) -> set[str]:
 
 
 def _number(text: str) -> int:
+    """A link number written in digits (3) or characters (三, 十二); 0 when it is neither."""
     if text.isdigit():
         return int(text)
-    if text == "十":
-        return 10
-    tens, _, units = text.partition("十")
-    if "十" not in text:
-        return _CN_DIGITS.get(text, 0)
-    return _CN_DIGITS.get(tens, 1) * 10 + _CN_DIGITS.get(units, 0)
+    value = parse_chinese_number(text)
+    return int(value) if value is not None else 0

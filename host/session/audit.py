@@ -125,22 +125,47 @@ class Audit:
             self._comment_ids[comment.message_id] = row.id
 
     def reply(self, reply: SpokenReply) -> None:
-        with Session(self._engine) as s, s.begin():
-            s.add(
-                db.ReplyRecord(
-                    session_id=self.session_id,
-                    comment_id=self._comment_ids.get(reply.message_id),
-                    text=reply.reply,
-                    language=reply.language,
-                    intent=reply.intent,
-                    skus=reply.skus,
-                    backend=reply.backend,
-                    prompt_version=reply.prompt_version,
-                    guard_ok=reply.guard_ok,
-                    violations=reply.violations,
-                    stamps=dict(reply.stamps),
-                )
+        self._add(
+            db.ReplyRecord(
+                session_id=self.session_id,
+                comment_id=self._comment_ids.get(reply.message_id),
+                text=reply.reply,
+                language=reply.language,
+                intent=reply.intent,
+                skus=reply.skus,
+                backend=reply.backend,
+                prompt_version=reply.prompt_version,
+                guard_ok=reply.guard_ok,
+                violations=reply.violations,
+                stamps=dict(reply.stamps),
             )
+        )
         if self._jsonl is not None:
             self._jsonl.write(json.dumps(reply.as_json(), ensure_ascii=False) + "\n")
             self._jsonl.flush()
+
+    def pitch(self, spoken: Sequence[Sentence], violations: Sequence[str]) -> None:
+        """An idle pitch answers no comment, but the merchant is as liable for it as a reply."""
+        if not spoken:
+            return
+        skus: list[str] = []
+        for sentence in spoken:
+            skus.extend(s for s in sentence.skus if s not in skus)
+        self._add(
+            db.ReplyRecord(
+                session_id=self.session_id,
+                comment_id=None,
+                text=" ".join(s.text for s in spoken),
+                language=spoken[0].language,
+                intent="pitch",
+                skus=skus,
+                backend=spoken[0].backend,
+                guard_ok=not violations,
+                violations=list(violations),
+                stamps={},
+            )
+        )
+
+    def _add(self, row: db.ReplyRecord) -> None:
+        with Session(self._engine) as s, s.begin():
+            s.add(row)

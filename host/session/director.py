@@ -3,6 +3,8 @@
 The director decides what is on screen at each frame position; it never waits in realtime,
 so a late segment shows up as idle frames, never as a pause. In fast mode it waits for work
 that is in flight, so a fast run shows what an infinitely fast machine would have streamed.
+With a music bed, every frame's audio is mixed over it: at full level when idle, ducked
+while a segment plays.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from host.catalog.facts import CatalogView, ProductFacts
 from host.face.base import Animator
 from host.session.speech import Segment
 from host.stream.base import Overlay, ProgramFrame
+from host.stream.music import MusicBed
 
 PRODUCT_REFRESH_S = 1.0  # how often the idle product card re-reads the live price
 FAST_WAIT_S = 5.0  # fast mode: longest wall-clock wait for in-flight work before going idle
@@ -33,6 +36,7 @@ class Director:
         fast: bool,
         busy: Callable[[], bool],
         queue_size: int = 1,
+        music: MusicBed | None = None,
     ) -> None:
         self.segments: asyncio.Queue[Segment] = asyncio.Queue(queue_size)
         self._taken = asyncio.Event()
@@ -42,6 +46,7 @@ class Director:
         self._fps = fps
         self._fast = fast
         self._busy = busy
+        self._music = music
         self._silence = np.zeros(self._spf, np.int16)
         self._playing: Segment | None = None
         self._frames: Iterator[np.ndarray] | None = None
@@ -60,13 +65,13 @@ class Director:
         if seg is None or self._frames is None:
             return ProgramFrame(
                 image=self._animator.idle(index),
-                audio=self._silence,
+                audio=self._sound(self._silence, speaking=False),
                 overlay=Overlay(product=self._idle_product(index)),
             )
         k = self._pos
         frame = ProgramFrame(
             image=next(self._frames),
-            audio=seg.audio[k * self._spf : (k + 1) * self._spf],
+            audio=self._sound(seg.audio[k * self._spf : (k + 1) * self._spf], speaking=True),
             overlay=seg.overlay,
             trace=seg.trace if k == 0 else None,
         )
@@ -97,6 +102,10 @@ class Director:
         self._taken.set()
         self._playing, self._pos = seg, 0
         self._frames = iter(self._animator.speak(seg.poses, index))
+
+    def _sound(self, speech: np.ndarray, *, speaking: bool) -> np.ndarray:
+        """The frame's program audio: the speech, over the music bed when there is one."""
+        return speech if self._music is None else self._music.mix(speech, speaking)
 
     def _idle_product(self, index: int) -> ProductFacts | None:
         t = index / self._fps

@@ -188,6 +188,7 @@ class LiveSession:
             product, self._pitches.language, self._catalog
         )
         said = await self._say(sentences, None, None, preemptible=True)
+        self._audit.pitch(said.spoken, said.violations)
         self.pitched.extend(zip(said.times, (s.text for s in said.spoken), strict=True))
 
     async def _reply(self, item: Triaged) -> None:
