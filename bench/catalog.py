@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import platform
 import random
 import statistics
 import sys
@@ -23,6 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+from machine import describe
 
 from host.catalog.facts import ProductFacts
 from host.catalog.importer import import_file
@@ -289,7 +289,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=2000)
     args = parser.parse_args()
-    print(f"{platform.platform()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
+    print(f"machine: {describe()}")
     bench_search(args.products, args.queries)
     bench_import(args.rows)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 import cv2
 import numpy as np
+from machine import describe
 
 from host.face.builtin import IllustratedAnimator
 from host.face.mouth import mouth_track
@@ -39,7 +39,7 @@ def main() -> None:
     cv2.setNumThreads(1)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus, pinned to 1 core")
+    print(f"machine: {describe()}; pinned to 1 core")
     for width, height in SIZES:
         started = time.perf_counter()
         anim = IllustratedAnimator(width, height)

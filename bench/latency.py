@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import tempfile
 from pathlib import Path
+
+from machine import describe
 
 from host.config import Settings
 from host.demo import run_demo
@@ -33,18 +33,6 @@ QUESTIONS = [
     ("Leo", "link 12 price?"),
     ("王姐", "龙井茶多少钱"),
 ]
-
-
-def machine() -> str:
-    """CPU model and core count, so a figure is never quoted without its machine."""
-    model = platform.processor() or "?"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, {platform.machine()}"
 
 
 def main() -> None:
@@ -66,7 +54,7 @@ def main() -> None:
         settings = Settings(database_url=f"sqlite:///{work / 'bench.db'}", var_dir=work)
         result = asyncio.run(run_demo(settings, work / "out", realtime=True, comments=comments))
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(f"replies: {len(result.records)} of {args.questions} questions, realtime, idle host")
     stats = result.program
     print(

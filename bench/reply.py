@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -20,6 +18,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from machine import describe
 
 from host.catalog.store import DbCatalog, ensure_demo_catalog
 from host.chat.events import Comment, Triaged
@@ -110,7 +110,7 @@ def main() -> None:
         engine = make_engine(settings.database_url)
         ensure_demo_catalog(engine, settings)
         catalog = DbCatalog(engine, settings.demo_merchant)
-        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus")
+        print(f"machine: {describe()}")
         whole = ms(offline(catalog, args.rounds))
         print(f"offline answerer, whole reply (first sentence included): {whole}")
         added, total = asyncio.run(

@@ -16,8 +16,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
-import platform
 import tempfile
 import time
 from decimal import Decimal
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from machine import describe
 
 from host.catalog.facts import ProductFacts
 from host.config import Settings
@@ -98,17 +97,13 @@ def _worker(args: tuple[float, str]) -> dict[str, float]:
     return session(args[0], Path(args[1]))
 
 
-def machine() -> str:
-    return f"{platform.processor() or '?'}, {os.cpu_count()} cores, {platform.machine()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--parallel", type=int, default=1, help="sessions at once")
     args = parser.parse_args()
     seconds = args.minutes * 60
-    print(f"machine: {machine()}; 720x1280 25 fps, overlays, MP4 + HLS, {seconds:g} s each")
+    print(f"machine: {describe()}; 720x1280 25 fps, overlays, MP4 + HLS, {seconds:g} s each")
     with tempfile.TemporaryDirectory() as tmp:
         dirs = [str(Path(tmp) / f"s{i}") for i in range(args.parallel)]
         with multiprocessing.get_context("spawn").Pool(args.parallel) as pool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import random
 import sys
 import time
@@ -23,6 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+from machine import describe
 
 from host.chat.events import Comment, CommentKind
 from host.chat.triage import Triage
@@ -123,8 +124,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100_000)
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"Python {platform.python_version()}")  # fmt: skip
+    print(f"machine: {describe()}")
     rate, triage = throughput(args.burst)
     print(f"throughput: {rate:,.0f} comments/s through triage ({args.burst:,} comments, one core)")
     dropped = sum(triage.drops.values())

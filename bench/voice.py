@@ -9,8 +9,6 @@ Run: python bench/voice.py
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import sys
 import time
@@ -19,6 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 import tempfile
+
+from machine import describe
 
 from host.voice.base import Voice
 from host.voice.cache import AudioCache, CachedVoice
@@ -63,10 +63,7 @@ def measure(voice: Voice, text: str, language: str) -> tuple[float, float, float
 
 
 def main() -> None:
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-        f"Python {platform.python_version()}"
-    )
+    print(f"machine: {describe()}")
     print(f"{'backend':8} {'lang':4} {'text':5} {'audio s':>8} {'first audio ms':>15} {'RTF':>6}")
     with running_tts_double() as double, tempfile.TemporaryDirectory() as cache_dir:
         openai = OpenAiTts(

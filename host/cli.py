@@ -105,6 +105,25 @@ def ask(
         out.print(result.reply, highlight=False)
 
 
+@app.command()
+@one_line_errors
+def serve(
+    bind: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Serve the REST API, the websocket ingress and the Douyin webhook."""
+    import uvicorn
+
+    from host.db.engine import make_engine
+    from host.db.migrate import upgrade
+    from host.web.app import create_app
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    app_ = create_app(settings, make_engine(settings.database_url))
+    uvicorn.run(app_, host=bind, port=port, log_level="info")
+
+
 @db_app.command("upgrade")
 @one_line_errors
 def db_upgrade() -> None:
@@ -114,3 +133,7 @@ def db_upgrade() -> None:
     settings = load_settings()
     upgrade(settings.database_url)
     console.print("database is up to date")
+
+
+if __name__ == "__main__":
+    app()

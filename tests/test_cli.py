@@ -111,3 +111,38 @@ def test_import_of_a_missing_file_is_a_one_line_error(env_db: Path) -> None:
     result = runner.invoke(app, ["catalog", "import", "nope.csv", "--merchant", "shop"])
     assert result.exit_code == 1
     assert "no such file" in result.output
+
+
+def test_serve_answers_health_and_the_catalog_api(env_db: Path, tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host.cli", "serve", "--port", str(port)],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "host serve did not start"
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        missing = httpx.get(f"http://127.0.0.1:{port}/api/merchants/nobody/products/X-1")
+        assert missing.status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(10)
