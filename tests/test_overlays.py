@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import numpy as np
@@ -179,3 +180,26 @@ def test_a_price_change_renders_a_new_card_and_equal_content_is_reused() -> None
     rows = np.flatnonzero(differs.any(axis=1))
     assert rows.size > 0
     assert rows.min() > first.size[1] * 0.25 and rows.max() < first.size[1] * 0.7
+
+
+def test_card_shows_the_product_photo_from_the_catalog(tmp_path) -> None:
+    Image.new("RGB", (300, 300), (230, 20, 20)).save(tmp_path / "jacket.png")
+    settings = Settings(_env_file=None, products_dir=tmp_path)  # type: ignore[call-arg]
+    compositor = OverlayCompositor(settings)
+    with_photo = dataclasses.replace(JACKET, attributes={"图片": "jacket.png"})
+    black = np.zeros((settings.height, settings.width, 3), np.uint8)
+    shown = compositor.composite(black, Overlay(product=with_photo))
+    plain = compositor.composite(black, Overlay(product=JACKET))
+    red = (shown[..., 0] > 200) & (shown[..., 1] < 60) & (shown[..., 2] < 60)
+    assert red.sum() > 5000  # the photo is on the card
+    assert ((plain[..., 0] > 200) & (plain[..., 1] < 60)).sum() < red.sum() // 10
+
+
+def test_an_unreadable_product_photo_leaves_the_card_without_it(tmp_path) -> None:
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    settings = Settings(_env_file=None, products_dir=tmp_path)  # type: ignore[call-arg]
+    compositor = OverlayCompositor(settings)
+    broken = dataclasses.replace(JACKET, attributes={"image": "broken.png"})
+    black = np.zeros((settings.height, settings.width, 3), np.uint8)
+    frame = compositor.composite(black, Overlay(product=broken))
+    assert frame.any()  # the card (and label) still render

@@ -6,10 +6,13 @@ share one rendered patch, and a price or stock change renders a new one at once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from host.catalog.facts import ProductFacts
 from host.stream.layout import Layout
@@ -17,7 +20,10 @@ from host.stream.palette import ACCENT, BOX, GREY, PRICE, WARNING, WHITE
 from host.stream.patch import Patch
 from host.stream.typeset import ellipsize, font, wrap
 
+log = logging.getLogger(__name__)
+
 LOW_STOCK = 10  # at or below this, the card shows how many are left
+IMAGE_KEYS = ("image", "图片", "主图")  # catalog columns that name a product photo (a local file)
 
 _SYMBOLS = {"CNY": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
 
@@ -32,6 +38,7 @@ class CardText:
     stock: str | None
     sold_out: bool
     promotion: str | None
+    image: str | None = None  # local file path of the product photo
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -41,7 +48,9 @@ def money(amount: Decimal, currency: str) -> str:
     return symbol + text
 
 
-def card_text(product: ProductFacts, low_stock: int = LOW_STOCK) -> CardText:
+def card_text(
+    product: ProductFacts, low_stock: int = LOW_STOCK, image_root: Path | None = None
+) -> CardText:
     stock: str | None = None
     if product.stock == 0:
         stock = "已售罄 · Sold out"
@@ -59,7 +68,35 @@ def card_text(product: ProductFacts, low_stock: int = LOW_STOCK) -> CardText:
         stock=stock,
         sold_out=product.stock == 0,
         promotion=product.promotion or None,
+        image=_image_path(product, image_root),
     )
+
+
+def _image_path(product: ProductFacts, root: Path | None) -> str | None:
+    """The photo named in the catalog, relative paths taken from `root` (the products folder).
+
+    Only local files: nothing is fetched while on air.
+    """
+    name = next((product.attributes[k] for k in IMAGE_KEYS if product.attributes.get(k)), None)
+    if not name:
+        return None
+    path = Path(name)
+    if not path.is_absolute() and root is not None:
+        path = root / path
+    return str(path)
+
+
+@lru_cache(maxsize=32)
+def _photo(path: str, width: int, height: int) -> Image.Image | None:
+    """The photo scaled to fit the box, or None (logged) when it cannot be read."""
+    try:
+        with Image.open(path) as source:
+            photo = source.convert("RGBA")
+    except (OSError, UnidentifiedImageError) as error:
+        log.warning("product image %s cannot be shown: %s", path, error)
+        return None
+    photo.thumbnail((width, height))
+    return photo
 
 
 def render_card(card: CardText, layout: Layout) -> Patch:
@@ -85,13 +122,18 @@ def render_card(card: CardText, layout: Layout) -> Patch:
     if card.promotion:
         tail.extend((line, px(22), ACCENT) for line in wrap(card.promotion, small_face, inner, 2))
 
+    photo = _photo(card.image, inner, px(220)) if card.image else None
+    photo_h = photo.size[1] + pad if photo is not None else 0
     price_h = round(px(64) * 1.2)
-    height = pad * 2 + price_h + sum(round(size * 1.4) for _, size, _ in rows + tail)
+    height = pad * 2 + photo_h + price_h + sum(round(size * 1.4) for _, size, _ in rows + tail)
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=px(16), fill=BOX)
 
     y = pad
+    if photo is not None:
+        image.alpha_composite(photo, (pad + (inner - photo.size[0]) // 2, y))
+        y += photo_h
     for text, size, colour in rows:
         draw.text((pad, y), text, font=font(size), fill=colour)
         y += round(size * 1.4)

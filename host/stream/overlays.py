@@ -27,6 +27,7 @@ class OverlayCompositor:
     def __init__(self, settings: Settings, low_stock: int = LOW_STOCK, cache_size: int = 64):
         self.width, self.height = settings.width, settings.height
         self.low_stock = low_stock
+        self._image_root = settings.products_dir
         self._cache: OrderedDict[Hashable, Patch] = OrderedDict()
         self._cache_size = cache_size
         corner = settings.ai_label_position
@@ -48,7 +49,7 @@ class OverlayCompositor:
         """The layers for this overlay, bottom to top."""
         layers: list[Patch] = []
         if overlay.product is not None:
-            card = card_text(overlay.product, self.low_stock)
+            card = card_text(overlay.product, self.low_stock, self._image_root)
             layers.append(self._cached(("card", card), lambda: render_card(card, self.layout)))
         if overlay.comment is not None:
             name, text = overlay.comment
