@@ -10,6 +10,7 @@ while a segment plays.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 
@@ -72,7 +73,7 @@ class Director:
         frame = ProgramFrame(
             image=next(self._frames),
             audio=self._sound(seg.audio[k * self._spf : (k + 1) * self._spf], speaking=True),
-            overlay=seg.overlay,
+            overlay=dataclasses.replace(seg.overlay, spoken=seg.spoken_at(k)),
             trace=seg.trace if k == 0 else None,
         )
         self._pos += 1

@@ -31,11 +31,16 @@ class Segment:
     poses: list[MouthPose]
     overlay: Overlay
     trace: Trace | None = None  # stamped "first_frame_out" by the program on its first frame
+    caption_marks: list[int] | None = None  # per frame: caption characters said so far
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set when fully played
 
     @property
     def frames(self) -> int:
         return len(self.poses)
+
+    def spoken_at(self, frame: int) -> int | None:
+        """Characters of the caption said by the end of `frame`, for timed subtitles."""
+        return None if self.caption_marks is None else self.caption_marks[frame]
 
 
 def _fade(pcm: np.ndarray, rate: int) -> np.ndarray:
@@ -67,6 +72,25 @@ def assemble(chunks: list[SpeechChunk], rate: int, fps: int) -> tuple[np.ndarray
     return audio, mouth_track(audio, rate, fps, visemes)
 
 
+def caption_marks(text: str, poses: list[MouthPose]) -> list[int]:
+    """How far into the caption the voice is at each frame.
+
+    Speech time is counted only while the mouth is open, so pauses and the silence around a
+    sentence do not run the subtitle ahead of the voice; the mark then snaps back to a word
+    boundary for spaced scripts (Chinese advances a character at a time).
+    """
+    voiced = np.cumsum([p.open > 0 for p in poses], dtype=np.float64)
+    total = voiced[-1] if len(voiced) and voiced[-1] > 0 else 1.0
+    breaks = [i for i, ch in enumerate(text) if ch == " "] + [len(text)]
+    marks: list[int] = []
+    for done in voiced / total:
+        at = round(done * len(text))
+        if " " in text and at < len(text):
+            at = max([0, *(b for b in breaks if b <= at)])
+        marks.append(at)
+    return marks
+
+
 async def speak(
     text: str,
     language: str,
@@ -86,4 +110,5 @@ async def speak(
     if trace is not None:
         trace.stamp("first_audio", clock.now())
     audio, poses = await asyncio.to_thread(assemble, chunks, rate, fps)
-    return Segment(audio=audio, poses=poses, overlay=overlay, trace=trace)
+    marks = caption_marks(overlay.caption, poses) if overlay.caption else None
+    return Segment(audio=audio, poses=poses, overlay=overlay, trace=trace, caption_marks=marks)

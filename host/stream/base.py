@@ -16,6 +16,7 @@ class Overlay:
     """Content of the layers above the avatar. Equal overlays render once and are reused."""
 
     caption: str | None = None  # the line being spoken
+    spoken: int | None = None  # how many characters of the caption have been said so far
     comment: tuple[str, str] | None = None  # (viewer name, comment text) being answered
     product: ProductFacts | None = None  # product card: name, live price, link number
 

@@ -18,7 +18,7 @@ from host.config import Settings
 from host.stream.base import Overlay
 from host.stream.card import LOW_STOCK, card_text, render_card
 from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, Layout
-from host.stream.palette import ACCENT, BOX, LABEL_BOX, WHITE
+from host.stream.palette import ACCENT, BOX, GREY, LABEL_BOX, WHITE
 from host.stream.patch import Patch
 from host.stream.typeset import ellipsize, font, wrap
 
@@ -59,9 +59,12 @@ class OverlayCompositor:
                 )
             )
         if overlay.caption and overlay.caption.strip():
-            caption = overlay.caption
+            caption, spoken = overlay.caption, overlay.spoken
             layers.append(
-                self._cached(("caption", caption), lambda: render_caption(caption, self.layout))
+                self._cached(
+                    ("caption", caption, spoken),
+                    lambda: render_caption(caption, self.layout, spoken),
+                )
             )
         if self.label is not None:
             layers.append(self.label)
@@ -90,8 +93,12 @@ def render_label(text: str, layout: Layout) -> Patch:
     return Patch.from_image(image, *layout.label_origin(size))
 
 
-def render_caption(text: str, layout: Layout) -> Patch:
-    """The spoken line, centred at the bottom, wrapped to the caption box."""
+def render_caption(text: str, layout: Layout, spoken: int | None = None) -> Patch:
+    """The spoken line, centred at the bottom, wrapped to the caption box.
+
+    With `spoken`, the words already said are white and the rest grey, so viewers can follow
+    the voice; the wrap is computed on the whole line, so the text never jumps as it fills.
+    """
     face = font(layout.caption_font)
     box_left, box_width = layout.caption_box()
     pad = layout.px(14)
@@ -102,9 +109,17 @@ def render_caption(text: str, layout: Layout) -> Patch:
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=layout.px(12), fill=BOX)
+    said = len(text) if spoken is None else spoken
+    start = 0  # offset of the current line in `text`
     for row, line in enumerate(lines):
-        middle = (width / 2, pad + row * line_height + line_height / 2)
-        draw.text(middle, line, font=face, fill=WHITE, anchor="mm")
+        start = max(start, text.find(line, start)) if line in text else start
+        y = pad + row * line_height + line_height / 2
+        x = (width - face.getlength(line)) / 2
+        cut = min(len(line), max(0, said - start))
+        draw.text((x, y), line[:cut], font=face, fill=WHITE, anchor="lm")
+        x += face.getlength(line[:cut])
+        draw.text((x, y), line[cut:], font=face, fill=GREY, anchor="lm")
+        start += len(line)
     left = box_left + (box_width - width) // 2
     return Patch.from_image(image, left, layout.caption_bottom() - height)
 
