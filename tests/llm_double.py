@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from tests.http_double import PostServer, Request, respond, send_chunk, start_chunked
 
 Mode = Literal["ok", "error", "hang"]
 TOKEN = re.compile(r"\s*[A-Za-z]+|\s*\d+(?:\.\d+)?|\s*\S")
@@ -56,96 +57,24 @@ class Script:
     fail_first: int = 0  # this many requests fail with HTTP 500 before the mode applies
 
 
-@dataclass
-class Request:
-    body: dict[str, Any]
-    received: float  # time.perf_counter()
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return list(self.body.get("messages", []))
-
-
 def tokens(text: str) -> list[str]:
     """Word- and character-sized pieces, roughly as a tokenizer streams Chinese and English."""
     return TOKEN.findall(text)
 
 
-class LlmDouble:
+class LlmDouble(PostServer):
+    path_suffix = "/chat/completions"
+    name = "llm-double"
+
     def __init__(self, script: Script | None = None) -> None:
+        super().__init__()
         self.script = script or Script()
-        self.requests: list[Request] = []
         self.finished: list[float] = []  # perf_counter when each stream's [DONE] was sent
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> LlmDouble:
-        self._thread = threading.Thread(target=self._run, name="llm-double", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(5):
-            raise RuntimeError("LLM double did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
-
-    async def _shutdown(self) -> None:
-        """Close the socket and end open connections (a hanging stream included)."""
-        if self._server is not None:
-            self._server.close()
-        current = asyncio.current_task()
-        handlers = [t for t in asyncio.all_tasks() if t is not current]
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._server = loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while await self._one_request(reader, writer):
-                pass
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-
-    async def _one_request(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> bool:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = lines[0].split(" ", 2)
-        headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:] if h)}
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        if method != "POST" or not path.endswith("/chat/completions"):
-            await _respond(writer, 404, {"error": {"message": f"no route {path}"}})
-            return True
-        request = Request(json.loads(body or b"{}"), time.perf_counter())
-        self.requests.append(request)
+    async def answer(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         script = self.script
         if len(self.requests) <= script.fail_first or script.mode == "error":
-            await _respond(
-                writer, 500, {"error": {"message": "scripted failure", "type": "server"}}
-            )
+            await respond(writer, 500, {"error": {"message": "scripted failure", "type": "server"}})
             return True
         if script.mode == "hang":
             await asyncio.sleep(3600)
@@ -157,21 +86,16 @@ class LlmDouble:
         if request.body.get("stream"):
             await self._stream(writer, request, text)
         else:
-            await _respond(writer, 200, _completion(request, text))
+            await respond(writer, 200, _completion(request, text))
         return True
 
     async def _stream(self, writer: asyncio.StreamWriter, request: Request, text: str) -> None:
-        writer.write(
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-            b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
-        )
+        await start_chunked(writer, "text/event-stream")
         model = str(request.body.get("model", "double"))
         ident = f"chatcmpl-{len(self.requests)}"
 
         async def send(payload: str) -> None:
-            data = f"data: {payload}\n\n".encode()
-            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            await writer.drain()
+            await send_chunk(writer, f"data: {payload}\n\n".encode())
 
         await send(json.dumps(_chunk(ident, model, {"role": "assistant", "content": ""}, None)))
         await asyncio.sleep(self.script.ttft_s)
@@ -181,8 +105,7 @@ class LlmDouble:
             await send(json.dumps(_chunk(ident, model, {"content": piece}, None)))
         await send(json.dumps(_chunk(ident, model, {"content": ""}, "stop")))
         await send("[DONE]")
-        writer.write(b"0\r\n\r\n")
-        await writer.drain()
+        await send_chunk(writer, b"")
         self.finished.append(time.perf_counter())
 
 
@@ -213,20 +136,10 @@ def _completion(request: Request, text: str) -> dict[str, Any]:
     }
 
 
-async def _respond(writer: asyncio.StreamWriter, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
-    reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}[status]
-    writer.write(
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-    await writer.drain()
-
-
 @contextmanager
 def running(script: Script | None = None) -> Iterator[LlmDouble]:
-    double = LlmDouble(script).start()
+    double = LlmDouble(script)
+    double.start()
     try:
         yield double
     finally:
