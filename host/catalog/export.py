@@ -13,23 +13,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from host.catalog.columns import FIELDS
 from host.catalog.facts import ProductFacts
 from host.catalog.store import DbCatalog
 
 EXPORT_FORMATS = ("csv", "json")
-_COLUMNS = (
-    "sku",
-    "name",
-    "name_en",
-    "category",
-    "price",
-    "list_price",
-    "currency",
-    "stock",
-    "link",
-    "promotion",
-    "aliases",
-)
+_COLUMNS = tuple(f for f in FIELDS if f != "active")  # exported products are all active
 
 
 def export_catalog(engine: Engine, merchant: str, fmt: str = "csv") -> str:
