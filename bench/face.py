@@ -1,7 +1,8 @@
-"""Frames per second of the built-in animator on one core, idle and speaking.
+"""Frames per second of each animator on one core, idle and speaking.
 
 A 25 fps program needs the animator well above 25 fps on one core, since encoding and the
-rest of the session share the machine.
+rest of the session share the machine. The photo animator runs on scikit-image's
+public-domain astronaut photo (a benchmark input only, never a demo avatar).
 
     python bench/face.py [--seconds S]
 """
@@ -9,17 +10,21 @@ rest of the session share the machine.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 from machine import describe
 
+from host.face.base import Animator
 from host.face.builtin import IllustratedAnimator
 from host.face.mouth import mouth_track
 
 SIZES = ((720, 1280), (512, 512), (1280, 720))
+FPS = 25
 
 
 def _speech(seconds: float, rate: int = 48_000) -> np.ndarray:
@@ -32,6 +37,47 @@ def _rate(frames: int, seconds: float) -> str:
     return f"{frames / seconds:8.0f} fps ({1000 * seconds / frames:.2f} ms/frame)"
 
 
+def _photo_animator() -> Callable[[int, int], Animator]:
+    from skimage import data
+
+    from host.face.landmarks import detect_faces
+    from host.face.photo import PhotoAnimator
+
+    photo = data.astronaut()
+    face = detect_faces(photo)[0]
+    return lambda width, height: PhotoAnimator(photo, face, width, height)
+
+
+def _loop_animator() -> Callable[[int, int], Animator]:
+    """A loop avatar cut from 10 s of synthetic streamer footage (the astronaut, swaying)."""
+    import math
+    import tempfile
+    from pathlib import Path
+
+    import av
+    from skimage import data
+
+    from host.face.loop import build_loop
+    from host.face.loop_animator import LoopAnimator
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-loop-"))
+    image, (w, h) = data.astronaut(), (720, 960)
+    with av.open(str(folder / "streamer.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS, options={"crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for k in range(10 * FPS):
+            t = k / FPS
+            s = 1.6 + 0.03 * math.sin(2 * math.pi * t / 6.1)
+            dx, dy = w / 2 - 256 * s + 8 * math.sin(2 * math.pi * t / 5.3), h / 2 - 256 * s
+            frame = cv2.warpAffine(
+                image, np.array([[s, 0, dx], [0, s, dy]]), (w, h), borderMode=cv2.BORDER_REFLECT
+            )
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    build_loop(folder / "streamer.mp4", folder / "avatar", seconds=8.0)
+    return lambda width, height: LoopAnimator(folder / "avatar", width, height, FPS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="program seconds per case")
@@ -40,23 +86,28 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     print(f"machine: {describe()}; pinned to 1 core")
-    for width, height in SIZES:
+    animators: list[tuple[str, Callable[[int, int], Animator]]] = [
+        ("built-in", IllustratedAnimator),
+        ("photo", _photo_animator()),
+        ("loop video", _loop_animator()),
+    ]
+    for (name, build), (width, height) in itertools.product(animators, SIZES):
         started = time.perf_counter()
-        anim = IllustratedAnimator(width, height)
+        anim = build(width, height)
         setup = time.perf_counter() - started
-        n = int(args.seconds * anim.fps)
+        n = int(args.seconds * FPS)
         started = time.perf_counter()
         for i in range(n):
             anim.idle(i)
         idle = time.perf_counter() - started
         started = time.perf_counter()
-        poses = mouth_track(_speech(args.seconds), 48_000, anim.fps)
+        poses = mouth_track(_speech(args.seconds), 48_000, FPS)
         track = time.perf_counter() - started
         started = time.perf_counter()
         for _ in anim.speak(poses, n):
             pass
         speak = time.perf_counter() - started
-        print(f"{width}x{height}: setup {setup:.2f} s")
+        print(f"{name} {width}x{height}: setup {setup:.2f} s")
         print(f"  idle      {_rate(n, idle)}")
         print(f"  speaking  {_rate(len(poses), speak)}  (+ mouth track {1000 * track:.1f} ms)")
 

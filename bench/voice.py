@@ -2,13 +2,16 @@
 
 Also the OpenAI TTS backend against the local test server (which streams espeak speech
 with no delay, so its figures are the host's own overhead: HTTP, parsing, chunking) and a
-cache hit, which is what a repeated pitch or FAQ line costs.
+cache hit, which is what a repeated pitch or FAQ line costs. Where the `coqui` extra is
+installed, the tests' tiny random-weight VITS too: its figures are Coqui's plumbing overhead
+(Synthesizer, tokenizer, a 1 MB model), not what a real VITS or XTTS model costs.
 
 Run: python bench/voice.py
 """
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import sys
 import time
@@ -22,9 +25,11 @@ from machine import describe
 
 from host.voice.base import Voice
 from host.voice.cache import AudioCache, CachedVoice
+from host.voice.coqui import Coqui
 from host.voice.espeak import Espeak
 from host.voice.openai_tts import OpenAiTts
 from host.voice.piper import Piper
+from tests.test_voice_coqui import save_tiny_vits
 from tests.tts_double import running_tts_double
 
 SENTENCES = {
@@ -65,7 +70,11 @@ def measure(voice: Voice, text: str, language: str) -> tuple[float, float, float
 def main() -> None:
     print(f"machine: {describe()}")
     print(f"{'backend':8} {'lang':4} {'text':5} {'audio s':>8} {'first audio ms':>15} {'RTF':>6}")
-    with running_tts_double() as double, tempfile.TemporaryDirectory() as cache_dir:
+    with (
+        running_tts_double() as double,
+        tempfile.TemporaryDirectory() as cache_dir,
+        tempfile.TemporaryDirectory() as model_dir,
+    ):
         openai = OpenAiTts(
             base_url=double.base_url, api_key=None, model="bench", voices={"en": "a", "zh": "b"}
         )
@@ -76,8 +85,14 @@ def main() -> None:
             (openai, ["en", "zh"]),
             (cached, ["en"]),
         ]
+        if importlib.util.find_spec("TTS") is not None:
+            backends.append((Coqui(save_tiny_vits(Path(model_dir))), ["en"]))
+        else:
+            print("coqui: skipped, the 'coqui' extra is not installed")
         for voice, languages in backends:
             label = "piper+cache hit" if voice is cached else voice.name
+            if voice.name == "coqui":
+                label = "coqui (tiny random VITS: plumbing overhead only)"
             load_start = time.perf_counter()
             warm = getattr(voice, "warm", None)
             if callable(warm):

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from host.commands.avatar import avatar_app
 from host.commands.catalog import catalog_app
 from host.commands.shell import console, load_settings, one_line_errors, out
 from host.commands.voice import voice_app
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="The database (schema changes only through migrations)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(voice_app, name="voice")
+app.add_typer(avatar_app, name="avatar")
 
 
 @app.callback()

@@ -142,6 +142,42 @@ class Settings(BaseSettings):
         default="zh-cn", description="the Coqui model's language code for Chinese"
     )
 
+    # face: SadTalker worker (a local checkout and checkpoints; nothing is downloaded)
+    sadtalker_dir: Path | None = Field(
+        default=None, description="SadTalker checkout folder; unset = SadTalker off"
+    )
+    sadtalker_checkpoints: Path | None = Field(
+        default=None,
+        description="SadTalker checkpoints folder (SADTALKER_DIR/checkpoints if unset)",
+    )
+    sadtalker_python: str = Field(
+        default="python3", description="Python that has SadTalker's dependencies (runs the worker)"
+    )
+    sadtalker_timeout_s: float = Field(
+        default=120.0,
+        description="longest one SadTalker clip may take before falling back, seconds",
+    )
+    sadtalker_load_timeout_s: float = Field(
+        default=300.0,
+        description="longest the SadTalker worker may take to load its models, seconds",
+    )
+    sadtalker_size: Literal[256, 512] = Field(
+        default=256, description="SadTalker face render size (256 or 512)"
+    )
+    sadtalker_preprocess: Literal["crop", "extcrop", "resize", "full", "extfull"] = Field(
+        default="crop",
+        description="SadTalker preprocess mode: crop, extcrop, resize, full, extfull",
+    )
+    sadtalker_device: str = Field(
+        default="auto", description="torch device for SadTalker: auto, cuda, cuda:1, cpu"
+    )
+
+    @field_validator("sadtalker_dir", "sadtalker_checkpoints", mode="before")
+    @classmethod
+    def _empty_sadtalker_path_is_none(cls, value: object) -> object:
+        """`SADTALKER_DIR=` (as in .env.example) means unset, not the current folder."""
+        return None if value == "" else value
+
     # triage / reply
     queue_size: int = Field(default=64, description="triaged comments waiting for an answer")
     viewer_cooldown_s: float = Field(

@@ -16,25 +16,14 @@ import numpy as np
 
 from host.face.avatar_art import MOUTH_LEVELS, AvatarArt, EyeState, Layer, Rect, draw_avatar
 from host.face.base import MouthPose
+from host.face.blinks import eyelid_closure, unit_hash
 from host.voice.base import MouthShape
 
-_BLINK_SLOT_S = 4.25  # one blink per slot, at a random offset: gaps of 2.5 .. 6 s
-_BLINK_JITTER_S = 1.75
-_BLINK_S = 0.16
 # (period s, amplitude px): breathing lifts the shoulders and head, the head nods and sways
 _BREATH = (4.1, 1.0)
 _NOD = (2.9, 1.0)
 _SWAY = (5.3, 1.0)
 _REACH = (1, 2)  # largest |dx|, |dy| of the head those can add up to
-
-
-def _unit_hash(seed: int, i: int) -> float:
-    """A stable pseudo-random number in [0, 1) for (seed, i); splitmix64 finaliser."""
-    mask = (1 << 64) - 1
-    x = (seed * 0x9E3779B97F4A7C15 + i * 0xBF58476D1CE4E5B9 + 0x632BE59BD9B4E019) & mask
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
-    return (x ^ (x >> 31)) / float(1 << 64)
 
 
 def _paste(dst: np.ndarray, layer: Layer, x: int, y: int) -> None:
@@ -56,7 +45,7 @@ class IllustratedAnimator:
         self.width, self.height, self.fps, self.seed = width, height, fps, seed
         self._art: AvatarArt = draw_avatar(width, height)
         self._bases: dict[int, np.ndarray] = {}
-        self._phases = tuple(2 * math.pi * _unit_hash(seed, -k) for k in range(1, 4))
+        self._phases = tuple(2 * math.pi * unit_hash(seed, -k) for k in range(1, 4))
         self._head_inv = cv2.merge([255 - self._art.head.alpha] * 3)
         self.mouth_box: Rect = self._frame_box(self._art.mouth_rect)
         self.eye_box: Rect = self._frame_box(self._art.eyes_rect)
@@ -88,15 +77,9 @@ class IllustratedAnimator:
         return wave(_SWAY, self._phases[2]), breath + wave(_NOD, self._phases[1]), breath
 
     def eyes(self, frame_index: int) -> EyeState:
-        """Blink schedule: one blink per 4.25 s slot at a seeded offset, so any frame is O(1)."""
-        slot_frames = _BLINK_SLOT_S * self.fps
-        slot = math.floor(frame_index / slot_frames)
-        start = round(slot * slot_frames + _unit_hash(self.seed, slot) * _BLINK_JITTER_S * self.fps)
-        length = max(3, round(_BLINK_S * self.fps))
-        k = frame_index - start
-        if not 0 <= k < length:
-            return "open"
-        return "half" if k in (0, length - 1) else "closed"
+        """The shared blink schedule (host/face/blinks.py), so any frame is O(1)."""
+        closure = eyelid_closure(frame_index, self.fps, self.seed)
+        return "open" if closure == 0 else "closed" if closure == 1 else "half"
 
     def _render(self, frame_index: int, mouth: tuple[MouthShape, int]) -> np.ndarray:
         dx, dy, lift = self.motion(frame_index)

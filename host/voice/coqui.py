@@ -81,7 +81,11 @@ class Coqui:
         self._loaded()
 
     def synthesize(self, text: str, language: str) -> Iterator[SpeechChunk]:
-        """The whole sentence as one chunk: Coqui models render a sentence at once."""
+        """The whole sentence as one chunk: Coqui models render a sentence at once.
+
+        Coqui's Synthesizer appends 10,000 zero samples (0.45-0.6 s) after every sentence;
+        they are cut, so a Coqui voice paces sentences like the other backends.
+        """
         code = self._languages.get(language)
         if code is None:
             raise ValueError(f"coqui model {self._dir.name} speaks {sorted(self.languages)}")
@@ -92,8 +96,10 @@ class Coqui:
         if self._xtts:
             options |= {"language_name": code, "speaker_wav": str(self._speaker_wav)}
         wav = np.asarray(synthesizer.tts(text, **options), dtype=np.float32)
-        if wav.size == 0:
+        sound = np.flatnonzero(wav)
+        if sound.size == 0:
             return
+        wav = wav[: sound[-1] + 1]
         pcm = np.round(np.clip(wav, -1.0, 1.0) * 32767).astype(np.int16)
         yield SpeechChunk(pcm=pcm, sample_rate=int(synthesizer.output_sample_rate))
 

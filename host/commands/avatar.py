@@ -1,0 +1,90 @@
+"""`host avatar ...`: faces of real streamers, cloned from a photo or video with consent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from host.commands.shell import console, load_settings, one_line_errors, out
+from host.errors import HostError
+
+avatar_app = typer.Typer(help="Avatars cloned from a photo or video.", no_args_is_help=True)
+
+
+@avatar_app.command("create")
+@one_line_errors
+def avatar_create(
+    from_media: Annotated[
+        Path,
+        typer.Option("--from-media", help="a photo, or a video of the streamer facing the camera"),
+    ],
+    name: Annotated[str, typer.Option(help="avatar name: lowercase letters, digits, - or _")],
+    consent: Annotated[
+        str, typer.Option(help="consent record: who agreed to the cloning, when and how")
+    ],
+    kind: Annotated[
+        str, typer.Option(help="photo (one still) or loop (an idle video loop)")
+    ] = "photo",
+    voice: Annotated[
+        bool,
+        typer.Option("--voice", help="also clone the voice from the same file (host voice create)"),
+    ] = False,
+    replace: Annotated[bool, typer.Option(help="overwrite an existing avatar")] = False,
+) -> None:
+    """Check the media has one usable frontal face, and store it with the consent record."""
+    from host.db.engine import make_engine
+    from host.db.migrate import upgrade
+    from host.face.avatars import create_avatar
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    console.print(f"reading {from_media} …")
+    avatar = create_avatar(
+        settings,
+        make_engine(settings.database_url),
+        from_media,
+        name,
+        consent,
+        kind=kind,
+        replace=replace,
+    )
+    m = avatar.manifest
+    at = f" at {m.source_time_s:.1f} s" if m.source_time_s is not None else ""
+    out.print(
+        f"avatar {m.name} ({m.kind}): face from {m.source_file}{at} → {avatar.folder}",
+        highlight=False,
+    )
+    if voice:
+        from host.voice.clone import create_voice
+
+        try:
+            profile = create_voice(settings, from_media, name, consent, replace=replace)
+        except HostError as error:
+            raise HostError(f"avatar {name} created, but not its voice: {error}") from None
+        out.print(f"voice {profile.name}: {profile.duration_s:.1f} s reference", highlight=False)
+    out.print(
+        f"ready: host.face.photo.PhotoAnimator.from_avatar(load_avatar(settings, {m.name!r})) "
+        "renders it; host avatar list shows it",
+        highlight=False,
+    )
+
+
+@avatar_app.command("list")
+@one_line_errors
+def avatar_list() -> None:
+    """Every avatar, with its source and consent record."""
+    from host.face.avatars import list_avatars
+
+    avatars = list_avatars(load_settings())
+    if not avatars:
+        out.print("no avatars (host avatar create --from-media FILE --name NAME --consent …)")
+        return
+    for avatar in avatars:
+        m = avatar.manifest
+        out.print(
+            f"{m.name}\t{m.kind}\t{m.created_at}\t{m.source_file}\tconsent: {m.consent}",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -1,0 +1,140 @@
+"""The loop-video animator: the streamer's own idle loop, with the mouth and eyelids warped.
+
+Frames are decoded in order from a copy of the loop at the program size (made once and kept
+next to the loop), so memory stays at one frame however long the loop is; the program asks
+for consecutive frames, and a jump or the wrap back to frame 0 seeks to the keyframe before
+it. The cached landmarks of each loop frame give that frame's warps
+(`host.face.mouth_warp`), built only for frames that speak or blink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from host.face.base import MouthPose
+from host.face.blinks import eyelid_closure
+from host.face.landmarks import Face, FaceError
+from host.face.loop import LOOP_CRF, LoopInfo, load_info
+from host.face.mouth_warp import FaceRig, animate, build_rig
+
+FACE_CENTRE_Y = 0.36  # where the face centre sits in the program frame, in heights, if it can
+
+
+def _cover(info: LoopInfo, points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The 2x3 affine that scales the loop to cover the program frame, face near the centre."""
+    scale = max(width / info.width, height / info.height)
+    cx, cy = points[:, :, 0].mean(), points[:, :, 1].mean()
+    dx = float(np.clip(width / 2 - cx * scale, width - info.width * scale, 0.0))
+    dy = float(np.clip(FACE_CENTRE_Y * height - cy * scale, height - info.height * scale, 0.0))
+    return np.array([[scale, 0.0, dx], [0.0, scale, dy]], np.float64)
+
+
+def _program_copy(info: LoopInfo, affine: np.ndarray, width: int, height: int) -> Path:
+    """The loop re-encoded at the program size, made on first use."""
+    path = info.video.with_name(f"loop_{width}x{height}.mp4")
+    if path.is_file():
+        return path
+    partial = path.with_suffix(".part.mp4")
+    rate = round(info.fps)
+    with av.open(str(info.video)) as src, av.open(str(partial), "w", format="mp4") as dst:
+        stream = dst.add_stream(
+            "libx264", rate=rate, options={"crf": str(LOOP_CRF), "g": str(rate)}
+        )
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for frame in src.decode(video=0):
+            picture: np.ndarray = cv2.warpAffine(
+                frame.to_ndarray(format="rgb24"), affine, (width, height), flags=cv2.INTER_AREA
+            ).astype(np.uint8)
+            dst.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        dst.mux(stream.encode())
+    partial.replace(path)
+    return path
+
+
+class _LoopReader:
+    """Frame k of a video, decoding forward; other jumps seek to the keyframe before k."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self._container = av.open(str(path))
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "NONE"
+        self._fps = fps
+        self._frames: Iterator[av.VideoFrame] | None = None
+        self._next = 0
+        self._last: np.ndarray | None = None
+
+    def _index(self, frame: av.VideoFrame) -> int:
+        assert frame.pts is not None and frame.time_base is not None
+        return round(float(frame.pts * frame.time_base) * self._fps)
+
+    def frame(self, k: int) -> np.ndarray:
+        if self._last is not None and k == self._next - 1:
+            return self._last
+        if self._frames is None or k != self._next:
+            assert self._stream.time_base is not None
+            self._container.seek(int(k / self._fps / self._stream.time_base), stream=self._stream)
+            self._frames = self._container.decode(self._stream)
+        for decoded in self._frames:
+            if self._index(decoded) >= k:
+                self._last = decoded.to_ndarray(format="rgb24")
+                self._next = k + 1
+                return self._last
+        raise FaceError(f"loop video ends before frame {k}")
+
+    def close(self) -> None:
+        self._container.close()
+
+
+class LoopAnimator:
+    """`Animator` over a loop built by `host.face.loop.build_loop` in `loop_dir`."""
+
+    def __init__(
+        self, loop_dir: Path, width: int = 720, height: int = 1280, fps: int = 25, seed: int = 7
+    ) -> None:
+        info = load_info(loop_dir)
+        if info is None:
+            raise FaceError(
+                f"no loop in {loop_dir}: build it with `host avatar create --kind loop`"
+            )
+        self.width, self.height, self.fps, self.seed = width, height, fps, seed
+        self.info = info
+        with np.load(info.landmarks) as stored:
+            points = stored["points"].astype(np.float32)
+        affine = _cover(info, points, width, height)
+        scale = affine[0, 0]
+        self._points = points * np.float32(scale) + np.array(
+            [affine[0, 2], affine[1, 2], 0.0], np.float32
+        )
+        self._reader = _LoopReader(_program_copy(info, affine, width, height), info.fps)
+        self.frames = info.frames
+
+    def face(self, frame_index: int) -> Face:
+        """The landmarks at this program position, in program pixels."""
+        return Face(self._points[frame_index % self.frames])
+
+    def rig(self, frame_index: int) -> FaceRig:
+        """The mouth and eyelid warps of the loop frame at this program position."""
+        return build_rig(self.face(frame_index), (self.height, self.width, 3))
+
+    def _render(self, frame_index: int, pose: MouthPose | None) -> np.ndarray:
+        base = self._reader.frame(frame_index % self.frames)
+        frame = base.copy()
+        closure = eyelid_closure(frame_index, self.fps, self.seed)
+        if closure > 0 or pose is not None:
+            animate(frame, base, self.rig(frame_index), pose, closure)
+        return frame
+
+    def idle(self, frame_index: int) -> np.ndarray:
+        return self._render(frame_index, None)
+
+    def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
+        for i, pose in enumerate(poses):
+            yield self._render(start_frame + i, pose)
+
+    def close(self) -> None:
+        self._reader.close()
