@@ -71,7 +71,7 @@ def _loop_animator() -> Callable[[int, int], Animator]:
             dx, dy = w / 2 - 256 * s + 8 * math.sin(2 * math.pi * t / 5.3), h / 2 - 256 * s
             frame = cv2.warpAffine(
                 image, np.array([[s, 0, dx], [0, s, dy]]), (w, h), borderMode=cv2.BORDER_REFLECT
-            )
+            ).astype(np.uint8)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
     build_loop(folder / "streamer.mp4", folder / "avatar", seconds=8.0)

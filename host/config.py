@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     products_dir: Path = Field(default=REPO_ROOT / "products", description="demo catalog folder")
     prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="prompt templates")
     demo_merchant: str = Field(default="demo", description="merchant name of the demo catalog")
+    avatar: str | None = Field(
+        default=None,
+        description="avatar to wear (from host avatar create); illustrated host if unset",
+    )
 
     # program
     fps: int = Field(default=25, description="program frame rate")

@@ -19,7 +19,7 @@ from host.chat.triage import Triage
 from host.config import Settings
 from host.db.engine import make_engine
 from host.db.migrate import upgrade
-from host.face.builtin import IllustratedAnimator
+from host.face.select import build_animator
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
@@ -88,7 +88,7 @@ async def run_demo(
             settings.music_duck_db,
             settings.music_ramp_s,
         )
-    animator = IllustratedAnimator(settings.width, settings.height, settings.fps)
+    animator = await asyncio.to_thread(build_animator, settings)
     sinks: list[Sink] = [
         mp4_sink(paths.mp4),
         hls_sink(paths.hls.parent, settings.hls_segment_seconds),

@@ -51,7 +51,7 @@ def _decode(path: Path) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def streamer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _streamer_video(tmp_path_factory.mktemp("media") / "streamer.mp4")
+    return _streamer_video(tmp_path_factory.mktemp("media") / "streamer.mp4", seconds=7.0)
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,10 @@ exists without a consent record.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 import json
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +34,7 @@ from host.config import Settings
 from host.db.engine import make_sessionmaker
 from host.db.models import Avatar
 from host.face.landmarks import Face, FaceError, detect_faces, usable_face
+from host.face.loop import build_loop
 
 AvatarKind = Literal["photo", "loop"]
 AVATAR_KINDS: tuple[AvatarKind, ...] = get_args(AvatarKind)
@@ -176,7 +174,6 @@ def create_avatar(
         )
     if kind not in AVATAR_KINDS:
         raise AvatarError(f"avatar kind {kind!r} is not one of {', '.join(AVATAR_KINDS)}")
-    build_loop = _loop_builder() if kind == "loop" else None
     folder = avatar_folder(settings, name)
     if folder.exists() and not replace:
         raise AvatarError(f"avatar {name!r} already exists (use --replace to overwrite it)")
@@ -201,7 +198,7 @@ def create_avatar(
             raise AvatarError(f"cannot write the avatar image under {folder.parent}")
         landmarks = {"points": face.to_json(), "yaw_deg": face.yaw_deg, "roll_deg": face.roll_deg}
         (staging / "landmarks.json").write_text(json.dumps(landmarks) + "\n", encoding="utf-8")
-        if build_loop is not None:
+        if kind == "loop":
             build_loop(media, staging)
         (staging / "manifest.json").write_text(
             json.dumps(asdict(manifest), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -225,14 +222,6 @@ def _record(engine: Engine, manifest: AvatarManifest, folder: Path, staging: Pat
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)
-
-
-def _loop_builder() -> Callable[[Path, Path], object]:
-    """`host.face.loop.build_loop(media, out_dir)`, when this build has loop avatars."""
-    if importlib.util.find_spec("host.face.loop") is None:
-        raise AvatarError("loop avatars are not available in this build; use --kind photo")
-    builder: Callable[[Path, Path], object] = importlib.import_module("host.face.loop").build_loop
-    return builder
 
 
 def load_avatar(settings: Settings, name: str) -> StoredAvatar:
