@@ -10,8 +10,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[llm,web,dev]'
 	touch $(STAMP)
 
-.PHONY: setup demo test lint bench
+COQUI_STAMP := $(VENV)/.coqui-installed
+$(COQUI_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[llm,web,dev,coqui]'
+	touch $(COQUI_STAMP)
+
+.PHONY: setup setup-coqui demo test lint bench
 setup: $(STAMP)
+
+# The optional Coqui TTS backend (about 7 GB: torch, torchaudio); CI installs it.
+setup-coqui: $(COQUI_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/host demo $(ARGS)

@@ -19,6 +19,7 @@ from host.chat.triage import Triage
 from host.config import Settings
 from host.db.engine import make_engine
 from host.db.migrate import upgrade
+from host.face.sadtalker import SadTalkerFace
 from host.face.select import build_animator
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
@@ -131,5 +132,10 @@ async def run_demo(
             rate=settings.audio_rate,
             fps=settings.fps,
             pitches=PitchPlan.from_settings(settings, responder),
+            clips=animator if isinstance(animator, SadTalkerFace) else None,
         )
-        return await session.run(duration)
+        try:
+            return await session.run(duration)
+        finally:
+            if isinstance(animator, SadTalkerFace):
+                animator.client.close()

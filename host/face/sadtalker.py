@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import threading
 import time
+import wave
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -329,18 +330,27 @@ def fit_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def clip_frames(video: Path, width: int, height: int, count: int) -> list[np.ndarray]:
-    """Exactly `count` program frames from a clip: the last frame holds, extra frames drop,
-    so the clip stays on the audio clock whatever length SadTalker rounded to."""
-    frames: list[np.ndarray] = []
+def iter_clip_frames(video: Path, width: int, height: int, count: int) -> Iterator[np.ndarray]:
+    """Exactly `count` program frames from a clip, decoded as they are needed: the last frame
+    holds, extra frames drop, so the clip stays on the audio clock whatever length SadTalker
+    rounded to."""
+    last: np.ndarray | None = None
+    produced = 0
     with av.open(str(video)) as container:
         for frame in container.decode(video=0):
-            frames.append(fit_frame(frame.to_ndarray(format="rgb24"), width, height))
-            if len(frames) == count:
-                break
-    if not frames:
+            last = fit_frame(frame.to_ndarray(format="rgb24"), width, height)
+            yield last
+            produced += 1
+            if produced == count:
+                return
+    if last is None:
         raise SadTalkerError(f"SadTalker clip has no frames: {video}")
-    return frames + [frames[-1]] * (count - len(frames))
+    for _ in range(count - produced):
+        yield last
+
+
+def clip_frames(video: Path, width: int, height: int, count: int) -> list[np.ndarray]:
+    return list(iter_clip_frames(video, width, height, count))
 
 
 Plan = Literal["cached", "render", "builtin"]
@@ -412,6 +422,24 @@ class SadTalkerFace:
         except (SadTalkerError, av.error.FFmpegError) as exc:
             self._fell_back(f"unreadable SadTalker clip {clip}: {exc}")
             return self.fallback.speak(poses, start_frame)
+
+    def clip_for_speech(self, pcm: np.ndarray, rate: int, *, live: bool) -> Path | None:
+        """A clip for this speech when the plan allows one, rendered now (call off-loop);
+        None means the built-in animator speaks it."""
+        speech_dir = self.cache_dir / "speech"
+        speech_dir.mkdir(parents=True, exist_ok=True)
+        data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
+        audio = speech_dir / f"{hashlib.sha256(data).hexdigest()[:24]}-{rate}.wav"
+        if not audio.is_file():
+            with wave.open(str(audio), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(rate)
+                out.writeframes(data)
+        plan = self.plan(audio, live=live)
+        if plan == "builtin":
+            return None
+        return self.cached_clip(audio) if plan == "cached" else self.prerender(audio)
 
     def _fell_back(self, reason: str) -> None:
         log.warning("face falls back to the built-in animator: %s", reason)

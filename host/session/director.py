@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterator
 
@@ -18,9 +19,12 @@ import numpy as np
 
 from host.catalog.facts import CatalogView, ProductFacts
 from host.face.base import Animator
+from host.face.sadtalker import iter_clip_frames
 from host.session.speech import Segment
 from host.stream.base import Overlay, ProgramFrame
 from host.stream.music import MusicBed
+
+log = logging.getLogger(__name__)
 
 PRODUCT_REFRESH_S = 1.0  # how often the idle product card re-reads the live price
 FAST_WAIT_S = 5.0  # fast mode: longest wall-clock wait for in-flight work before going idle
@@ -102,7 +106,23 @@ class Director:
         seg = self.segments.get_nowait()
         self._taken.set()
         self._playing, self._pos = seg, 0
-        self._frames = iter(self._animator.speak(seg.poses, index))
+        self._frames = self._speaking_frames(seg, index)
+
+    def _speaking_frames(self, seg: Segment, index: int) -> Iterator[np.ndarray]:
+        """The segment's clip when it has one, else the animator; a clip that breaks midway
+        hands the rest of the sentence to the animator, so the program never misses a frame."""
+        done = 0
+        if seg.clip is not None:
+            try:
+                for frame in iter_clip_frames(
+                    seg.clip, self._animator.width, self._animator.height, seg.frames
+                ):
+                    yield frame
+                    done += 1
+                return
+            except Exception as error:
+                log.warning("clip %s failed at frame %d: %s", seg.clip, done, error)
+        yield from self._animator.speak(seg.poses[done:], index + done)
 
     def _sound(self, speech: np.ndarray, *, speaking: bool) -> np.ndarray:
         """The frame's program audio: the speech, over the music bed when there is one."""

@@ -18,7 +18,7 @@ from host.reply.guard import Guard
 from host.session.audit import Audit, SpokenReply
 from host.session.director import Director
 from host.session.pitching import PitchPlan
-from host.session.speech import Segment, speak
+from host.session.speech import ClipSource, Segment, speak
 from host.stream.base import Overlay
 from host.stream.clock import Clock
 from host.stream.program import Program, ProgramStats
@@ -67,6 +67,7 @@ class LiveSession:
         rate: int,
         fps: int,
         pitches: PitchPlan | None = None,
+        clips: ClipSource | None = None,
     ) -> None:
         self._source = source
         self._triage = triage
@@ -80,6 +81,7 @@ class LiveSession:
         self._audit = audit
         self._rate, self._fps = rate, fps
         self._pitches = pitches
+        self._clips = clips
         self._speech_end: Segment | None = None  # the last segment queued
         self._work = asyncio.Event()
         self._replying = False
@@ -247,6 +249,8 @@ class LiveSession:
                     self._fps,
                     overlay,
                     trace if first else None,
+                    clips=self._clips,
+                    live=not preemptible,  # pitches can wait for a slow renderer; replies not
                 )
                 await self._director.segments.put(said.last)
                 self._speech_end = said.last

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -25,6 +27,12 @@ from host.voice.router import VoiceRouter
 FADE_S = 0.005  # short fades at both ends so a splice never clicks
 
 
+class ClipSource(Protocol):
+    """A slow renderer (SadTalker) that may draw a sentence ahead of time."""
+
+    def clip_for_speech(self, pcm: np.ndarray, rate: int, *, live: bool) -> Path | None: ...
+
+
 @dataclass
 class Segment:
     audio: np.ndarray  # int16 mono at the program rate, a whole number of frames long
@@ -32,6 +40,7 @@ class Segment:
     overlay: Overlay
     trace: Trace | None = None  # stamped "first_frame_out" by the program on its first frame
     caption_marks: list[int] | None = None  # per frame: caption characters said so far
+    clip: Path | None = None  # a pre-rendered talking-head clip to play instead of animating
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set when fully played
 
     @property
@@ -100,6 +109,9 @@ async def speak(
     fps: int,
     overlay: Overlay,
     trace: Trace | None,
+    *,
+    clips: ClipSource | None = None,
+    live: bool = True,
 ) -> Segment:
     """Synthesize in a worker thread (TTS is CPU-bound) and stamp the first audio."""
 
@@ -111,4 +123,9 @@ async def speak(
         trace.stamp("first_audio", clock.now())
     audio, poses = await asyncio.to_thread(assemble, chunks, rate, fps)
     marks = caption_marks(overlay.caption, poses) if overlay.caption else None
-    return Segment(audio=audio, poses=poses, overlay=overlay, trace=trace, caption_marks=marks)
+    clip = None
+    if clips is not None:
+        clip = await asyncio.to_thread(clips.clip_for_speech, audio, rate, live=live)
+    return Segment(
+        audio=audio, poses=poses, overlay=overlay, trace=trace, caption_marks=marks, clip=clip
+    )
