@@ -171,6 +171,8 @@ def test_visemes_from_onsets_rest_before_first_and_short_gaps_are_absorbed() -> 
         ("LH-001现在买2件", "L H 零零一现在买两件"),
         ("3-5天发货，晚上8:30开播", "三到五天发货，晚上八点三十分开播"),
         ("2024年新款", "二零二四年新款"),
+        ("2024-05-01发货", "二零二四年五月一日发货"),
+        ("2024/12/12开抢。", "二零二四年十二月十二日开抢。"),
     ],
 )
 def test_normalize_chinese(text: str, spoken: str) -> None:
@@ -186,6 +188,8 @@ def test_normalize_chinese(text: str, spoken: str) -> None:
         ("Visit https://shop.example.com/x or me@shop.com. Thanks", "Visit or. Thanks"),
         ("LH-001 is $1", "L H zero zero one is 1 dollar"),
         ("Ships in 3-5 days, 1,299 sold", "Ships in 3 to 5 days, 1299 sold"),
+        ("Ships on 2024-05-01.", "Ships on May 1, 2024."),
+        ("Sizes 36-44, not a date", "Sizes 36 to 44, not a date"),
     ],
 )
 def test_normalize_english(text: str, spoken: str) -> None:

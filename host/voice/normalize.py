@@ -38,6 +38,10 @@ _DIMENSIONS = re.compile(
     rf"(?<![A-Za-z\d.])({_NUMBER})\s?[x×X*]\s?({_NUMBER})(?:\s?[x×X*]\s?({_NUMBER}))?(?![\d.])"
 )
 _RANGE = re.compile(rf"(?<![A-Za-z\d.\-])({_NUMBER})\s?[-~～]\s?({_NUMBER})(?![\d.])")
+_DATE = re.compile(r"(?<![\d.\-/])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d|[.\-/]\d)")
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
 _CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?![\d:])")
 _YEAR = re.compile(r"(?<![\d.])(\d{4})(?=年)")
 _TWO_OF = re.compile(r"(?<![\d.])2(?=[件个只条双套位款台瓶盒包袋斤])")
@@ -83,6 +87,7 @@ def normalize_for_speech(text: str, language: str) -> str:
     text = _UNIT.sub(lambda m: units[m[1]] if zh else f" {units[m[1]]}", text)
     by = "乘" if zh else " by "
     text = _DIMENSIONS.sub(lambda m: by.join(n for n in m.groups() if n), text)
+    text = _DATE.sub(lambda m: _date(m, zh), text)
     text = _RANGE.sub(lambda m: f"{m[1]}到{m[2]}" if zh else f"{m[1]} to {m[2]}", text)
     if zh:
         text = _CLOCK.sub(_zh_clock, text)
@@ -180,6 +185,16 @@ def _percent(amount: str, zh: bool) -> str:
 def _spell_code(letters: str, digits: str, zh: bool) -> str:
     """A product code (LH-001 -> "L H zero zero one") is read as its characters."""
     return f" {' '.join(letters)} {_digits(digits, zh)} "
+
+
+def _date(match: re.Match[str], zh: bool) -> str:
+    """2024-05-01 (or 2024/5/1, 2024.05.01) as a date, not a range or a sum."""
+    year, month, day = match[1], int(match[3]), int(match[4])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return match[0]
+    if zh:
+        return f"{_digits(year, zh=True)}年{_zh_integer(month)}月{_zh_integer(day)}日"
+    return f"{_MONTHS[month - 1]} {day}, {year}"
 
 
 def _zh_clock(match: re.Match[str]) -> str:
