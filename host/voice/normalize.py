@@ -10,6 +10,7 @@ addresses and emoji are dropped: nobody wants them read out.
 
 from __future__ import annotations
 
+import calendar
 import re
 
 _ZH_DIGITS = "零一二三四五六七八九"
@@ -39,9 +40,6 @@ _DIMENSIONS = re.compile(
 )
 _RANGE = re.compile(rf"(?<![A-Za-z\d.\-])({_NUMBER})\s?[-~～]\s?({_NUMBER})(?![\d.])")
 _DATE = re.compile(r"(?<![\d.\-/])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d|[.\-/]\d)")
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
 _CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?![\d:])")
 _YEAR = re.compile(r"(?<![\d.])(\d{4})(?=年)")
 _TWO_OF = re.compile(r"(?<![\d.])2(?=[件个只条双套位款台瓶盒包袋斤])")
@@ -194,7 +192,7 @@ def _date(match: re.Match[str], zh: bool) -> str:
         return match[0]
     if zh:
         return f"{_digits(year, zh=True)}年{_zh_integer(month)}月{_zh_integer(day)}日"
-    return f"{_MONTHS[month - 1]} {day}, {year}"
+    return f"{calendar.month_name[month]} {day}, {year}"  # the C locale's English names
 
 
 def _zh_clock(match: re.Match[str]) -> str:
