@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     demo_merchant: str = Field(default="demo", description="merchant name of the demo catalog")
     avatar: str | None = Field(
         default=None,
-        description="avatar to wear (from host avatar create); illustrated host if unset",
+        description="avatar to wear, from host avatar create (unset: the illustrated host)",
     )
 
     # program

@@ -20,7 +20,7 @@ from host.config import Settings
 from host.db.engine import make_engine
 from host.db.migrate import upgrade
 from host.face.sadtalker import SadTalkerFace
-from host.face.select import build_animator
+from host.face.wear import build_animator
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
 from host.reply.registry import build_responder

@@ -27,6 +27,11 @@ import time
 import traceback
 from typing import IO, Any
 
+# Run as a file, this folder heads sys.path, where host/face's own modules could shadow the
+# standard library for SadTalker's imports; the worker needs nothing from it.
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]
+
 
 def _protocol_stream() -> IO[str]:
     """Keep the real stdout for protocol lines; everything else printed goes to stderr."""

@@ -15,7 +15,7 @@ from host.errors import HostError
 from host.face.avatars import create_avatar
 from host.face.builtin import IllustratedAnimator
 from host.face.photo import PhotoAnimator
-from host.face.select import build_animator
+from host.face.wear import build_animator
 
 
 def test_no_avatar_setting_means_the_illustrated_host(settings: Settings) -> None:
