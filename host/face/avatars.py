@@ -15,9 +15,7 @@ exists without a consent record.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
@@ -35,11 +33,11 @@ from host.db.engine import make_sessionmaker
 from host.db.models import Avatar
 from host.face.landmarks import Face, FaceError, detect_faces, usable_face
 from host.face.loop import build_loop
+from host.likeness import check_request, sha256_file
 
 AvatarKind = Literal["photo", "loop"]
 AVATAR_KINDS: tuple[AvatarKind, ...] = get_args(AvatarKind)
 VIDEO_SAMPLES = 16  # frames of a video judged for the best face
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class AvatarError(FaceError):
@@ -166,12 +164,7 @@ def create_avatar(
     replace: bool = False,
 ) -> StoredAvatar:
     """Build avatar `name` from a photo or video of the person, with their consent."""
-    if not consent.strip():
-        raise AvatarError("a consent record is required: --consent must state who agreed and how")
-    if not _NAME.match(name):
-        raise AvatarError(
-            f"avatar name {name!r} must be 1-64 lowercase letters, digits, '-' or '_'"
-        )
+    check_request("avatar", name, consent, AvatarError)
     if kind not in AVATAR_KINDS:
         raise AvatarError(f"avatar kind {kind!r} is not one of {', '.join(AVATAR_KINDS)}")
     folder = avatar_folder(settings, name)
@@ -185,7 +178,7 @@ def create_avatar(
         kind=kind,
         consent=consent.strip(),
         source_file=media.name,
-        source_sha256=_sha256(media),
+        source_sha256=sha256_file(media),
         source_time_s=time_s,
         width=image.shape[1],
         height=image.shape[0],
@@ -255,11 +248,3 @@ def list_avatars(settings: Settings) -> list[StoredAvatar]:
         except AvatarError:
             continue
     return avatars
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -13,9 +13,7 @@ a temporary name and renamed into place, so a failure never leaves half a profil
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import shutil
 import tempfile
 import wave
@@ -28,6 +26,7 @@ import numpy as np
 
 from host.config import Settings
 from host.errors import HostError
+from host.likeness import check_request, sha256_file
 
 REFERENCE_RATE = 22_050  # XTTS's own rate: the reference is used without resampling
 MIN_SECONDS = 6.0
@@ -39,7 +38,6 @@ _BRIDGE_S = 0.2  # dips shorter than this are inside a word, not silence
 _MAX_PAUSE_S = 0.6  # a reference may pause between phrases, not longer
 _PAD_S = 0.1  # breath of silence kept at each end of the clip
 _CLIP_LEVEL = 0.995
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class VoiceProfileError(HostError):
@@ -84,14 +82,7 @@ def create_voice(
     settings: Settings, media: Path, name: str, consent: str, *, replace: bool = False
 ) -> VoiceProfile:
     """Cut a reference clip from `media` and store it as profile `name` with its consent."""
-    if not consent.strip():
-        raise VoiceProfileError(
-            "a consent record is required: --consent must state who agreed to the cloning"
-        )
-    if not _NAME.match(name):
-        raise VoiceProfileError(
-            f"voice name {name!r} must be 1-64 lowercase letters, digits, '-' or '_'"
-        )
+    check_request("voice", name, consent, VoiceProfileError)
     folder = VoiceProfile.folder(settings, name)
     if folder.exists() and not replace:
         raise VoiceProfileError(f"voice {name!r} already exists (use --replace to overwrite it)")
@@ -102,7 +93,7 @@ def create_voice(
         name=name,
         consent=consent.strip(),
         source_file=media.name,
-        source_sha256=_sha256(media),
+        source_sha256=sha256_file(media),
         source_start_s=round(clip.start_s, 3),
         source_end_s=round(clip.end_s, 3),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -275,11 +266,3 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
         file.setsampwidth(2)
         file.setframerate(rate)
         file.writeframes(pcm.tobytes())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
