@@ -111,3 +111,13 @@ def test_demo_comments_are_a_realistic_stream() -> None:
     assert sum(has_cjk(c.text) for c in comments) >= 8
     assert {"gift", "superchat"} <= {c.kind for c in comments}
     assert len({c.message_id for c in comments}) == len(comments)
+
+
+def test_replay_reports_its_health_like_any_source(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"t": 0, "user": "a", "text": "hi"}\nnot json\n', encoding="utf-8")
+    source = ReplaySource(path, RecordingClock())
+    play(source)
+    assert source.health.received == 1
+    assert source.health.malformed == 1 and "line 2" in (source.health.last_error or "")
+    assert source.health.state == "stopped"

@@ -52,10 +52,6 @@ def has_cjk(text: str) -> bool:
     return CJK.search(text) is not None
 
 
-def strip_decoration(text: str) -> str:
-    return text.translate(_DECORATION)
-
-
 def readable(text: str) -> str:
     """NFKC (full-width to ASCII), emoji removed, spaces collapsed, runs cut to three."""
     if not text.isascii():
@@ -65,15 +61,6 @@ def readable(text: str) -> str:
 
 
 def fold(readable_text: str) -> str:
-    """`match_key` of a text that is already `readable`: triage calls it to skip a second pass."""
+    """The key two comments match on, from a text already `readable`: lower case, no
+    punctuation or spaces, every repeated run cut to one ("666!!" -> "6")."""
     return ANY_RUN.sub(r"\1", readable_text.lower().translate(_PUNCT_SYMBOL_SPACE))
-
-
-def match_key(text: str) -> str:
-    """Lower case, no punctuation or spaces, every repeated run cut to one: "666!!" -> "6"."""
-    return fold(readable(text))
-
-
-def question_key(text: str) -> str:
-    """`match_key` without filler words, so "这个多少钱呀" and "多少钱" compare equal."""
-    return fold(FILLERS.sub(" ", readable(text).lower()))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from host.chat.events import Comment, CommentKind
+from host.chat.sources import Health
 from host.stream.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -76,12 +77,15 @@ def parse_line(raw: str, line: int, platform: str, room: str) -> Comment:
 class ReplaySource:
     """Async iterator of the file's comments, each released at its time on `clock`."""
 
+    name = "replay"
+
     def __init__(self, path: Path, clock: Clock, platform: str = "replay", room: str = "demo"):
         self.path = path
         self.clock = clock
         self.platform = platform
         self.room = room
         self.errors: list[ReplayError] = []
+        self.health = Health(state="connected")
 
     def __aiter__(self) -> AsyncIterator[Comment]:
         return self._play()
@@ -95,7 +99,12 @@ class ReplaySource:
                     comment = parse_line(raw, number, self.platform, self.room)
                 except ReplayError as exc:
                     self.errors.append(exc)
+                    self.health.malformed += 1
+                    self.health.last_error = str(exc)
                     log.warning("%s: %s, skipped", self.path.name, exc)
                     continue
                 await self.clock.sleep_until(comment.ts)
+                self.health.received += 1
+                self.health.last_message_at = comment.ts
                 yield comment
+        self.health.set("stopped")

@@ -60,7 +60,7 @@ LINK = re.compile(
     r"https?://|www\.|t\.me/|\b[a-z0-9-]+\.(?:com|cn|net|org|io|me|ly|xyz|top|shop|link|cc)\b",
     re.IGNORECASE,
 )
-# After match_key: "+1", "666", "111", "哈哈哈", "lol", "??" (already gone) and the like.
+# After fold: "+1", "666", "111", "哈哈哈", "lol", "??" (already gone) and the like.
 NOISE = re.compile(r"^(?:\d|[哈嘿呵嗯啊哦噢]|ha|he|hh|lol|lmao|xd|gg|ok|kk|w)+$")
 DIGITS = re.compile(r"\d+")
 
@@ -70,7 +70,7 @@ class _Reading:
     """What triage needs from a comment's text: a pure function of it, so it is cached."""
 
     text: str
-    key: str  # question_key: compares "这个多少钱呀" equal to "多少钱"
+    key: str  # fold() without filler words: "这个多少钱呀" equals "多少钱"
     digits: tuple[str, ...]
     language: Literal["zh", "en"]
     spam: str | None  # why a chat comment with this text is dropped, if it is

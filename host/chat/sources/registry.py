@@ -6,15 +6,15 @@ backend requires, so a missing token is a one-line error at start, not a silent 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import SecretStr
 
-from host.chat.events import Comment
 from host.chat.replay import ReplaySource
+from host.chat.sources import Source
 from host.chat.sources.bilibili import BilibiliSource, OpenPlatformApp
 from host.chat.sources.douyin import DouyinWebhookSource
 from host.chat.sources.twitch import TwitchEventSubSource, TwitchIrcSource
@@ -36,7 +36,7 @@ class SourceContext:
 
 
 T = TypeVar("T")
-SourceFactory = Callable[[SourceContext], AsyncIterable[Comment]]
+SourceFactory = Callable[[SourceContext], Source]
 
 
 def _required(value: T | None, name: str) -> T:
@@ -45,19 +45,19 @@ def _required(value: T | None, name: str) -> T:
     return value
 
 
-def _replay(ctx: SourceContext) -> AsyncIterable[Comment]:
+def _replay(ctx: SourceContext) -> Source:
     path = ctx.comments or ctx.settings.products_dir / "demo" / "comments.jsonl"
     return ReplaySource(path, ctx.clock, room=ctx.stream)
 
 
-def _ingress(ctx: SourceContext) -> AsyncIterable[Comment]:
+def _ingress(ctx: SourceContext) -> Source:
     if ctx.stream not in ctx.settings.ingress_tokens:
         raise HostError(f"no INGRESS_TOKENS entry for stream {ctx.stream!r}")
     hub = ctx.ingress or IngressHub(ctx.clock, ctx.settings.ingress_queue_size)
     return hub.attach(ctx.stream, ctx.clock)
 
 
-def _twitch(ctx: SourceContext) -> AsyncIterable[Comment]:
+def _twitch(ctx: SourceContext) -> Source:
     s = ctx.settings
     token: SecretStr = _required(s.twitch_user_token, "TWITCH_USER_TOKEN")
     return TwitchEventSubSource(
@@ -72,7 +72,7 @@ def _twitch(ctx: SourceContext) -> AsyncIterable[Comment]:
     )
 
 
-def _twitch_irc(ctx: SourceContext) -> AsyncIterable[Comment]:
+def _twitch_irc(ctx: SourceContext) -> Source:
     return TwitchIrcSource(
         clock=ctx.clock,
         channel=_required(ctx.settings.twitch_channel, "TWITCH_CHANNEL"),
@@ -80,7 +80,7 @@ def _twitch_irc(ctx: SourceContext) -> AsyncIterable[Comment]:
     )
 
 
-def _youtube(ctx: SourceContext) -> AsyncIterable[Comment]:
+def _youtube(ctx: SourceContext) -> Source:
     s = ctx.settings
     return YouTubeChatSource(
         clock=ctx.clock,
@@ -90,7 +90,7 @@ def _youtube(ctx: SourceContext) -> AsyncIterable[Comment]:
     )
 
 
-def _bilibili(ctx: SourceContext) -> AsyncIterable[Comment]:
+def _bilibili(ctx: SourceContext) -> Source:
     s = ctx.settings
     app = None
     if s.bilibili_app_id is not None:
@@ -113,7 +113,7 @@ def _bilibili(ctx: SourceContext) -> AsyncIterable[Comment]:
     )
 
 
-def _douyin(ctx: SourceContext) -> AsyncIterable[Comment]:
+def _douyin(ctx: SourceContext) -> Source:
     _required(ctx.settings.douyin_webhook_secret, "DOUYIN_WEBHOOK_SECRET")
     return ctx.douyin or DouyinWebhookSource(ctx.clock)
 
