@@ -21,8 +21,3 @@ class Trace:
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}")
         self.stamps.setdefault(stage, t)
-
-    def since_received(self, stage: str) -> float | None:
-        if "received" not in self.stamps or stage not in self.stamps:
-            return None
-        return self.stamps[stage] - self.stamps["received"]

@@ -32,12 +32,6 @@ class Exchange:
     reply: str
 
 
-@dataclass(frozen=True)
-class Messages:
-    system: str
-    user: str
-
-
 def fence(text: str) -> str:
     return text.translate(FENCE_CHARS)
 
