@@ -108,3 +108,22 @@ def test_tiny_random_vits_loads_through_the_user_path_and_speaks(tmp_path: Path)
     assert 0.5 < chunk.duration < 10 and chunk.duration > 2 * short.duration  # text reaches it
     assert np.sqrt(np.mean(chunk.pcm.astype(np.float64) ** 2)) > 100  # never silence
     assert np.abs(chunk.pcm[-160:]).max() > 0  # Coqui's trailing 10,000 zeros are cut
+
+
+@needs_coqui
+def test_a_voice_profile_reference_loads_through_xtts_own_reader(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """XTTS reads the reference with torchaudio (FFmpeg underneath): the clip `host voice
+    create` stores must come back through that exact reader, at XTTS's rate, not silent."""
+    from TTS.tts.models.xtts import load_audio
+
+    from host.voice.clone import REFERENCE_RATE, VoiceProfile, create_voice
+    from tests.test_voice_clone import CONSENT, LONG_PART, recording, silence, speech, write_wav
+
+    take = recording([silence(1), speech(LONG_PART), silence(1)])
+    create_voice(settings, write_wav(tmp_path / "take.wav", take), "lily", CONSENT)
+    reference = VoiceProfile.reference(settings, "lily")
+    audio = load_audio(str(reference), REFERENCE_RATE).numpy()[0]
+    assert 6.0 <= len(audio) / REFERENCE_RATE <= 15.0
+    assert np.sqrt(np.mean(audio**2)) > 0.02
