@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from host.catalog.facts import CatalogView
 from host.chat.events import Comment
 from host.chat.triage import Triage
 from host.config import Settings
-from host.reply.answerer import CatalogAnswerer
 from host.reply.events import Responder
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
@@ -57,17 +55,6 @@ class Asker:
         self._guard = guard
         self._banned = banned
         self._n = 0
-
-    @classmethod
-    def offline(cls, catalog: CatalogView, prompts_dir: Path) -> Asker:
-        """The embedded default: the catalog answerer, no LLM."""
-        banned = load_banned(prompts_dir / "banned.yaml")
-        return cls(
-            catalog,
-            CatalogAnswerer(prompts_dir / "faq.yaml", phrasebook_path=prompts_dir / "answers.yaml"),
-            Guard(banned.claims),
-            list(banned.words),
-        )
 
     @classmethod
     def from_settings(cls, catalog: CatalogView, settings: Settings) -> Asker:

@@ -42,7 +42,8 @@ def answers(
     path = tmp_path_factory.mktemp("eval") / "eval.db"
     shutil.copyfile(demo_template, path)
     catalog = DbCatalog(make_engine(f"sqlite:///{path}"), "demo")
-    asker = Asker.offline(catalog, REPO_ROOT / "prompts")
+    offline = Settings(_env_file=None, responder="catalog")  # type: ignore[call-arg]
+    asker = Asker.from_settings(catalog, offline)
     return {row["id"]: asker.ask(row["text"]).as_json() for row in rows()}
 
 
