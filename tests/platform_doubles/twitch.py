@@ -8,13 +8,13 @@ example of dev.twitch.tv/docs/chat/irc, with only ids and texts made parameters.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Awaitable, Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+
+from tests.platform_doubles.json_http import JsonHttpServer
 
 SESSION_ID = "AQoQILE98gtqShGmLD7AM6yJThAB"
 
@@ -202,43 +202,25 @@ class Helix:
     def __init__(self, status: int = 202) -> None:
         self.status = status
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
-        double = self
+        self._http = JsonHttpServer(self._answer, "/helix")
+        self.url = self._http.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                double.requests.append((dict(self.headers.items()), body))
-                if self.path != "/helix/eventsub/subscriptions":
-                    self._send(404, {"error": "Not Found", "status": 404, "message": ""})
-                elif double.status == 202:
-                    data = {**body, "id": str(uuid.uuid4()), "status": "enabled", "cost": 0}
-                    self._send(202, {"data": [data], "total": 1, "total_cost": 0})
-                else:
-                    message = "Invalid OAuth token"
-                    self._send(
-                        double.status,
-                        {"error": "Unauthorized", "status": double.status, "message": message},
-                    )
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/helix"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    def _answer(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any]:
+        body = json.loads(raw)
+        self.requests.append((headers, body))
+        if method != "POST" or path != "/helix/eventsub/subscriptions":
+            return 404, {"error": "Not Found", "status": 404, "message": ""}
+        if self.status == 202:
+            data = {**body, "id": str(uuid.uuid4()), "status": "enabled", "cost": 0}
+            return 202, {"data": [data], "total": 1, "total_cost": 0}
+        message = "Invalid OAuth token"
+        return self.status, {"error": "Unauthorized", "status": self.status, "message": message}
 
     def __enter__(self) -> Helix:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()

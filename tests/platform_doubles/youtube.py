@@ -6,12 +6,11 @@ textMessageEvent, superChatEvent, newSponsorEvent) and the Google API error form
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.platform_doubles.json_http import JsonHttpServer
 
 CHAT_ID = "Cg0KC2hIRXhLeWdSUXBrKicKGFVDMHBfQmpqamdCZ2N2emFfTlBGb3dVQRILaEhFeEt5Z1JRcGs"
 
@@ -117,36 +116,23 @@ class LiveChatApi:
     def __init__(self, script: list[tuple[int, Any]]) -> None:
         self.script = script
         self.requests: list[tuple[float, dict[str, str]]] = []
-        double = self
+        self._http = JsonHttpServer(self._answer, "/youtube/v3")
+        self.url = self._http.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                query["header:key"] = self.headers.get("X-Goog-Api-Key", "")
-                double.requests.append((time.monotonic(), query))
-                n = len(double.requests) - 1
-                status, body = double.script[min(n, len(double.script) - 1)]
-                if url.path != "/youtube/v3/liveChat/messages":
-                    status, body = error(404, "notFound", "Not Found")
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/youtube/v3"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    def _answer(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        url = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        query["header:key"] = {k.lower(): v for k, v in headers.items()}.get("x-goog-api-key", "")
+        self.requests.append((time.monotonic(), query))
+        if method != "GET" or url.path != "/youtube/v3/liveChat/messages":
+            return error(404, "notFound", "Not Found")
+        return self.script[min(len(self.requests) - 1, len(self.script) - 1)]
 
     def __enter__(self) -> LiveChatApi:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
