@@ -94,3 +94,20 @@ def demo_engine(settings: Settings, demo_template: Path) -> Iterator[Engine]:
 @pytest.fixture
 def demo_catalog(demo_engine: Engine, settings: Settings) -> DbCatalog:
     return DbCatalog(demo_engine, settings.demo_merchant)
+
+
+@pytest.fixture
+def photo_avatar(settings: Settings, tmp_path: Path) -> str:
+    """A photo avatar made from scikit-image's public-domain astronaut, stored in `settings`."""
+    import cv2
+    from skimage import data
+
+    from host.db.engine import make_engine
+    from host.db.migrate import upgrade
+    from host.face.avatars import create_avatar
+
+    upgrade(settings.database_url)
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    create_avatar(settings, make_engine(settings.database_url), photo, "eileen", "test fixture")
+    return "eileen"

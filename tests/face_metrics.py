@@ -7,6 +7,9 @@ far better than colour, inside a box the animator publishes (`mouth_box`, `eye_b
 
 from __future__ import annotations
 
+import io
+
+import av
 import numpy as np
 
 _DARK_LUMA = 100  # mouth interior, tongue, iris, lashes; skin, lips and teeth are brighter
@@ -32,3 +35,22 @@ def eye_darkness(frame: np.ndarray, box: tuple[int, int, int, int]) -> float:
 
 def eyes_closed(frame: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     return eye_darkness(frame, box) < _EYES_CLOSED_BELOW
+
+
+def h264_round_trip(frames: list[np.ndarray], fps: int = 25) -> list[np.ndarray]:
+    """The frames after an H.264 encode and decode, as a viewer's player would see them."""
+    height, width = frames[0].shape[:2]
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.bit_rate = 2_500_000
+        stream.options = {"preset": "veryfast", "tune": "zerolatency"}
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    buf.seek(0)
+    with av.open(buf, "r") as inp:
+        return [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]

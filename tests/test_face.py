@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import math
 
-import av
 import numpy as np
 import pytest
 
@@ -13,7 +11,7 @@ from host.face.base import Animator, MouthPose
 from host.face.builtin import IllustratedAnimator
 from host.face.mouth import mouth_track
 from host.voice.base import Viseme
-from tests.face_metrics import eye_darkness, eyes_closed, mouth_openness
+from tests.face_metrics import eye_darkness, eyes_closed, h264_round_trip, mouth_openness
 
 RATE = 48_000
 FPS = 25
@@ -170,20 +168,7 @@ def test_mouth_measure_survives_h264(speech) -> None:
     _, frames = speech
     box = IllustratedAnimator(720, 1280, FPS).mouth_box
     clip = frames[:100]
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 720, 1280, "yuv420p"
-        stream.bit_rate = 2_500_000
-        stream.options = {"preset": "veryfast", "tune": "zerolatency"}
-        for f in clip:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    buf.seek(0)
-    with av.open(buf, "r") as inp:
-        decoded = [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
+    decoded = h264_round_trip(clip, FPS)
     before = np.array([mouth_openness(f, box) for f in clip])
     after = np.array([mouth_openness(f, box) for f in decoded])
     assert np.corrcoef(before, after)[0, 1] > 0.98

@@ -3,10 +3,8 @@ from their pixels (after an H.264 round trip where the measure must survive one)
 
 from __future__ import annotations
 
-import io
 import itertools
 
-import av
 import numpy as np
 import pytest
 from skimage import data
@@ -22,6 +20,7 @@ from host.face.landmarks import (
 )
 from host.face.mouth import mouth_track
 from host.face.photo import PhotoAnimator
+from tests.face_metrics import h264_round_trip
 from tests.test_face import FPS, RATE, _lagged_corr, _rms, _speech_like
 
 _INTERIOR_LUMA = 70  # the painted mouth is darker than lips, skin, teeth and shadows here
@@ -114,29 +113,12 @@ def test_lip_shapes_change_the_mouth_width(animator: PhotoAnimator) -> None:
     assert _dark_share(closed, animator.mouth_box) < 0.02
 
 
-def _h264_round_trip(frames: list[np.ndarray]) -> list[np.ndarray]:
-    height, width = frames[0].shape[:2]
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "23"}
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    buf.seek(0)
-    with av.open(buf, "r") as inp:
-        return [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
-
-
 def test_decoded_mouth_opening_follows_the_audio_envelope(
     astronaut: np.ndarray, face: Face
 ) -> None:
     anim = PhotoAnimator(astronaut, face, 512, 512, FPS)
     pcm = _speech_like()
-    frames = _h264_round_trip(list(anim.speak(mouth_track(pcm, RATE, FPS), start_frame=40)))
+    frames = h264_round_trip(list(anim.speak(mouth_track(pcm, RATE, FPS), start_frame=40)))
     opening = np.array([_dark_share(f, anim.mouth_box) for f in frames])
     envelope = _rms(pcm)[: len(opening)]
     by_lag = {lag: _lagged_corr(envelope, opening, lag) for lag in range(-3, 4)}

@@ -9,16 +9,11 @@ import sys
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 import pytest
-from skimage import data
 
 from host.config import REPO_ROOT, Settings
-from host.db.engine import make_engine
-from host.db.migrate import upgrade
 from host.demo import run_demo
-from host.face.avatars import create_avatar
 from host.face.base import MouthPose
 from host.face.builtin import IllustratedAnimator
 from host.session.director import Director
@@ -86,12 +81,8 @@ def test_a_broken_clip_hands_the_sentence_to_the_animator(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_pitches_are_rendered_ahead_by_sadtalker_in_a_session(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, photo_avatar: str
 ) -> None:
-    upgrade(settings.database_url)
-    photo = tmp_path / "face.png"
-    cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
-    create_avatar(settings, make_engine(settings.database_url), photo, "eileen", "test fixture")
     checkpoints = tmp_path / "ckpt"
     checkpoints.mkdir()
     (checkpoints / "SadTalker_V0.0.2_256.safetensors").write_text('{"slowdown": 0.0}')
@@ -101,7 +92,7 @@ def test_pitches_are_rendered_ahead_by_sadtalker_in_a_session(
     comments.write_text(json.dumps(row) + "\n", encoding="utf-8")
     quick = settings.model_copy(
         update={
-            "avatar": "eileen",
+            "avatar": photo_avatar,
             "sadtalker_dir": FAKE,
             "sadtalker_checkpoints": checkpoints,
             "sadtalker_python": sys.executable,
