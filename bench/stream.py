@@ -78,6 +78,7 @@ def session(seconds: float, out: Path) -> dict[str, float]:
         "emitted_drift_frames": emitted_drift,
         "recorded_drift_ms": round((ends["audio"] - ends["video"]) * 1000, 1),
         "encode_p95_ms": round(stats.encode_ms_p95, 2),
+        "composite_p95_ms": round(stats.composite_ms_p95, 2),
     }
 
 
