@@ -33,4 +33,5 @@ def test_missing_settings_are_a_one_line_error(name: str, setting: str) -> None:
 
 def test_replay_needs_nothing() -> None:
     ctx = SourceContext(settings=Settings(_env_file=None), clock=WallClock(), stream="main")  # type: ignore[call-arg]
-    assert SOURCES["replay"](ctx) is not None
+    source = SOURCES["replay"](ctx)
+    assert source.name == "replay" and source.health.state == "connected"
