@@ -371,6 +371,11 @@ class SadTalkerFace:
         self.client, self.fallback, self.image, self.cache_dir = client, fallback, image, cache_dir
         self.width, self.height = fallback.width, fallback.height
         self.fallbacks: list[str] = []
+        # What besides the audio decides a clip: read once, not per sentence.
+        install = client.install
+        self._render_key = hashlib.sha256(image.read_bytes()).digest() + (
+            f"{install.size}/{install.preprocess}".encode()
+        )
 
     def idle(self, frame_index: int) -> np.ndarray:
         return self.fallback.idle(frame_index)
@@ -381,8 +386,7 @@ class SadTalkerFace:
     def cached_clip(self, audio: Path) -> Path:
         """Where the clip for this audio and avatar image lives (same speech, same clip)."""
         digest = hashlib.sha256(audio.read_bytes())
-        digest.update(self.image.read_bytes())
-        digest.update(f"{self.client.install.size}/{self.client.install.preprocess}".encode())
+        digest.update(self._render_key)
         return self.cache_dir / f"{digest.hexdigest()[:24]}.mp4"
 
     def prerender(self, audio: Path) -> Path | None:
@@ -407,14 +411,19 @@ class SadTalkerFace:
             return "render"
         return "builtin"
 
+    def clip_for(self, audio: Path, *, live: bool) -> Path | None:
+        """The clip to play for `audio` under the plan, rendering it now if the plan says so;
+        None means the built-in animator speaks it."""
+        plan = self.plan(audio, live=live)
+        if plan == "builtin":
+            return None
+        return self.cached_clip(audio) if plan == "cached" else self.prerender(audio)
+
     def speak_audio(
         self, audio: Path, poses: Sequence[MouthPose], start_frame: int, *, live: bool
     ) -> Iterator[np.ndarray]:
         """One frame per pose of `audio` spoken, from a SadTalker clip or the built-in animator."""
-        plan = self.plan(audio, live=live)
-        clip = self.cached_clip(audio) if plan == "cached" else None
-        if plan == "render":
-            clip = self.prerender(audio)
+        clip = self.clip_for(audio, live=live)
         if clip is None:
             return self.fallback.speak(poses, start_frame)
         try:
@@ -436,10 +445,7 @@ class SadTalkerFace:
                 out.setsampwidth(2)
                 out.setframerate(rate)
                 out.writeframes(data)
-        plan = self.plan(audio, live=live)
-        if plan == "builtin":
-            return None
-        return self.cached_clip(audio) if plan == "cached" else self.prerender(audio)
+        return self.clip_for(audio, live=live)
 
     def _fell_back(self, reason: str) -> None:
         log.warning("face falls back to the built-in animator: %s", reason)
