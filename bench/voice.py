@@ -3,8 +3,11 @@
 Also the OpenAI TTS backend against the local test server (which streams espeak speech
 with no delay, so its figures are the host's own overhead: HTTP, parsing, chunking) and a
 cache hit, which is what a repeated pitch or FAQ line costs. Where the `coqui` extra is
-installed, the tests' tiny random-weight VITS too: its figures are Coqui's plumbing overhead
-(Synthesizer, tokenizer, a 1 MB model), not what a real VITS or XTTS model costs.
+installed, the tests' random-weight VITS and XTTS models too. The VITS figures are Coqui's
+plumbing overhead (Synthesizer, tokenizer, a 1 MB model). The first XTTS has a one-layer
+GPT and XTTS's full-size decoder; the second is XTTS v2 at full size. Random weights cost
+the same compute as trained ones and every sentence is made to run 48 audio codes (2.2 s),
+so the full-size figures are what a real XTTS v2 costs for a sentence of that length.
 
 Run: python bench/voice.py
 """
@@ -29,7 +32,8 @@ from host.voice.coqui import Coqui
 from host.voice.espeak import Espeak
 from host.voice.openai_tts import OpenAiTts
 from host.voice.piper import Piper
-from tests.test_voice_coqui import save_tiny_vits
+from tests.test_voice_clone import LONG_PART, recording, silence, speech, write_wav
+from tests.test_voice_coqui import save_tiny_vits, save_tiny_xtts
 from tests.tts_double import running_tts_double
 
 SENTENCES = {
@@ -86,13 +90,20 @@ def main() -> None:
             (cached, ["en"]),
         ]
         if importlib.util.find_spec("TTS") is not None:
-            backends.append((Coqui(save_tiny_vits(Path(model_dir))), ["en"]))
+            models = Path(model_dir)
+            backends.append((Coqui(save_tiny_vits(models / "vits")), ["en"]))
+            clip = recording([silence(0.5), speech(LONG_PART), silence(0.5)])
+            reference = write_wav(models / "reference.wav", clip)
+            xtts = Coqui(save_tiny_xtts(models / "xtts"), speaker_wav=reference)
+            full = Coqui(save_tiny_xtts(models / "full", full_size_gpt=True), speaker_wav=reference)
+            backends += [(xtts, ["en", "zh"]), (full, ["en", "zh"])]
         else:
             print("coqui: skipped, the 'coqui' extra is not installed")
         for voice, languages in backends:
             label = "piper+cache hit" if voice is cached else voice.name
-            if voice.name == "coqui":
-                label = "coqui (tiny random VITS: plumbing overhead only)"
+            if isinstance(voice, Coqui):
+                size = "full-size" if voice is full else "tiny"
+                label = f"coqui {voice.model_type}, {size}, random weights (see the docstring)"
             load_start = time.perf_counter()
             warm = getattr(voice, "warm", None)
             if callable(warm):

@@ -5,6 +5,13 @@ folder: `config.json` plus a checkpoint. XTTS v2 (its folder holds model.pth and
 vocab.json) clones the streamer's voice from a voice profile's reference clip (`host voice
 create`); VITS and the other single-speaker models speak in their own voice. Loading goes
 through Coqui's own `Synthesizer`, the same path its CLI uses, lazily and once, behind a lock.
+
+XTTS is not spoken through `Synthesizer.tts`: that path re-reads the reference and recomputes
+the voice's latents for every sentence, and fails outright on a fine-tuned folder without
+`speakers_xtts.pth`. The latents are computed once at load, with the config's own cloning
+settings, and each sentence goes through `Xtts.inference`. Not `inference_stream`: the
+session takes whole sentences, and streaming re-decodes the growing sentence at every part,
+which doubles the decoder's cost on a CPU (bench/voice.py).
 The `TTS` package is imported only here and only when this backend is chosen, so the rest of
 the host runs without torch.
 """
@@ -22,6 +29,7 @@ import numpy as np
 
 from host.config import Settings
 from host.errors import HostError
+from host.likeness import sha256_file
 from host.voice.base import SpeechChunk
 from host.voice.clone import VoiceProfile, load_voice
 
@@ -54,8 +62,8 @@ class Coqui:
         if not config_path.is_file():
             raise CoquiModelError(f"no config.json in Coqui model folder {self._dir}")
         config = json.loads(config_path.read_text(encoding="utf-8"))
-        self._model_type = str(config.get("model", "")).lower()
-        self._xtts = self._model_type == "xtts"
+        self.model_type = str(config.get("model", "")).lower()
+        self._xtts = self.model_type == "xtts"
         if self._xtts:
             if speaker_wav is None:
                 raise CoquiModelError("XTTS needs a voice profile: set COQUI_SPEAKER")
@@ -67,9 +75,12 @@ class Coqui:
             self._languages = {own: languages.get(own, own)}
         self._speaker_wav = speaker_wav
         self.languages = frozenset(self._languages)
-        speaker = speaker_wav.parent.name if speaker_wav is not None else ""
+        # The clip's hash, not the profile's name: a re-recorded profile must not replay the
+        # old voice from the audio cache.
+        speaker = sha256_file(speaker_wav) if speaker_wav is not None else ""
         self.identity = f"{self._dir.resolve()}:{self._checkpoint.stat().st_mtime_ns}:{speaker}"
         self._synthesizer: Any = None
+        self._latents: Any = None  # XTTS: (GPT conditioning latents, speaker embedding)
         self._load_lock = threading.Lock()
 
     @property
@@ -92,25 +103,50 @@ class Coqui:
         if not text.strip():
             return
         synthesizer = self._loaded()
-        options: dict[str, Any] = {"split_sentences": False}
-        if self._xtts:
-            options |= {"language_name": code, "speaker_wav": str(self._speaker_wav)}
-        wav = np.asarray(synthesizer.tts(text, **options), dtype=np.float32)
+        rate = int(synthesizer.output_sample_rate)
+        if self._latents is not None:
+            wav = self._cloned(synthesizer, text, code)
+        else:
+            wav = np.asarray(synthesizer.tts(text, split_sentences=False), dtype=np.float32)
         sound = np.flatnonzero(wav)
-        if sound.size == 0:
-            return
-        wav = wav[: sound[-1] + 1]
-        pcm = np.round(np.clip(wav, -1.0, 1.0) * 32767).astype(np.int16)
-        yield SpeechChunk(pcm=pcm, sample_rate=int(synthesizer.output_sample_rate))
+        if sound.size:
+            yield SpeechChunk(pcm=_pcm(wav[: sound[-1] + 1]), sample_rate=rate)
+
+    def _cloned(self, synthesizer: Any, text: str, code: str) -> np.ndarray:
+        """XTTS in the profile's voice, sampled with the settings in the model's config."""
+        config = synthesizer.tts_config
+        gpt_latents, speaker_embedding = self._latents
+        out = synthesizer.tts_model.inference(
+            text,
+            code,
+            gpt_latents,
+            speaker_embedding,
+            temperature=config.temperature,
+            length_penalty=config.length_penalty,
+            repetition_penalty=config.repetition_penalty,
+            top_k=config.top_k,
+            top_p=config.top_p,
+        )
+        return np.asarray(out["wav"], dtype=np.float32).reshape(-1)
 
     def _loaded(self) -> Any:
         with self._load_lock:
             if self._synthesizer is None:
                 synthesizer_module = _import_coqui("TTS.utils.synthesizer")
-                self._synthesizer = synthesizer_module.Synthesizer(
+                synthesizer = synthesizer_module.Synthesizer(
                     tts_checkpoint=str(self._checkpoint),
                     tts_config_path=str(self._dir / "config.json"),
                 )
+                if self._xtts:
+                    config = synthesizer.tts_config
+                    self._latents = synthesizer.tts_model.get_conditioning_latents(
+                        audio_path=str(self._speaker_wav),
+                        max_ref_length=config.max_ref_len,
+                        gpt_cond_len=config.gpt_cond_len,
+                        gpt_cond_chunk_len=config.gpt_cond_chunk_len,
+                        sound_norm_refs=config.sound_norm_refs,
+                    )
+                self._synthesizer = synthesizer
             return self._synthesizer
 
 
@@ -127,6 +163,10 @@ def coqui_from_settings(settings: Settings) -> Coqui:
         speaker_wav=speaker_wav,
         languages={"en": "en", "zh": settings.coqui_language_zh},
     )
+
+
+def _pcm(wav: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0) * 32767).astype(np.int16)
 
 
 def _checkpoint_in(folder: Path) -> Path:
