@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator, Sequence
 from itertools import pairwise
@@ -284,6 +285,36 @@ def test_router_raises_only_when_every_backend_fails() -> None:
     with pytest.raises(VoiceUnavailable, match="no voice configured"):
         list(router.synthesize("你好。", "zh"))
     assert list(router.synthesize("😍 https://x.com", "en")) == []  # nothing to say
+
+
+class Gated:
+    """Yields one chunk, then makes the next only once the consumer has the first."""
+
+    name = "gated"
+    languages = frozenset({"en"})
+
+    def __init__(self) -> None:
+        self.first_received = threading.Event()
+
+    def synthesize(self, text: str, language: str) -> Iterator[SpeechChunk]:
+        yield SpeechChunk(np.ones(100, np.int16), 22050)
+        if not self.first_received.wait(timeout=5):
+            raise TimeoutError("the first chunk was held back until the sentence ended")
+        yield SpeechChunk(np.ones(200, np.int16), 22050)
+
+
+def test_router_stream_hands_each_chunk_on_as_it_is_made() -> None:
+    gated = Gated()
+    router = VoiceRouter({"en": [gated]})
+
+    async def consume() -> list[int]:
+        sizes = []
+        async for chunk in router.stream("Hello there.", "en"):
+            sizes.append(len(chunk.pcm))
+            gated.first_received.set()
+        return sizes
+
+    assert asyncio.run(consume()) == [100, 200]
 
 
 def test_router_rejects_a_backend_for_a_language_it_cannot_speak(piper: Piper) -> None:

@@ -36,6 +36,9 @@ def voice_create(
         f"{profile.speech_rms_dbfs:.1f} dBFS → {VoiceProfile.folder(settings, profile.name)}",
         highlight=False,
     )
+    console.print(
+        f"to speak in it: COQUI_SPEAKER={profile.name}, COQUI_MODEL_DIR=an XTTS v2 folder"
+    )
 
 
 @voice_app.command("list")

@@ -113,14 +113,12 @@ async def speak(
     clips: ClipSource | None = None,
     live: bool = True,
 ) -> Segment:
-    """Synthesize in a worker thread (TTS is CPU-bound) and stamp the first audio."""
-
-    def run() -> list[SpeechChunk]:
-        return list(voices.synthesize(text, language))
-
-    chunks = await asyncio.to_thread(run)
-    if trace is not None:
-        trace.stamp("first_audio", clock.now())
+    """Synthesize the sentence, stamping the first audio when its first chunk arrives."""
+    chunks: list[SpeechChunk] = []
+    async for chunk in voices.stream(text, language):
+        chunks.append(chunk)
+        if trace is not None:
+            trace.stamp("first_audio", clock.now())  # only the first chunk's time is kept
     audio, poses = await asyncio.to_thread(assemble, chunks, rate, fps)
     marks = caption_marks(overlay.caption, poses) if overlay.caption else None
     clip = None

@@ -8,9 +8,10 @@ repeating the start of a sentence on air is worse than cutting its end.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 
 from host.config import Settings
 from host.voice.base import SpeechChunk, Voice
@@ -51,6 +52,14 @@ class VoiceRouter:
             warm = getattr(voice, "warm", None)
             if callable(warm):
                 warm()
+
+    async def stream(self, text: str, language: str) -> AsyncIterator[SpeechChunk]:
+        """`synthesize` as an async stream: each chunk is handed on as soon as the engine
+        makes it, while the engine itself runs in a worker thread (TTS is CPU-bound, and the
+        program's clock must keep ticking)."""
+        chunks = self.synthesize(text, language)
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            yield chunk
 
     def synthesize(self, text: str, language: str) -> Iterator[SpeechChunk]:
         """Normalise `text` for speech, then speak it with the first backend that works.
