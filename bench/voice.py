@@ -83,27 +83,24 @@ def main() -> None:
             base_url=double.base_url, api_key=None, model="bench", voices={"en": "a", "zh": "b"}
         )
         cached = CachedVoice(Piper(), AudioCache(Path(cache_dir), 64 * 1024 * 1024))
-        backends: list[tuple[Voice, list[str]]] = [
-            (Piper(), ["en"]),
-            (Espeak(), ["zh", "en"]),
-            (openai, ["en", "zh"]),
-            (cached, ["en"]),
+        backends: list[tuple[str, Voice, list[str]]] = [
+            ("piper", Piper(), ["en"]),
+            ("espeak", Espeak(), ["zh", "en"]),
+            ("openai", openai, ["en", "zh"]),
+            ("piper+cache hit", cached, ["en"]),
         ]
         if importlib.util.find_spec("TTS") is not None:
             models = Path(model_dir)
-            backends.append((Coqui(save_tiny_vits(models / "vits")), ["en"]))
+            backends.append(("coqui vits, tiny", Coqui(save_tiny_vits(models / "vits")), ["en"]))
             clip = recording([silence(0.5), speech(LONG_PART), silence(0.5)])
             reference = write_wav(models / "reference.wav", clip)
             xtts = Coqui(save_tiny_xtts(models / "xtts"), speaker_wav=reference)
             full = Coqui(save_tiny_xtts(models / "full", full_size_gpt=True), speaker_wav=reference)
-            backends += [(xtts, ["en", "zh"]), (full, ["en", "zh"])]
+            backends += [("coqui xtts, tiny", xtts, ["en", "zh"])]
+            backends += [("coqui xtts, full-size", full, ["en", "zh"])]
         else:
             print("coqui: skipped, the 'coqui' extra is not installed")
-        for voice, languages in backends:
-            label = "piper+cache hit" if voice is cached else voice.name
-            if isinstance(voice, Coqui):
-                size = "full-size" if voice is full else "tiny"
-                label = f"coqui {voice.model_type}, {size}, random weights (see the docstring)"
+        for label, voice, languages in backends:
             load_start = time.perf_counter()
             warm = getattr(voice, "warm", None)
             if callable(warm):

@@ -110,6 +110,9 @@ def test_tiny_random_vits_loads_through_the_user_path_and_speaks(tmp_path: Path)
     assert np.abs(chunk.pcm[-160:]).max() > 0  # Coqui's trailing 10,000 zeros are cut
 
 
+TINY_XTTS_CODES = 48  # audio codes per sentence; each is 1024 samples at 22,050 Hz
+
+
 def save_tiny_xtts(folder: Path, *, full_size_gpt: bool = False) -> Path:
     """A random-weight XTTS v2 folder as users get it: config.json, model.pth and vocab.json.
 
@@ -160,9 +163,6 @@ def save_tiny_xtts(folder: Path, *, full_size_gpt: bool = False) -> Path:
     torch.save({"model": model.state_dict()}, folder / "model.pth")
     config.save_json(str(folder / "config.json"))
     return folder
-
-
-TINY_XTTS_CODES = 48  # audio codes per sentence; each is 1024 samples at 22,050 Hz
 
 
 @pytest.fixture(scope="module")

@@ -62,8 +62,7 @@ class Coqui:
         if not config_path.is_file():
             raise CoquiModelError(f"no config.json in Coqui model folder {self._dir}")
         config = json.loads(config_path.read_text(encoding="utf-8"))
-        self.model_type = str(config.get("model", "")).lower()
-        self._xtts = self.model_type == "xtts"
+        self._xtts = str(config.get("model", "")).lower() == "xtts"
         if self._xtts:
             if speaker_wav is None:
                 raise CoquiModelError("XTTS needs a voice profile: set COQUI_SPEAKER")
