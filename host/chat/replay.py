@@ -99,8 +99,7 @@ class ReplaySource:
                     comment = parse_line(raw, number, self.platform, self.room)
                 except ReplayError as exc:
                     self.errors.append(exc)
-                    self.health.malformed += 1
-                    self.health.last_error = str(exc)
+                    self.health.skipped(str(exc))
                     log.warning("%s: %s, skipped", self.path.name, exc)
                     continue
                 await self.clock.sleep_until(comment.ts)

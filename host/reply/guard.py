@@ -57,9 +57,9 @@ def _fact_numbers(product: ProductFacts) -> set[Decimal]:
     return found
 
 
-def money_facts(product: ProductFacts) -> set[Decimal]:
-    """Amounts a line may state for this product: price, list price, saving, promotion."""
-    amounts = {product.price} | _fact_numbers(product)
+def _prices(product: ProductFacts) -> set[Decimal]:
+    """Amounts a line may state besides the fact texts' numbers: price, list price, saving."""
+    amounts = {product.price}
     if product.list_price is not None:
         amounts.add(product.list_price)
         if product.list_price > product.price:
@@ -85,36 +85,28 @@ class Guard:
     def check(self, text: str, products: Sequence[ProductFacts]) -> Verdict:
         """Every violation in the line, each as a sentence an operator can act on."""
         line = unicodedata.normalize("NFKC", text)
+        facts: set[Decimal] = set().union(*map(_fact_numbers, products))
+        skus = _skus(products)
         violations: list[str] = []
         if len(line) > self.max_chars:
             violations.append(f"too long: {len(line)} chars > {self.max_chars}")
-        violations += self._money(line, products)
-        violations += self._counted(
-            "stock",
-            STOCK_PATTERNS,
-            line,
-            {p.stock for p in products if p.stock is not None},
-            products,
+        violations += self._money(line, products, facts | set().union(*map(_prices, products)))
+        counted: tuple[tuple[str, Sequence[re.Pattern[str]], set[int] | set[Decimal]], ...] = (
+            ("stock", STOCK_PATTERNS, {p.stock for p in products if p.stock is not None}),
+            ("percentage", PERCENT_PATTERNS, facts),
+            ("link", LINK_PATTERNS, {p.link for p in products if p.link is not None}),
         )
-        violations += self._counted(
-            "percentage",
-            PERCENT_PATTERNS,
-            line,
-            set().union(*map(_fact_numbers, products)),
-            products,
-        )
-        violations += self._counted(
-            "link",
-            LINK_PATTERNS,
-            line,
-            {p.link for p in products if p.link is not None},
-            products,
-        )
-        violations += self._claims(line, products)
+        for what, patterns, allowed in counted:
+            violations += [
+                f"{what} {plain(value)} not in catalog for {skus}"
+                for value in _numbers(patterns, line)
+                if value not in allowed
+            ]
+        violations += self._claims(line, products, facts)
         return Verdict(ok=not violations, violations=tuple(dict.fromkeys(violations)))
 
-    def _money(self, line: str, products: Sequence[ProductFacts]) -> list[str]:
-        allowed = set().union(*map(money_facts, products))
+    @staticmethod
+    def _money(line: str, products: Sequence[ProductFacts], allowed: set[Decimal]) -> list[str]:
         currencies = {p.currency for p in products}
         violations = []
         for amount in find_amounts(line):
@@ -129,27 +121,14 @@ class Guard:
                 )
         return violations
 
-    @staticmethod
-    def _counted(
-        what: str,
-        patterns: Iterable[re.Pattern[str]],
-        line: str,
-        allowed: set[int] | set[Decimal],
-        products: Sequence[ProductFacts],
+    def _claims(
+        self, line: str, products: Sequence[ProductFacts], facts: set[Decimal]
     ) -> list[str]:
-        return [
-            f"{what} {plain(value)} not in catalog for {_skus(products)}"
-            for value in _numbers(patterns, line)
-            if value not in allowed
-        ]
-
-    def _claims(self, line: str, products: Sequence[ProductFacts]) -> list[str]:
         """Quoting a fact ("100%山羊绒", "100% cashmere") is not a claim: facts are masked first."""
         lowered = line.lower()
         for product in products:
             for fact in _fact_texts(product):
                 lowered = lowered.replace(unicodedata.normalize("NFKC", fact).lower(), " ")
-        facts = set().union(*map(_fact_numbers, products))
         lowered = PERCENT_PATTERNS[0].sub(
             lambda m: " " if Decimal(m.group(1)) in facts else m.group(0), lowered
         )

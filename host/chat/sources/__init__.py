@@ -39,6 +39,16 @@ class Health:
         if error is not None:
             self.last_error = error
 
+    def lost(self, reason: str) -> None:
+        """The connection dropped and the source is trying again."""
+        self.reconnects += 1
+        self.set("reconnecting", reason)
+
+    def skipped(self, reason: str) -> None:
+        """A frame could not be read: counted, never fatal."""
+        self.malformed += 1
+        self.last_error = reason
+
 
 class Source(Protocol):
     name: str

@@ -192,8 +192,7 @@ class BilibiliSource:
         return self._ws_url, json.dumps(auth).encode(), self._room_id
 
     def _lost(self, reason: str) -> None:
-        self.health.reconnects += 1
-        self.health.set("reconnecting", reason)
+        self.health.lost(reason)
         log.warning("bilibili: %s; reconnecting", reason)
 
     async def _auth(self, ws: ClientConnection, body: bytes) -> None:
@@ -271,8 +270,7 @@ class BilibiliSource:
         return comment
 
     def _malformed(self, reason: str) -> None:
-        self.health.malformed += 1
-        self.health.last_error = reason
+        self.health.skipped(reason)
         log.debug("bilibili: skipped %s", reason)
 
     async def _start(self, http: httpx.AsyncClient, app: OpenPlatformApp) -> _Game:

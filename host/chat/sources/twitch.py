@@ -120,8 +120,7 @@ class TwitchEventSubSource:
                 await self._backoff.wait()
 
     def _lost(self, reason: str) -> None:
-        self.health.reconnects += 1
-        self.health.set("reconnecting", reason)
+        self.health.lost(reason)
         log.warning("twitch eventsub: %s; reconnecting", reason)
 
     async def _next(self, ws: ClientConnection, keepalive: float) -> dict[str, Any] | None:
@@ -135,8 +134,7 @@ class TwitchEventSubSource:
             metadata = message["metadata"]
             message_id, _ = metadata["message_id"], metadata["message_type"]
         except (ValueError, TypeError, KeyError) as exc:
-            self.health.malformed += 1
-            self.health.last_error = f"unreadable frame ({exc.__class__.__name__})"
+            self.health.skipped(f"unreadable frame ({exc.__class__.__name__})")
             return None
         self.health.last_message_at = self.clock.now()
         if self._dedupe.seen(str(message_id)):
@@ -216,8 +214,7 @@ class TwitchEventSubSource:
                 raw=message,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            self.health.malformed += 1
-            self.health.last_error = f"unreadable notification ({exc.__class__.__name__})"
+            self.health.skipped(f"unreadable notification ({exc.__class__.__name__})")
             return None
         if self._dedupe.seen(f"chat:{comment.message_id}"):  # resent in a new envelope
             self.health.duplicates += 1
@@ -311,8 +308,7 @@ class TwitchIrcSource:
                 self.health.set("failed", str(exc))
                 return
             except (Reconnect, ConnectionClosed, OSError, InvalidHandshake) as exc:
-                self.health.reconnects += 1
-                self.health.set("reconnecting", f"{exc.__class__.__name__}: {exc}")
+                self.health.lost(f"{exc.__class__.__name__}: {exc}")
                 log.warning("twitch irc: %s; reconnecting", exc)
             await self._backoff.wait()
 
@@ -320,8 +316,7 @@ class TwitchIrcSource:
         try:
             tags, prefix, command, params = parse_irc(line)
         except ValueError as exc:
-            self.health.malformed += 1
-            self.health.last_error = str(exc)
+            self.health.skipped(str(exc))
             return None
         self.health.last_message_at = self.clock.now()
         if command == "PING":
@@ -339,8 +334,7 @@ class TwitchIrcSource:
         self, tags: Mapping[str, str], prefix: str, params: list[str], line: str
     ) -> Comment | None:
         if len(params) < 2:
-            self.health.malformed += 1
-            self.health.last_error = f"PRIVMSG without text: {line[:80]!r}"
+            self.health.skipped(f"PRIVMSG without text: {line[:80]!r}")
             return None
         login = prefix.partition("!")[0]
         message_id = tags.get("id") or f"{tags.get('tmi-sent-ts', '')}:{login}:{params[1]}"

@@ -91,8 +91,7 @@ class IngressSource:
         return "accepted"
 
     def malformed(self, reason: str) -> None:
-        self.health.malformed += 1
-        self.health.last_error = reason
+        self.health.skipped(reason)
 
     def connected(self) -> None:
         self.connections += 1

@@ -94,8 +94,7 @@ class YouTubeChatSource:
                 await asyncio.sleep(max(wait, 0.0))
 
     async def _retry(self, reason: str) -> None:
-        self.health.reconnects += 1
-        self.health.set("reconnecting", reason)
+        self.health.lost(reason)
         log.warning("youtube chat %s: %s; backing off", self._chat, reason)
         await self._backoff.wait()
 
@@ -135,8 +134,7 @@ class YouTubeChatSource:
                 raw=item,
             )
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            self.health.malformed += 1
-            self.health.last_error = f"unreadable chat item ({exc.__class__.__name__})"
+            self.health.skipped(f"unreadable chat item ({exc.__class__.__name__})")
             return None
         self.health.received += 1
         self.health.last_message_at = comment.ts
