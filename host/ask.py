@@ -9,11 +9,11 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from host.catalog.facts import CatalogView
+from host.catalog.facts import CatalogView, facts_for
 from host.chat.events import Comment
 from host.chat.triage import Triage
 from host.config import Settings
-from host.reply.events import Responder
+from host.reply.events import Responder, Sentence, skus_of
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
@@ -90,28 +90,25 @@ class Asker:
                 dropped=decision.reason,
                 latency_ms=(time.perf_counter() - start) * 1000,
             )
-        lines: list[str] = []
         violations: list[str] = []
         blocked: list[str] = []
-        skus: list[str] = []
+        passed: list[Sentence] = []
         intent, backend = "other", self._responder.name
         async for sentence in self._responder.respond(item, self._catalog):
             intent, backend = sentence.intent, sentence.backend
             for rejection in sentence.rejected:
                 blocked.append(rejection.text)
                 violations.extend(rejection.violations)
-            facts = [p for p in (self._catalog.get(s) for s in sentence.skus) if p is not None]
-            verdict = self._guard.check(sentence.text, facts)
+            verdict = self._guard.check(sentence.text, facts_for(self._catalog, sentence.skus))
             violations.extend(verdict.violations)
             if verdict.ok:
-                lines.append(sentence.text)
-                skus.extend(s for s in sentence.skus if s not in skus)
+                passed.append(sentence)
             else:
                 blocked.append(sentence.text)
         return AskResult(
-            reply=" ".join(lines),
+            reply=" ".join(s.text for s in passed),
             intent=intent,
-            products=skus,
+            products=skus_of(passed),
             backend=backend,
             ok=not violations,
             violations=violations,

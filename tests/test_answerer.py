@@ -14,7 +14,7 @@ from host.chat.normalize import has_cjk
 from host.chat.replay import parse_line
 from host.chat.triage import Triage
 from host.config import REPO_ROOT
-from host.reply.answerer import CatalogAnswerer, answer
+from host.reply.answerer import CatalogAnswerer
 from host.reply.events import Sentence
 from host.reply.guard import Guard
 from host.reply.pitches import pitch
@@ -155,9 +155,9 @@ def test_spam_is_never_answered(replies: dict[str, tuple[Triaged, list[Sentence]
 
 def test_answer_uses_the_price_of_the_moment(demo_engine: Engine, demo_catalog: DbCatalog) -> None:
     item = _triaged("How much is the down jacket?")
-    before = " ".join(s.text for s in answer(item, demo_catalog))
+    before = " ".join(s.text for s in CatalogAnswerer().compose(item, demo_catalog))
     set_price(demo_engine, "demo", "LH-001", Decimal("379"))
-    after = " ".join(s.text for s in answer(item, demo_catalog))
+    after = " ".join(s.text for s in CatalogAnswerer().compose(item, demo_catalog))
     assert "¥399" in before and "¥379" in after and "¥399" not in after
 
 
@@ -180,7 +180,7 @@ def test_respond_streams_the_same_sentences(demo_catalog: DbCatalog) -> None:
 
 
 def test_question_without_a_product_asks_which_one() -> None:
-    sentences = answer(_triaged("how much?"), _EmptyCatalog())
+    sentences = CatalogAnswerer().compose(_triaged("how much?"), _EmptyCatalog())
     assert sentences[-1].text == "Which product do you mean? Tell me the link number."
     assert sentences[-1].skus == ()
 

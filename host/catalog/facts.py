@@ -52,3 +52,8 @@ class CatalogView(Protocol):
     def get(self, sku: str) -> ProductFacts | None:
         """Fresh facts for one product."""
         ...
+
+
+def facts_for(catalog: CatalogView, skus: Sequence[str]) -> list[ProductFacts]:
+    """Fresh facts for the products a sentence names; a SKU gone from the catalog is left out."""
+    return [p for p in map(catalog.get, skus) if p is not None]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from host.trace import Trace
 
 CommentKind = Literal["chat", "gift", "superchat", "like", "follow", "enter"]
+KINDS: frozenset[str] = frozenset(get_args(CommentKind))
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,13 @@ import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from host.chat.events import Comment, CommentKind
+from host.chat.events import KINDS, Comment
 from host.chat.sources import Health
 from host.stream.clock import Clock
 
 log = logging.getLogger(__name__)
-
-KINDS: frozenset[str] = frozenset(get_args(CommentKind))
 
 
 class ReplayError(ValueError):

@@ -24,11 +24,11 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, get_args
+from typing import Literal
 
 from rapidfuzz import fuzz
 
-from host.chat.events import Comment, CommentKind, Decision, Triaged
+from host.chat.events import KINDS, Comment, Decision, Triaged
 from host.chat.injection import looks_like_injection
 from host.chat.normalize import FILLERS, fold, has_cjk, readable
 from host.reply.intents import detect, is_product_question
@@ -55,7 +55,6 @@ READ_CACHE = 4_096  # distinct comment texts whose reading is kept
 FLOOD_WINDOW_S = 60.0
 MERGE_SIMILARITY = 85.0
 
-KINDS: frozenset[str] = frozenset(get_args(CommentKind))
 LINK = re.compile(
     r"https?://|www\.|t\.me/|\b[a-z0-9-]+\.(?:com|cn|net|org|io|me|ly|xyz|top|shop|link|cc)\b",
     re.IGNORECASE,

@@ -95,10 +95,6 @@ class CatalogAnswerer:
             for i, line in enumerate(lines)
         ]
 
-    def pitch(self, product: ProductFacts, language: Language) -> list[str]:
-        """An idle pitch for the product on screen, rotating wording on every call."""
-        return [s.text for s in self.pitch_reply(product, language)]
-
     def pitch_reply(self, product: ProductFacts, language: Language) -> list[Sentence]:
         lines = pitch_lines(self.phraser, product, language)
         return [
@@ -122,12 +118,8 @@ class CatalogAnswerer:
 
     def faq_only(self, text: str) -> bool:
         """A store-policy question with no product question in it: the FAQ answers it best."""
-        product = [
-            i
-            for i in detect(text)
-            if i not in ("shipping", "returns", "greeting", "thanks", "other")
-        ]
-        return not product and bool(self._faq_topics(text))
+        about_product = any(i in NEEDS_PRODUCT for i in detect(text))
+        return not about_product and bool(self._faq_topics(text))
 
     def _neutral(self, catalog: CatalogView, lang: Language) -> list[Line]:
         lines = [Line(self.phraser.say("neutral", lang), "other")]
@@ -204,10 +196,3 @@ class CatalogAnswerer:
 
     def _faq(self, topic: FaqTopic, lang: Language) -> Line:
         return Line(self.phraser.rotate(f"faq:{topic.name}", lang, topic.answers[lang]), topic.name)
-
-
-def answer(
-    item: Triaged, catalog: CatalogView, answerer: CatalogAnswerer | None = None
-) -> list[Sentence]:
-    """One reply, synchronously (for `host ask` and the console playground)."""
-    return (answerer or CatalogAnswerer()).compose(item, catalog)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -30,6 +30,11 @@ class Sentence:
     index: int  # 0-based position in the reply
     last: bool  # no more sentences follow
     rejected: tuple[Rejection, ...] = ()  # drafts the guard stopped; this sentence replaces them
+
+
+def skus_of(sentences: Iterable[Sentence]) -> list[str]:
+    """The products the sentences name, each once, in the order first named."""
+    return list(dict.fromkeys(sku for sentence in sentences for sku in sentence.skus))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import replace
 
-from host.catalog.facts import CatalogView, ProductFacts
+from host.catalog.facts import CatalogView, ProductFacts, facts_for
 from host.chat.events import Triaged
 from host.config import Settings
 from host.reply.answerer import CatalogAnswerer
@@ -116,7 +116,7 @@ class ResilientResponder:
             stream = self._in_time(write(draft))
             try:
                 async for sentence in stream:
-                    verdict = self.guard.check(sentence.text, _facts(catalog, sentence.skus))
+                    verdict = self.guard.check(sentence.text, facts_for(catalog, sentence.skus))
                     if not verdict.ok:
                         log.warning("guard stopped %r: %s", sentence.text, verdict.violations)
                         rejected.append(Rejection(sentence.text, verdict.violations))
@@ -183,7 +183,3 @@ async def _close(stream: AsyncIterator[Sentence]) -> None:
             await aclose()
         except Exception:  # a broken connection while closing changes nothing for the viewer
             log.debug("closing the LLM stream failed", exc_info=True)
-
-
-def _facts(catalog: CatalogView, skus: Sequence[str]) -> list[ProductFacts]:
-    return [p for p in (catalog.get(sku) for sku in skus) if p is not None]

@@ -21,7 +21,7 @@ from host.chat.events import Comment, Decision, Triaged
 from host.config import Settings
 from host.db import models as db
 from host.db.models import utcnow
-from host.reply.events import Sentence
+from host.reply.events import Sentence, skus_of
 
 
 @dataclass
@@ -47,9 +47,6 @@ class SpokenReply:
     def from_reply(
         cls, item: Triaged, spoken: Sequence[Sentence], violations: Sequence[str]
     ) -> SpokenReply:
-        skus: list[str] = []
-        for sentence in spoken:
-            skus.extend(s for s in sentence.skus if s not in skus)
         return cls(
             message_id=item.comment.message_id,
             merged=list(item.merged),
@@ -59,7 +56,7 @@ class SpokenReply:
             reply=" ".join(s.text for s in spoken),
             language=spoken[0].language,
             intent=next((s.intent for s in spoken if s.skus), spoken[0].intent),
-            skus=skus,
+            skus=skus_of(spoken),
             backend=spoken[0].backend,
             guard_ok=not violations,
             violations=list(violations),
@@ -148,9 +145,6 @@ class Audit:
         """An idle pitch answers no comment, but the merchant is as liable for it as a reply."""
         if not spoken:
             return
-        skus: list[str] = []
-        for sentence in spoken:
-            skus.extend(s for s in sentence.skus if s not in skus)
         self._add(
             db.ReplyRecord(
                 session_id=self.session_id,
@@ -158,7 +152,7 @@ class Audit:
                 text=" ".join(s.text for s in spoken),
                 language=spoken[0].language,
                 intent="pitch",
-                skus=skus,
+                skus=skus_of(spoken),
                 backend=spoken[0].backend,
                 guard_ok=not violations,
                 violations=list(violations),

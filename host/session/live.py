@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Coroutine, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from host.catalog.facts import CatalogView, ProductFacts
+from host.catalog.facts import CatalogView, facts_for
 from host.chat.events import Comment, Triaged
 from host.chat.triage import Triage
 from host.reply.events import Responder, Sentence
@@ -223,7 +223,7 @@ class LiveSession:
                 for rejection in sentence.rejected:  # stopped and replaced upstream
                     said.violations.extend(rejection.violations)
                     self.blocked.append((rejection.text, rejection.violations))
-                products = self._facts(sentence.skus)
+                products = facts_for(self._catalog, sentence.skus)
                 verdict = self._guard.check(sentence.text, products)
                 if not verdict.ok:
                     said.violations.extend(verdict.violations)
@@ -267,7 +267,3 @@ class LiveSession:
             await last.done.wait()
         self._audit.reply(record)
         self._unwritten.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
-
-    def _facts(self, skus: Sequence[str]) -> list[ProductFacts]:
-        found = (self._catalog.get(sku) for sku in skus)
-        return [p for p in found if p is not None]
