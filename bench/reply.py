@@ -25,8 +25,7 @@ from host.catalog.store import DbCatalog, ensure_demo_catalog
 from host.chat.events import Comment, Triaged
 from host.chat.triage import Triage
 from host.config import REPO_ROOT, Settings
-from host.db.engine import make_engine
-from host.db.migrate import upgrade
+from host.db.migrate import migrated_engine
 from host.reply.answerer import CatalogAnswerer
 from host.reply.guard import Guard
 from host.reply.llm import LlmResponder
@@ -106,8 +105,7 @@ def main() -> None:
             database_url=f"sqlite:///{tmp}/bench.db",
             products_dir=REPO_ROOT / "products",
         )
-        upgrade(settings.database_url)
-        engine = make_engine(settings.database_url)
+        engine = migrated_engine(settings.database_url)
         ensure_demo_catalog(engine, settings)
         catalog = DbCatalog(engine, settings.demo_merchant)
         print(f"machine: {describe()}")

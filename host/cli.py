@@ -89,12 +89,10 @@ def ask(
     """Answer one comment (triage, responder, guard) against the current catalog."""
     from host.ask import Asker
     from host.catalog.store import DbCatalog, ensure_demo_catalog
-    from host.db.engine import make_engine
-    from host.db.migrate import upgrade
+    from host.db.migrate import migrated_engine
 
     settings = load_settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = migrated_engine(settings.database_url)
     if merchant is None:
         ensure_demo_catalog(engine, settings)
     catalog = DbCatalog(engine, merchant or settings.demo_merchant)
@@ -116,13 +114,11 @@ def serve(
     """Serve the REST API, the websocket ingress and the Douyin webhook."""
     import uvicorn
 
-    from host.db.engine import make_engine
-    from host.db.migrate import upgrade
+    from host.db.migrate import migrated_engine
     from host.web.app import create_app
 
     settings = load_settings()
-    upgrade(settings.database_url)
-    app_ = create_app(settings, make_engine(settings.database_url))
+    app_ = create_app(settings, migrated_engine(settings.database_url))
     uvicorn.run(app_, host=bind, port=port, log_level="info")
 
 

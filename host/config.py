@@ -91,10 +91,10 @@ class Settings(BaseSettings):
         default=0.3, description="seconds the music takes to duck under speech and come back"
     )
 
-    @field_validator("music_path", mode="before")
+    @field_validator("music_path", "sadtalker_dir", "sadtalker_checkpoints", mode="before")
     @classmethod
-    def _empty_music_path_is_none(cls, value: object) -> object:
-        """`MUSIC_PATH=` (as in .env.example) means no music, not the current folder."""
+    def _empty_path_is_none(cls, value: object) -> object:
+        """`MUSIC_PATH=` (as in .env.example) means unset, not the current folder."""
         return None if value == "" else value
 
     @model_validator(mode="after")
@@ -175,12 +175,6 @@ class Settings(BaseSettings):
     sadtalker_device: str = Field(
         default="auto", description="torch device for SadTalker: auto, cuda, cuda:1, cpu"
     )
-
-    @field_validator("sadtalker_dir", "sadtalker_checkpoints", mode="before")
-    @classmethod
-    def _empty_sadtalker_path_is_none(cls, value: object) -> object:
-        """`SADTALKER_DIR=` (as in .env.example) means unset, not the current folder."""
-        return None if value == "" else value
 
     # triage / reply
     queue_size: int = Field(default=64, description="triaged comments waiting for an answer")

@@ -17,8 +17,7 @@ from host.chat.events import Comment
 from host.chat.replay import ReplaySource
 from host.chat.triage import Triage
 from host.config import Settings
-from host.db.engine import make_engine
-from host.db.migrate import upgrade
+from host.db.migrate import migrated_engine
 from host.face.sadtalker import SadTalkerFace
 from host.face.wear import build_animator
 from host.reply.guard import Guard
@@ -69,8 +68,7 @@ async def run_demo(
     comments arriving through the websocket ingress."""
     paths = DemoPaths(out)
     out.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = migrated_engine(settings.database_url)
     ensure_demo_catalog(engine, settings)
     catalog = DbCatalog(engine, settings.demo_merchant)
 

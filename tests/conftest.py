@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from host.catalog.store import DbCatalog, ensure_demo_catalog
 from host.config import REPO_ROOT, Settings
 from host.db.engine import make_engine, sqlite_file
-from host.db.migrate import upgrade
+from host.db.migrate import migrated_engine
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -54,8 +54,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """A migrated, empty database on each backend."""
-    upgrade(db_url)
-    engine = make_engine(db_url)
+    engine = migrated_engine(db_url)
     yield engine
     engine.dispose()
 
@@ -65,8 +64,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated and loaded with the demo catalog once; tests get copies of it."""
     path = tmp_path_factory.mktemp("demo-template") / "livehost.db"
     url = f"sqlite:///{path}"
-    upgrade(url)
-    engine = make_engine(url)
+    engine = migrated_engine(url)
     ensure_demo_catalog(
         engine,
         Settings(  # type: ignore[call-arg]
@@ -102,12 +100,10 @@ def photo_avatar(settings: Settings, tmp_path: Path) -> str:
     import cv2
     from skimage import data
 
-    from host.db.engine import make_engine
-    from host.db.migrate import upgrade
+    from host.db.migrate import migrated_engine
     from host.face.avatars import create_avatar
 
-    upgrade(settings.database_url)
     photo = tmp_path / "astronaut.png"
     cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
-    create_avatar(settings, make_engine(settings.database_url), photo, "eileen", "test fixture")
+    create_avatar(settings, migrated_engine(settings.database_url), photo, "eileen", "test fixture")
     return "eileen"

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
+from host.catalog.edits import set_price
 from host.catalog.facts import CatalogView
-from host.catalog.store import DbCatalog, set_price
+from host.catalog.store import DbCatalog
 from host.chat.events import Comment, Triaged
 from host.chat.normalize import has_cjk
 from host.chat.replay import parse_line

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from host.commands.avatar import avatar_app
 from host.config import Settings
-from host.db.engine import make_engine, make_sessionmaker
-from host.db.migrate import upgrade
+from host.db.engine import make_sessionmaker
+from host.db.migrate import migrated_engine
 from host.db.models import Avatar
 from host.face.avatars import AvatarError, create_avatar, load_avatar
 from host.face.landmarks import FaceError
@@ -33,8 +33,7 @@ def _png(path: Path, rgb: np.ndarray) -> Path:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Engine]:
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = migrated_engine(settings.database_url)
     yield engine
     engine.dispose()
 

@@ -171,7 +171,7 @@ def test_a_catalog_word_is_not_split_into_characters(demo_catalog: DbCatalog) ->
     assert all(c.product.sku != "LH-012" for c in demo_catalog.search("豆沙色"))
 
 
-def test_lineup_order_breaks_ties_even_against_sku_order(demo_catalog: DbCatalog) -> None:
+def test_lineup_order_breaks_ties_even_against_sku_order() -> None:
     index = ProductIndex([product("A", "空气炸锅"), product("Z", "空气炸锅")])
     assert index.search("空气炸锅", lineup_skus=["Z"])[0].product.sku == "Z"
 

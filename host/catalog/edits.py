@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, Select, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from host.catalog.facts import ProductFacts
 from host.catalog.money import PriceError, parse_price
-from host.catalog.product_rows import facts_of
+from host.catalog.product_rows import active_products, facts_of
 from host.db.models import Merchant, PriceHistory, Product, utcnow
+from host.errors import HostError
 
 MAX_PRICE = Decimal("9999999999.99")  # what the Numeric(12, 2) column holds
 
@@ -31,14 +32,14 @@ class Unset(enum.Enum):
 UNSET = Unset.UNSET
 
 
-class UnknownProduct(KeyError):
+class UnknownProduct(HostError, KeyError):
     """No such product for this merchant (the API answers 404)."""
 
     def __str__(self) -> str:
         return str(self.args[0])
 
 
-class EditError(ValueError):
+class EditError(HostError, ValueError):
     """A value an operator typed that cannot be applied (the API answers 422)."""
 
 
@@ -98,7 +99,7 @@ def set_lineup(engine: Engine, merchant: str, skus: Sequence[str]) -> list[Produ
         repeated = sorted({sku for sku in skus if skus.count(sku) > 1})
         raise EditError(f"SKU listed twice in the lineup: {', '.join(repeated)}")
     with Session(engine) as session, session.begin():
-        rows = session.scalars(_active(merchant).where(Product.sku.in_(list(skus))))
+        rows = session.scalars(active_products(merchant).where(Product.sku.in_(list(skus))))
         found = {p.sku: p for p in rows}
         missing = [sku for sku in skus if sku not in found]
         if missing:
@@ -144,12 +145,8 @@ def _amount(price: Decimal | str, currency: str) -> Decimal:
     return amount
 
 
-def _active(merchant: str) -> Select[Product]:
-    return select(Product).join(Merchant).where(Merchant.name == merchant, Product.active.is_(True))
-
-
 def _product(session: Session, merchant: str, sku: str) -> Product:
-    product = session.scalar(_active(merchant).where(Product.sku == sku))
+    product = session.scalar(active_products(merchant).where(Product.sku == sku))
     if product is None:
         raise UnknownProduct(f"no active product {sku!r} for merchant {merchant!r}")
     return product

@@ -90,8 +90,6 @@ def _amount(digits: str, original: str) -> Decimal:
         mark = "," if digits.count(",") == 1 and len(tail) != 3 else ""
     else:
         mark = "." if digits.count(".") == 1 else ""
-        if digits.count(".") > 1:
-            mark = ""
     if mark:
         whole, _, frac = digits.rpartition(mark)
         whole = whole.replace(",", "").replace(".", "")

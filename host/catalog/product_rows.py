@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from sqlalchemy import Select, select
+
 from host.catalog.facts import ProductFacts
-from host.db.models import Product
+from host.db.models import Merchant, Product
 
 FACT_FIELDS = tuple(f.name for f in fields(ProductFacts))
+
+
+def active_products(merchant: str) -> Select[Product]:
+    """The merchant's products on sale; deactivated ones keep their history but are not sold."""
+    return select(Product).join(Merchant).where(Merchant.name == merchant, Product.active.is_(True))
 
 
 def facts_of(product: Product) -> ProductFacts:

@@ -10,19 +10,15 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from host.catalog.edits import price_history, set_price, set_stock
 from host.catalog.facts import Candidate, ProductFacts
 from host.catalog.importer import import_file
-from host.catalog.product_rows import facts_of
+from host.catalog.product_rows import active_products, facts_of
 from host.catalog.retrieval import ProductIndex
 from host.config import Settings
 from host.db.models import Merchant, Product
-
-# The live edits moved to host.catalog.edits; older imports from here keep working.
-__all__ = ["DbCatalog", "ensure_demo_catalog", "price_history", "set_price", "set_stock"]
 
 _Version = tuple[int, datetime | None]
 
@@ -41,7 +37,9 @@ class DbCatalog:
     def lineup(self) -> list[ProductFacts]:
         with Session(self._engine) as session:
             rows = session.scalars(
-                self._active().where(Product.link.is_not(None)).order_by(Product.link, Product.sku)
+                active_products(self.merchant)
+                .where(Product.link.is_not(None))
+                .order_by(Product.link, Product.sku)
             )
             return [facts_of(p) for p in rows]
 
@@ -49,7 +47,9 @@ class DbCatalog:
         """Every active product: lineup first in link order, then the rest by SKU."""
         with Session(self._engine) as session:
             rows = session.scalars(
-                self._active().order_by(Product.link.is_(None), Product.link, Product.sku)
+                active_products(self.merchant).order_by(
+                    Product.link.is_(None), Product.link, Product.sku
+                )
             )
             return [facts_of(p) for p in rows]
 
@@ -69,7 +69,7 @@ class DbCatalog:
 
     def get(self, sku: str) -> ProductFacts | None:
         with Session(self._engine) as session:
-            product = session.scalar(self._active().where(Product.sku == sku))
+            product = session.scalar(active_products(self.merchant).where(Product.sku == sku))
             return None if product is None else facts_of(product)
 
     def search(self, text: str, limit: int = 3) -> list[Candidate]:
@@ -81,7 +81,9 @@ class DbCatalog:
             return []
         with Session(self._engine) as session:
             rows = session.scalars(
-                self._active().where(Product.sku.in_([c.product.sku for c in found]))
+                active_products(self.merchant).where(
+                    Product.sku.in_([c.product.sku for c in found])
+                )
             )
             fresh = {p.sku: facts_of(p) for p in rows}
         return [Candidate(fresh[c.product.sku], c.score) for c in found if c.product.sku in fresh]
@@ -96,16 +98,11 @@ class DbCatalog:
             version = (count, newest)
             with self._lock:
                 if self._index is None or version != self._version:
-                    products = [facts_of(p) for p in session.scalars(self._active())]
+                    products = [
+                        facts_of(p) for p in session.scalars(active_products(self.merchant))
+                    ]
                     self._index, self._version = ProductIndex(products), version
                 return self._index
-
-    def _active(self) -> Select[Product]:
-        return (
-            select(Product)
-            .join(Merchant)
-            .where(Merchant.name == self.merchant, Product.active.is_(True))
-        )
 
 
 def merchant_has_products(engine: Engine, merchant: str) -> bool:

@@ -34,16 +34,15 @@ def avatar_create(
     replace: Annotated[bool, typer.Option(help="overwrite an existing avatar")] = False,
 ) -> None:
     """Check the media has one usable frontal face, and store it with the consent record."""
-    from host.db.engine import make_engine
-    from host.db.migrate import upgrade
+    from host.db.migrate import migrated_engine
     from host.face.avatars import create_avatar
 
     settings = load_settings()
-    upgrade(settings.database_url)
+    engine = migrated_engine(settings.database_url)
     console.print(f"reading {from_media} …")
     avatar = create_avatar(
         settings,
-        make_engine(settings.database_url),
+        engine,
         from_media,
         name,
         consent,

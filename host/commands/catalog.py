@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 
 from host.commands.shell import console, load_settings, one_line_errors, out
-from host.config import Settings
 from host.errors import HostError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from host.catalog.edits import ProductEdit
     from host.catalog.facts import ProductFacts
     from host.catalog.importer import Progress
@@ -26,12 +26,10 @@ BAR_FROM_ROWS = 5000  # smaller files import in about a second: no bar
 catalog_app = typer.Typer(help="The merchant's product catalog.", no_args_is_help=True)
 
 
-def _catalog_engine(settings: Settings) -> Engine:
-    from host.db.engine import make_engine
-    from host.db.migrate import upgrade
+def _catalog_engine() -> Engine:
+    from host.db.migrate import migrated_engine
 
-    upgrade(settings.database_url)
-    return make_engine(settings.database_url)
+    return migrated_engine(load_settings().database_url)
 
 
 @catalog_app.command("import")
@@ -49,7 +47,7 @@ def catalog_import(
         raise HostError(f"no such file: {file}")
     with _progress_bar() as progress:
         report = import_file(
-            _catalog_engine(load_settings()),
+            _catalog_engine(),
             file,
             merchant,
             fmt=fmt,
@@ -79,7 +77,7 @@ def catalog_list(merchant: Annotated[str, typer.Option(help="whose catalog")] = 
 
     from host.catalog.store import DbCatalog, merchant_has_products
 
-    engine = _catalog_engine(load_settings())
+    engine = _catalog_engine()
     if not merchant_has_products(engine, merchant):
         raise HostError(f"merchant {merchant!r} has no products; import a catalog first")
     table = Table("link", "sku", "name", "price", "stock")
@@ -101,7 +99,7 @@ def catalog_show(
 
     from host.catalog.store import DbCatalog
 
-    product = DbCatalog(_catalog_engine(load_settings()), merchant).get(sku)
+    product = DbCatalog(_catalog_engine(), merchant).get(sku)
     if product is None:
         raise HostError(f"no active product {sku!r} for merchant {merchant!r}")
     out.print_json(json.dumps(asdict(product), ensure_ascii=False, default=str))
@@ -122,7 +120,7 @@ def catalog_export(
 
     if fmt not in EXPORT_FORMATS:
         raise HostError(f"unsupported export format {fmt!r}; use one of {EXPORT_FORMATS}")
-    engine = _catalog_engine(load_settings())
+    engine = _catalog_engine()
     if not merchant_has_products(engine, merchant):
         raise HostError(f"merchant {merchant!r} has no products; import a catalog first")
     text = export_catalog(engine, merchant, fmt)
@@ -181,23 +179,17 @@ def catalog_lineup(
     merchant: Annotated[str, typer.Option(help="whose catalog")] = "demo",
 ) -> None:
     """Set the stream's lineup: these SKUs become links 1..n, every other product loses its link."""
-    from host.catalog.edits import EditError, UnknownProduct, set_lineup
+    from host.catalog.edits import set_lineup
 
-    try:
-        lineup = set_lineup(_catalog_engine(load_settings()), merchant, skus)
-    except (UnknownProduct, EditError) as exc:
-        raise HostError(str(exc)) from None
+    lineup = set_lineup(_catalog_engine(), merchant, skus)
     for product in lineup:
         out.print(f"{product.link}号 {product.sku} {product.name}", highlight=False)
 
 
 def _edit(merchant: str, sku: str, edit: ProductEdit) -> None:
-    from host.catalog.edits import EditError, UnknownProduct, edit_product
+    from host.catalog.edits import edit_product
 
-    try:
-        product = edit_product(_catalog_engine(load_settings()), merchant, sku, edit)
-    except (UnknownProduct, EditError) as exc:
-        raise HostError(str(exc)) from None
+    product = edit_product(_catalog_engine(), merchant, sku, edit)
     _print_product(product)
 
 

@@ -31,6 +31,13 @@ def upgrade(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+def migrated_engine(url: str) -> Engine:
+    """An engine on the database at `url`, brought to the newest schema first."""
+    engine = make_engine(url)
+    upgrade_engine(engine)
+    return engine
+
+
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
     with engine.begin() as connection:
