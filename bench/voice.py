@@ -82,9 +82,10 @@ def main() -> None:
         openai = OpenAiTts(
             base_url=double.base_url, api_key=None, model="bench", voices={"en": "a", "zh": "b"}
         )
-        cached = CachedVoice(Piper(), AudioCache(Path(cache_dir), 64 * 1024 * 1024))
+        piper = Piper()
+        cached = CachedVoice(piper, AudioCache(Path(cache_dir), 64 * 1024 * 1024))
         backends: list[tuple[str, Voice, list[str]]] = [
-            ("piper", Piper(), ["en"]),
+            ("piper", piper, ["en"]),
             ("espeak", Espeak(), ["zh", "en"]),
             ("openai", openai, ["en", "zh"]),
             ("piper+cache hit", cached, ["en"]),

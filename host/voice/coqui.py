@@ -66,10 +66,13 @@ class Coqui:
         if self._xtts:
             if speaker_wav is None:
                 raise CoquiModelError("XTTS needs a voice profile: set COQUI_SPEAKER")
-            self._checkpoint = self._dir
+            self._checkpoint = self._dir  # XTTS loads model.pth and vocab.json from its folder
+            weights = self._dir / "model.pth"
+            if not weights.is_file():
+                raise CoquiModelError(f"no model.pth in XTTS folder {self._dir}")
             self._languages = dict(languages)
         else:
-            self._checkpoint = _checkpoint_in(self._dir)
+            self._checkpoint = weights = _checkpoint_in(self._dir)
             own = _host_language(config.get("phoneme_language"))
             self._languages = {own: languages.get(own, own)}
         self._speaker_wav = speaker_wav
@@ -77,7 +80,7 @@ class Coqui:
         # The clip's hash, not the profile's name: a re-recorded profile must not replay the
         # old voice from the audio cache.
         speaker = sha256_file(speaker_wav) if speaker_wav is not None else ""
-        self.identity = f"{self._dir.resolve()}:{self._checkpoint.stat().st_mtime_ns}:{speaker}"
+        self.identity = f"{self._dir.resolve()}:{weights.stat().st_mtime_ns}:{speaker}"
         self._synthesizer: Any = None
         self._latents: Any = None  # XTTS: (GPT conditioning latents, speaker embedding)
         self._load_lock = threading.Lock()
