@@ -110,12 +110,13 @@ def test_long_caption_wraps_inside_the_frame(width: int, height: int) -> None:
     compositor = OverlayCompositor(Settings(width=width, height=height))
     caption, _label = boxes(compositor, Overlay(caption=LONG_CAPTION))
     assert inside(caption, width, height)
+    layout = compositor.layout
     left, top, right, bottom = caption
-    face = font(compositor.layout.caption_font)
-    lines = wrap(LONG_CAPTION, face, right - left, CAPTION_MAX_LINES)
-    assert 2 <= len(lines) <= CAPTION_MAX_LINES
-    assert all(face.getlength(line) <= right - left for line in lines)
-    assert (bottom - top) > 2 * compositor.layout.caption_font
+    assert right - left <= layout.caption_box()[1]
+    # the box holds two to CAPTION_MAX_LINES lines
+    assert 2 * layout.caption_line_height + 2 * layout.caption_pad <= bottom - top
+    assert bottom - top <= CAPTION_MAX_LINES * layout.caption_line_height + 2 * layout.caption_pad
+    assert (bottom - top) > 2 * layout.caption_font
 
 
 def test_wrap_breaks_english_between_words_and_chinese_anywhere() -> None:

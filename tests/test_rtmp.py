@@ -74,13 +74,20 @@ def listening(port: int) -> bool:
     return False
 
 
-def start_receiver(port: int, out: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, str(RECEIVER), str(port), str(out)])
+def wait_until_listening(
+    process: subprocess.Popen[bytes], port: int, log: Path | None = None
+) -> None:
+    """Return once `process` listens on `port`; fail (with its `log`) if it exits first."""
     deadline = time.monotonic() + 20
     while not listening(port):
-        assert process.poll() is None, "the receiver exited before listening"
-        assert time.monotonic() < deadline, "the receiver never listened"
+        assert process.poll() is None, log.read_text() if log else "exited before listening"
+        assert time.monotonic() < deadline, "never listened"
         time.sleep(0.05)
+
+
+def start_receiver(port: int, out: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, str(RECEIVER), str(port), str(out)])
+    wait_until_listening(process, port)
     return process
 
 
@@ -155,6 +162,7 @@ def test_receiver_gets_the_program_at_its_size_rate_and_in_sync(tmp_path: Path) 
     assert (info["video_codec"], info["audio_codec"], info["sample_rate"]) == ("h264", "aac", 48000)
     video = [p for p in packets(tmp_path / "rx") if p["stream"] == "video"]
     assert len(video) == 125
+    assert all(p["pts"] == p["dts"] for p in video)  # no B-frames: ingests want none
     steps = np.diff([p["dts"] for p in video])
     assert np.allclose(steps, 1 / 25, atol=0.0015)  # FLV keeps milliseconds
     assert [p["dts"] for p in video if p["key"]][:3] == pytest.approx([0.0, 2.0, 4.0], abs=0.002)
@@ -227,11 +235,7 @@ def test_nginx_rtmp_ingest_records_a_playable_stream(tmp_path: Path) -> None:
     conf.write_text(NGINX_CONF.format(dir=tmp_path, port=port))
     server = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf)])
     try:
-        deadline = time.monotonic() + 10
-        while not listening(port):
-            assert server.poll() is None, (tmp_path / "error.log").read_text()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until_listening(server, port, tmp_path / "error.log")
         sink = rtmp_sink(f"rtmp://127.0.0.1:{port}/live/nginxkey", SETTINGS)
         stats = run_program([sink], 4.0)
         assert stats.frames == 100 and sink.stats.connects == 1

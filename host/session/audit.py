@@ -102,7 +102,7 @@ class Audit:
                 row.ended_at = utcnow()
                 row.status = "failed" if exc_type else "ended"
 
-    def comment(self, comment: Comment, decision: Decision, priority: float | None = None) -> None:
+    def comment(self, comment: Comment, decision: Decision) -> None:
         with Session(self._engine) as s, s.begin():
             row = db.CommentRecord(
                 session_id=self.session_id,
@@ -115,7 +115,6 @@ class Audit:
                 received_at=comment.ts,
                 decision="kept" if decision.kept else "dropped",
                 reason=decision.reason,
-                priority=priority,
             )
             s.add(row)
             s.flush()

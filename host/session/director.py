@@ -40,10 +40,9 @@ class Director:
         *,
         fast: bool,
         busy: Callable[[], bool],
-        queue_size: int = 1,
         music: MusicBed | None = None,
     ) -> None:
-        self.segments: asyncio.Queue[Segment] = asyncio.Queue(queue_size)
+        self.segments: asyncio.Queue[Segment] = asyncio.Queue(1)
         self._taken = asyncio.Event()
         self._animator = animator
         self._catalog = catalog
@@ -97,7 +96,7 @@ class Director:
             await self._taken.wait()
 
     async def _start_next(self, index: int) -> None:
-        if self.segments.empty() and self._fast and self._busy():
+        if self._fast:
             deadline = time.monotonic() + FAST_WAIT_S
             while self.segments.empty() and self._busy() and time.monotonic() < deadline:
                 await asyncio.sleep(0.002)

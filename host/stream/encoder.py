@@ -59,7 +59,6 @@ class Encoder:
         video.options = {
             "preset": "veryfast",
             "tune": "zerolatency",
-            "bf": "0",
             "keyint_min": str(KEYFRAME_SECONDS * self.fps),
             "sc_threshold": "0",  # keyframes on the 2 s grid only, so segments cut evenly
             # CBR as ingests ask for it: a 1 s buffer, padded so the rate never dips

@@ -52,6 +52,19 @@ class Layout:
     def comment_font(self) -> int:
         return self.px(26)
 
+    @property
+    def caption_line_height(self) -> int:
+        return round(self.caption_font * 1.35)
+
+    @property
+    def caption_pad(self) -> int:
+        """Space between the caption box's edge and its text."""
+        return self.px(14)
+
+    @property
+    def comment_line_height(self) -> int:
+        return round(self.comment_font * 1.35)
+
     def caption_box(self) -> tuple[int, int]:
         """(left, width) of the caption box; it is anchored to the bottom margin."""
         width = self.width - 2 * self.margin if self.portrait else round(self.width * 0.6)
@@ -66,7 +79,7 @@ class Layout:
 
     def caption_reserved_top(self) -> int:
         """Top of the band kept for the tallest caption; the card sits above it."""
-        tallest = CAPTION_MAX_LINES * round(self.caption_font * 1.35) + 2 * self.px(14)
+        tallest = CAPTION_MAX_LINES * self.caption_line_height + 2 * self.caption_pad
         return self.caption_bottom() - tallest
 
     def comment_box(self) -> tuple[int, int, int]:

@@ -24,8 +24,6 @@ class MusicBed:
     def __init__(
         self, path: Path, rate: int, spf: int, level_db: float, duck_db: float, ramp_s: float
     ) -> None:
-        self.path = path
-        self.rate = rate
         self.spf = spf
         self.level_db = level_db
         self.duck_db = duck_db

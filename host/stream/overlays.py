@@ -10,26 +10,28 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from host.config import Settings
 from host.stream.base import Overlay
-from host.stream.card import LOW_STOCK, card_text, render_card
+from host.stream.card import card_text, render_card
 from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, Layout
 from host.stream.palette import ACCENT, BOX, GREY, LABEL_BOX, WHITE
 from host.stream.patch import Patch
 from host.stream.typeset import ellipsize, font, wrap
 
+CACHE_SIZE = 64  # rendered patches (and caption layouts) kept for reuse
+
 
 class OverlayCompositor:
-    def __init__(self, settings: Settings, low_stock: int = LOW_STOCK, cache_size: int = 64):
+    def __init__(self, settings: Settings):
         self.width, self.height = settings.width, settings.height
-        self.low_stock = low_stock
         self._image_root = settings.products_dir
         self._cache: OrderedDict[Hashable, Patch] = OrderedDict()
-        self._cache_size = cache_size
         corner = settings.ai_label_position
         self.label: Patch | None = None
         if not settings.noncompliant_hide_ai_label:
@@ -49,7 +51,7 @@ class OverlayCompositor:
         """The layers for this overlay, bottom to top."""
         layers: list[Patch] = []
         if overlay.product is not None:
-            card = card_text(overlay.product, self.low_stock, self._image_root)
+            card = card_text(overlay.product, image_root=self._image_root)
             layers.append(self._cached(("card", card), lambda: render_card(card, self.layout)))
         if overlay.comment is not None:
             name, text = overlay.comment
@@ -74,7 +76,7 @@ class OverlayCompositor:
         patch = self._cache.get(key)
         if patch is None:
             patch = self._cache[key] = render()
-            if len(self._cache) > self._cache_size:
+            if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
@@ -100,36 +102,55 @@ def render_caption(text: str, layout: Layout, spoken: int | None = None) -> Patc
     the voice; the wrap is computed on the whole line, so the text never jumps as it fills.
     """
     face = font(layout.caption_font)
-    box_left, box_width = layout.caption_box()
-    pad = layout.px(14)
-    line_height = round(layout.caption_font * 1.35)
-    lines = wrap(text, face, box_width - 2 * pad, CAPTION_MAX_LINES)
-    width = min(box_width, max(int(face.getlength(line)) for line in lines) + 2 * pad)
-    height = len(lines) * line_height + 2 * pad
+    placed = _caption_lines(text, layout)
+    width, height = placed.size
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=layout.px(12), fill=BOX)
     said = len(text) if spoken is None else spoken
-    start = 0  # offset of the current line in `text`
-    for row, line in enumerate(lines):
-        start = max(start, text.find(line, start)) if line in text else start
-        y = pad + row * line_height + line_height / 2
-        x = (width - face.getlength(line)) / 2
+    for line, start, x, y in placed.lines:
         cut = min(len(line), max(0, said - start))
         draw.text((x, y), line[:cut], font=face, fill=WHITE, anchor="lm")
-        x += face.getlength(line[:cut])
-        draw.text((x, y), line[cut:], font=face, fill=GREY, anchor="lm")
+        draw.text(
+            (x + face.getlength(line[:cut]), y), line[cut:], font=face, fill=GREY, anchor="lm"
+        )
+    box_left, box_width = layout.caption_box()
+    return Patch.from_image(
+        image, box_left + (box_width - width) // 2, layout.caption_bottom() - height
+    )
+
+
+@dataclass(frozen=True)
+class _CaptionLines:
+    size: tuple[int, int]  # (width, height) of the box
+    lines: tuple[tuple[str, int, float, float], ...]  # (line, its offset in the text, x, y)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _caption_lines(text: str, layout: Layout) -> _CaptionLines:
+    """Where the caption's lines go; cached, since the spoken mark moves on every character
+    and only the colours change with it (measuring and wrapping is ~40% of a render)."""
+    face = font(layout.caption_font)
+    _, box_width = layout.caption_box()
+    pad, line_height = layout.caption_pad, layout.caption_line_height
+    lines = wrap(text, face, box_width - 2 * pad, CAPTION_MAX_LINES)
+    width = min(box_width, max(int(face.getlength(line)) for line in lines) + 2 * pad)
+    height = len(lines) * line_height + 2 * pad
+    placed: list[tuple[str, int, float, float]] = []
+    start = 0  # offset of the current line in `text`
+    for row, line in enumerate(lines):
+        start = max(start, text.find(line, start))
+        y = pad + row * line_height + line_height / 2
+        placed.append((line, start, (width - face.getlength(line)) / 2, y))
         start += len(line)
-    left = box_left + (box_width - width) // 2
-    return Patch.from_image(image, left, layout.caption_bottom() - height)
+    return _CaptionLines((width, height), tuple(placed))
 
 
 def render_comment(name: str, text: str, layout: Layout) -> Patch:
     """ "name: text", the name in the accent colour, in the band under the label."""
     face = font(layout.comment_font)
     left, top, max_width = layout.comment_box()
-    pad = layout.px(10)
-    line_height = round(layout.comment_font * 1.35)
+    pad, line_height = layout.px(10), layout.comment_line_height
     prefix = ellipsize(" ".join(name.split()), face, max_width / 3) + ": "
     lines = wrap(prefix + text, face, max_width - 2 * pad, COMMENT_MAX_LINES)
     width = min(max_width, max(int(face.getlength(line)) for line in lines) + 2 * pad)

@@ -85,11 +85,11 @@ class RtmpSink:
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
     ) -> None:
-        scheme = urlsplit(url).scheme
-        if scheme not in ("rtmp", "rtmps"):
-            raise ValueError(f"not an RTMP URL: {redact(url, url)} (expected rtmp:// or rtmps://)")
+        safe = redact(url, url)
+        if urlsplit(url).scheme not in ("rtmp", "rtmps"):
+            raise ValueError(f"not an RTMP URL: {safe} (expected rtmp:// or rtmps://)")
         self.url = url
-        self.name = f"rtmp:{redact(url, url)}"
+        self.name = f"rtmp:{safe}"
         self.stats = RtmpStats()
         self._queue: queue.Queue[_Queued | None] = queue.Queue(queue_packets)
         self._min_wait, self._max_wait = reconnect_min_s, reconnect_max_s
@@ -166,9 +166,7 @@ class RtmpSink:
                 try:
                     container, streams = self._connect()
                 except Exception as error:
-                    self._failed(error, wait)
-                    retry_at, wait = time.monotonic() + wait, min(wait * 2, self._max_wait)
-                    self.stats.dropped_packets += 1
+                    retry_at, wait = self._failed(error, wait)
                     continue
                 if lost_at is not None:
                     gap = _seconds(item) - lost_at
@@ -178,12 +176,10 @@ class RtmpSink:
             try:
                 container.mux(_packet(item, streams[item.kind]))
             except Exception as error:
-                self._failed(error, wait)
                 _close_quietly(container)
                 container, streams = None, {}
-                retry_at, wait = time.monotonic() + wait, min(wait * 2, self._max_wait)
+                retry_at, wait = self._failed(error, wait)
                 lost_at = _seconds(item) if lost_at is None else lost_at
-                self.stats.dropped_packets += 1
                 continue
             self.stats.sent_packets += 1
             wait = self._min_wait
@@ -212,10 +208,14 @@ class RtmpSink:
         log.info("%s connected", self.name)
         return container, streams
 
-    def _failed(self, error: Exception, wait: float) -> None:
+    def _failed(self, error: Exception, wait: float) -> tuple[float, float]:
+        """Note a failed connect or send, whose packet is lost; returns (retry_at, next wait),
+        the wait doubling up to the maximum so a dead ingest is not hammered."""
         message = redact(f"{type(error).__name__}: {error}", self.url)
         self.stats.last_error = message
+        self.stats.dropped_packets += 1
         log.warning("%s: %s; retrying in %.1f s", self.name, message, wait)
+        return time.monotonic() + wait, min(wait * 2, self._max_wait)
 
 
 def rtmp_sink(url: str, settings: Settings) -> RtmpSink:
