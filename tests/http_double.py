@@ -11,10 +11,13 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+Server = TypeVar("Server", bound="PostServer")
 
 
 @dataclass
@@ -107,6 +110,16 @@ class PostServer:
         request = Request(json.loads(body or b"{}"), time.perf_counter())
         self.requests.append(request)
         return await self.answer(request, writer)
+
+
+@contextmanager
+def serving(server: Server) -> Iterator[Server]:
+    """`server` started for the block and stopped after it, even when the test fails."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 async def respond(writer: asyncio.StreamWriter, status: int, payload: dict[str, Any]) -> None:

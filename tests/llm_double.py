@@ -16,12 +16,12 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tests.http_double import PostServer, Request, respond, send_chunk, start_chunked
+from tests.http_double import PostServer, Request, respond, send_chunk, serving, start_chunked
 
 Mode = Literal["ok", "error", "hang"]
 TOKEN = re.compile(r"\s*[A-Za-z]+|\s*\d+(?:\.\d+)?|\s*\S")
@@ -69,7 +69,6 @@ class LlmDouble(PostServer):
     def __init__(self, script: Script | None = None) -> None:
         super().__init__()
         self.script = script or Script()
-        self.finished: list[float] = []  # perf_counter when each stream's [DONE] was sent
 
     async def answer(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         script = self.script
@@ -106,7 +105,7 @@ class LlmDouble(PostServer):
         await send(json.dumps(_chunk(ident, model, {"content": ""}, "stop")))
         await send("[DONE]")
         await send_chunk(writer, b"")
-        self.finished.append(time.perf_counter())
+        request.finished = time.perf_counter()
 
 
 def _chunk(ident: str, model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
@@ -136,11 +135,5 @@ def _completion(request: Request, text: str) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def running(script: Script | None = None) -> Iterator[LlmDouble]:
-    double = LlmDouble(script)
-    double.start()
-    try:
-        yield double
-    finally:
-        double.stop()
+def running(script: Script | None = None) -> AbstractContextManager[LlmDouble]:
+    return serving(LlmDouble(script))

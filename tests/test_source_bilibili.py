@@ -6,7 +6,7 @@ import asyncio
 import functools
 import json
 import zlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from host.chat.sources.bilibili_frames import (
     unpack,
 )
 from host.stream.clock import WallClock
+from tests.platform_doubles import take
 from tests.platform_doubles.bilibili import (
     DanmakuServer,
     OpenPlatform,
@@ -54,12 +55,6 @@ def in_loop(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]
 
 async def first(source: BilibiliSource) -> Comment:
     return await anext(aiter(source))
-
-
-async def take(source: AsyncIterator[Comment], count: int) -> list[Comment]:
-    comments = [await asyncio.wait_for(anext(source), 10) for _ in range(count)]
-    await source.aclose()  # type: ignore[attr-defined]
-    return comments
 
 
 def test_nested_batches_unpack_in_order() -> None:
@@ -112,7 +107,7 @@ async def test_web_room_reads_every_command_kind_from_plain_zlib_and_brotli_fram
         source = BilibiliSource(
             clock=WallClock(), room_id="7", uid=42, token=SecretStr("tok"), ws_url=server.url
         )
-        comments = await take(aiter(source), 5)
+        comments = await take(source, 5, close=True)
     assert [(c.kind, c.user_name, c.text) for c in comments] == [
         ("chat", "Lily", "这个多少钱"),
         ("gift", "Wang", "小心心 x3"),
@@ -154,7 +149,7 @@ async def test_malformed_frames_are_skipped_and_counted_and_resends_deduped() ->
     server = DanmakuServer(scripts=[script])
     async with danmaku_server(server):
         source = BilibiliSource(clock=WallClock(), room_id="7", ws_url=server.url)
-        comments = await take(aiter(source), 2)
+        comments = await take(source, 2, close=True)
     assert [c.text for c in comments] == ["first", "second"]
     assert source.health.malformed == 4
     assert source.health.duplicates == 1
@@ -169,7 +164,7 @@ async def test_dropped_connection_reconnects_with_backoff_and_skips_resends() ->
         source = BilibiliSource(
             clock=WallClock(), room_id="7", ws_url=server.url, backoff=Backoff(0.01, 0.05)
         )
-        comments = await take(aiter(source), 2)
+        comments = await take(source, 2, close=True)
     assert [c.text for c in comments] == ["one", "two"]
     assert server.connections == 2
     assert source.health.reconnects == 1 and source.health.duplicates == 1

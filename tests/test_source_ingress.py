@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from host.chat.events import Comment
 from host.chat.sources.registry import SOURCES, SourceContext
 from host.chat.sources.websocket_ingress import IngressSource, token_matches
 from host.config import Settings
@@ -23,6 +22,7 @@ from host.errors import HostError
 from host.stream.clock import WallClock
 from host.web.app import create_app
 from host.web.routes.ingress import ingress_hub
+from tests.platform_doubles import take
 from tests.platform_doubles.uvicorn_server import serving
 
 TOKEN = "shop-secret-1"
@@ -72,11 +72,6 @@ async def closed_with(ws: ClientConnection) -> tuple[int, str]:
     rcvd = info.value.rcvd
     assert rcvd is not None
     return rcvd.code, rcvd.reason
-
-
-async def take(source: IngressSource, n: int) -> list[Comment]:
-    it = aiter(source)
-    return [await asyncio.wait_for(anext(it), 2) for _ in range(n)]
 
 
 def comment(id: str, text: str, **extra: Any) -> str:

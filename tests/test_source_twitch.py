@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from pydantic import SecretStr
 from websockets.asyncio.server import ServerConnection
 
-from host.chat.events import Comment
 from host.chat.sources import Backoff
 from host.chat.sources.twitch import TwitchEventSubSource, TwitchIrcSource, parse_irc
 from host.stream.clock import WallClock
-from tests.platform_doubles import twitch
+from tests.platform_doubles import take, twitch
 from tests.platform_doubles.twitch import Helix, WebSocketDouble
 
 FAST = Backoff(base=0.01, cap=0.05)
@@ -31,10 +30,6 @@ def eventsub(double: WebSocketDouble, helix: Helix) -> TwitchEventSubSource:
         keepalive_s=10,
         backoff=FAST,
     )
-
-
-async def take(source: AsyncIterator[Comment], n: int) -> list[Comment]:
-    return [await asyncio.wait_for(anext(source), 10) for _ in range(n)]
 
 
 async def subscribed(helix: Helix, count: int = 1) -> None:
@@ -67,7 +62,7 @@ def test_eventsub_subscribes_for_its_session_and_yields_chat_messages() -> None:
     async def scenario() -> None:
         async with WebSocketDouble([room]) as double:
             source = eventsub(double, helix)
-            first, second = await take(aiter(source), 2)
+            first, second = await take(source, 2)
             assert (first.platform, first.room, first.message_id) == ("twitch", "streamer", "m1")
             assert (first.user_id, first.user_name) == ("4145994", "viewer32")
             assert first.text == "how much is the jacket?" and first.kind == "chat"
@@ -108,7 +103,7 @@ def test_eventsub_reconnects_and_resubscribes_after_a_dropped_connection() -> No
     async def scenario() -> None:
         async with WebSocketDouble([drops, second]) as double:
             source = eventsub(double, helix)
-            assert [c.message_id for c in await take(aiter(source), 2)] == ["m1", "m2"]
+            assert [c.message_id for c in await take(source, 2)] == ["m1", "m2"]
             assert source.health.reconnects == 1 and source.health.state == "connected"
 
     with helix:
@@ -133,7 +128,7 @@ def test_eventsub_silence_past_the_keepalive_timeout_means_reconnect() -> None:
     async def scenario() -> None:
         async with WebSocketDouble([goes_silent, healthy]) as double:
             source = eventsub(double, helix)
-            assert [c.text for c in await take(aiter(source), 1)] == ["after the silence"]
+            assert [c.text for c in await take(source, 1)] == ["after the silence"]
             assert "keepalive" in (source.health.last_error or "")
             assert double.events[:2] == ["open 0", "close 0"]
 
@@ -165,7 +160,7 @@ def test_eventsub_session_reconnect_closes_the_old_socket_only_after_the_new_wel
     async def scenario() -> None:
         async with WebSocketDouble([asks_to_move, new_home]) as double:
             source = eventsub(double, helix)
-            assert [c.text for c in await take(aiter(source), 2)] == [
+            assert [c.text for c in await take(source, 2)] == [
                 "before the move",
                 "after the move",
             ]
@@ -240,7 +235,7 @@ def test_irc_joins_anonymously_answers_ping_and_reads_tagged_privmsg() -> None:
     async def scenario() -> None:
         async with WebSocketDouble([room]) as double:
             source = irc(double)
-            first, second = await take(aiter(source), 2)
+            first, second = await take(source, 2)
             assert (first.user_name, first.user_id, first.text) == ("Ronni B", "1337", "how much?")
             assert first.room == "streamer" and first.kind == "chat"
             assert second.kind == "gift" and second.amount == Decimal(100)
@@ -266,7 +261,7 @@ def test_irc_reconnect_command_opens_a_new_connection() -> None:
     async def scenario() -> None:
         async with WebSocketDouble([asks_to_reconnect, second]) as double:
             source = irc(double)
-            assert [c.text for c in await take(aiter(source), 2)] == ["first", "second"]
+            assert [c.text for c in await take(source, 2)] == ["first", "second"]
             assert source.health.reconnects == 1 and len(double.connections) == 2
 
     run(scenario)

@@ -13,6 +13,7 @@ from host.chat.events import Comment
 from host.chat.sources import Backoff
 from host.chat.sources.youtube import YouTubeChatSource
 from host.stream.clock import WallClock
+from tests.platform_doubles import take
 from tests.platform_doubles import youtube as yt
 from tests.platform_doubles.youtube import LiveChatApi
 
@@ -25,14 +26,6 @@ def source(api: LiveChatApi, backoff: Backoff | None = None) -> YouTubeChatSourc
         api_url=api.url,
         backoff=backoff or Backoff(base=0.2, cap=0.4),
     )
-
-
-def take(src: YouTubeChatSource, n: int) -> list[Comment]:
-    async def main() -> list[Comment]:
-        it = aiter(src)
-        return [await asyncio.wait_for(anext(it), 10) for _ in range(n)]
-
-    return asyncio.run(main())
 
 
 def drain(src: YouTubeChatSource) -> list[Comment]:
@@ -61,7 +54,7 @@ def test_polls_with_next_page_token_at_the_asked_interval_and_maps_events() -> N
     ]
     with LiveChatApi(script) as api:
         src = source(api)
-        text, superchat, sponsor = take(src, 3)
+        text, superchat, sponsor = asyncio.run(take(src, 3))
     assert (text.platform, text.message_id, text.user_name) == ("youtube", "t1", "Lily")
     assert text.user_id == "UCLilychannel" and text.text == "how much is the jacket?"
     assert superchat.kind == "superchat" and superchat.amount == Decimal("5")
@@ -84,7 +77,7 @@ def test_quota_errors_back_off_exponentially_then_resume() -> None:
     ]
     with LiveChatApi(script) as api:
         src = source(api, Backoff(base=0.2, cap=10.0))
-        (comment,) = take(src, 1)
+        (comment,) = asyncio.run(take(src, 1))
     assert comment.text == "hi"
     (t0, _), (t1, _), (t2, _) = api.requests[:3]
     assert t1 - t0 >= 0.1 and t2 - t1 >= 0.2  # jittered 0.1-0.2 s, then 0.2-0.4 s

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from host.chat.normalize import has_cjk
 from host.voice.espeak import Espeak
 from host.voice.resample import resample
-from tests.http_double import PostServer, Request, respond, send_chunk, start_chunked
+from tests.http_double import PostServer, Request, respond, send_chunk, serving, start_chunked
 
 SAMPLE_RATE = 24_000
 Mode = Literal["ok", "error"]
@@ -64,7 +64,7 @@ class TtsDouble(PostServer):
             await respond(writer, 400, {"error": {"message": "want pcm and an input"}})
             return True
         text = str(request.body["input"])
-        language = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+        language = "zh" if has_cjk(text) else "en"
         pcm = await asyncio.to_thread(self.speech, text, language)
         await self._stream(writer, request, pcm.astype("<i2").tobytes())
         return True
@@ -85,11 +85,5 @@ class TtsDouble(PostServer):
         request.finished = time.perf_counter()
 
 
-@contextmanager
-def running_tts_double(script: Script | None = None) -> Iterator[TtsDouble]:
-    double = TtsDouble(script)
-    double.start()
-    try:
-        yield double
-    finally:
-        double.stop()
+def running_tts_double(script: Script | None = None) -> AbstractContextManager[TtsDouble]:
+    return serving(TtsDouble(script))

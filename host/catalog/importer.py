@@ -159,11 +159,10 @@ def _every(progress: Progress | None, stage: str) -> Callable[[int, int], None] 
     """A per-row counter that calls `progress` only every `_STEP` rows and on the last one."""
     if progress is None:
         return None
-    report = progress
 
     def tick(done: int, total: int) -> None:
         if done % _STEP == 0 or done == total:
-            report(stage, done, total)
+            progress(stage, done, total)
 
     return tick
 
@@ -215,6 +214,7 @@ def _apply(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     history: list[tuple[str, Decimal | None, ProductFacts]] = []
+    ids: dict[str, int] = {}  # product ids the price history needs; new rows' are looked up
     for done, record in enumerate(records, start=1):
         facts = record.facts
         values = row_values(facts) | {"active": record.active, "updated_at": now}
@@ -226,6 +226,7 @@ def _apply(
             updates.append(values | {"id": product.id})
             if product.price != facts.price:
                 history.append((facts.sku, product.price, facts))
+                ids[facts.sku] = product.id
         if tick is not None:
             tick(done, len(records))
     connection = session.connection()  # Core executemany: no ORM bookkeeping per row
@@ -241,11 +242,12 @@ def _apply(
             .values(active=False, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    if history:
+    if inserts:  # one query for the new rows' ids: cheaper than asking per chunk of SKUs
         rows = session.execute(
             select(Product.sku, Product.id).where(Product.merchant_id == merchant.id)
         )
-        ids = {sku: product_id for sku, product_id in rows}
+        ids |= {sku: product_id for sku, product_id in rows}
+    if history:
         connection.execute(
             insert(PriceHistory.metadata.tables["price_history"]),
             [

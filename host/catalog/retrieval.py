@@ -75,7 +75,7 @@ _Ids = npt.NDArray[np.int32]
 
 
 class ProductIndex:
-    """A search index over one catalog; build it again when names or aliases change.
+    """A search index over one catalog; build it again when names, aliases or links change.
 
     Products are kept in SKU order, so "lowest position" is "lowest SKU" when the short
     list has to cut through a tie.
@@ -87,6 +87,11 @@ class ProductIndex:
         self._by_link = {
             e.facts.link: i for i, e in enumerate(self._entries) if e.facts.link is not None
         }
+        # The lineup in link order, so a search needs no lineup query of its own.
+        linked = sorted(
+            (e.facts.link, e.facts.sku) for e in self._entries if e.facts.link is not None
+        )
+        self.lineup_skus = tuple(sku for _, sku in linked)
         postings: dict[str, list[int]] = defaultdict(list)
         bigrams: dict[str, list[int]] = defaultdict(list)
         for i, entry in enumerate(self._entries):
@@ -101,9 +106,6 @@ class ProductIndex:
         for token in sorted(t for t in postings if t.isascii() and len(t) >= 4):
             by_length[len(token)].append(token)
         self._vocabulary = dict(by_length)  # catalog words a misspelt word may stand for
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def search(self, text: str, lineup_skus: Sequence[str] = (), limit: int = 3) -> list[Candidate]:
         """Best matches first; [] if none is close.
@@ -237,14 +239,20 @@ class _Query:
             for pattern in _LINK_PATTERNS
             for match in pattern.finditer(normal)
         )
-        runs = _RUNS.findall(normal)
-        cjk = "".join(r for r in runs if not r.isascii())
-        words = (
-            frozenset(_stem(r) for r in runs if r.isascii() and not r.isdigit() and len(r) > 1)
-            - _STOP_EN
-        )
+        _, cjk, latin = _split(normal)
         tokens = frozenset(t for t in _cjk_tokens(cjk) if t not in _STOP_ZH)
-        return cls(links, cjk, words, tokens)
+        return cls(links, cjk, frozenset(latin) - _STOP_EN, tokens)
+
+
+def _split(normal: str) -> tuple[list[str], str, tuple[str, ...]]:
+    """Runs of a normalised text, its Chinese run together and its stemmed Latin words.
+
+    Comments and catalog names are split alike, or their words would never meet.
+    """
+    runs = _RUNS.findall(normal)
+    cjk = "".join(r for r in runs if not r.isascii())
+    latin = tuple(_stem(r) for r in runs if r.isascii() and not r.isdigit() and len(r) > 1)
+    return runs, cjk, latin
 
 
 def _entry(product: ProductFacts) -> _Entry:
@@ -254,13 +262,11 @@ def _entry(product: ProductFacts) -> _Entry:
         names.append(product.name_en)
     for name in names:
         normal = _normalise(re.sub(r"\(.*?\)|（.*?）", " ", name))
-        runs = _RUNS.findall(normal)
-        cjk = "".join(r for r in runs if not r.isascii())
+        runs, cjk, latin = _split(normal)
         if len(cjk) >= 2:
             entry.cjk_phrases.append(cjk)
         if len(cjk) >= 3:  # the head noun of a compound: 运动鞋 -> 鞋, 保温杯 -> 杯
             entry.tokens[cjk[-1]] = max(entry.tokens.get(cjk[-1], 0.0), 0.8)
-        latin = tuple(_stem(r) for r in runs if r.isascii() and not r.isdigit() and len(r) > 1)
         latin = tuple(w for w in latin if w not in _STOP_EN) or latin
         if latin:
             entry.latin_phrases.append(latin)

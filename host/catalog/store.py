@@ -1,8 +1,9 @@
 """The catalog a live session reads: fresh facts from the database, a cached search index.
 
 Prices and stock are read from the database on every call, so a price changed a second
-ago is the price spoken now. Only the search index (names, aliases, words) is cached, and it
-is rebuilt when a cheap version check (count and newest `updated_at`) says the catalog moved.
+ago is the price spoken now. Only the search index (names, aliases, words, lineup) is cached,
+and it is rebuilt when a cheap version check (count and newest `updated_at`) says the catalog
+moved: every edit, import and lineup change stamps `updated_at`.
 """
 
 from __future__ import annotations
@@ -75,8 +76,7 @@ class DbCatalog:
     def search(self, text: str, limit: int = 3) -> list[Candidate]:
         """Matches from the cached index, with every fact re-read so none is stale."""
         index = self._fresh_index()
-        lineup = [p.sku for p in self.lineup()]
-        found = index.search(text, lineup, limit)
+        found = index.search(text, index.lineup_skus, limit)
         if not found:
             return []
         with Session(self._engine) as session:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,15 +93,14 @@ def catalog_show(
     sku: Annotated[str, typer.Argument(help="product SKU")],
     merchant: Annotated[str, typer.Option(help="whose catalog")] = "demo",
 ) -> None:
-    """Everything the host knows about one product, as JSON."""
-    from dataclasses import asdict
-
+    """Everything the host knows about one product, as JSON (the HTTP API's shape)."""
+    from host.catalog.export import product_json
     from host.catalog.store import DbCatalog
 
     product = DbCatalog(_catalog_engine(), merchant).get(sku)
     if product is None:
         raise HostError(f"no active product {sku!r} for merchant {merchant!r}")
-    out.print_json(json.dumps(asdict(product), ensure_ascii=False, default=str))
+    out.print_json(data=product_json(product))
 
 
 @catalog_app.command("export")

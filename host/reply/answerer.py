@@ -129,9 +129,10 @@ class CatalogAnswerer:
         return lines
 
     def _content(self, text: str, catalog: CatalogView, lang: Language, gift: bool) -> list[Line]:
-        intents = [i for i in detect(text) if i not in ("greeting", "thanks", "other")]
+        detected = detect(text)
+        intents = [i for i in detected if i not in ("greeting", "thanks", "other")]
         if not intents:
-            return self._small_talk(text, catalog, lang, gift)
+            return self._small_talk(text, detected, catalog, lang, gift)
         products = find_products(text, catalog)
         topics = self._faq_topics(text)
         if topics and not products:  # "invoice available?" is about the store, not the product
@@ -146,13 +147,15 @@ class CatalogAnswerer:
         return list(dict.fromkeys(primary + secondary))
 
     def _small_talk(
-        self, text: str, catalog: CatalogView, lang: Language, gift: bool
+        self, text: str, intents: Sequence[Intent], catalog: CatalogView, lang: Language, gift: bool
     ) -> list[Line]:
-        """No product question: an FAQ answer, a welcome, or a word on the product named."""
+        """No product question: an FAQ answer, a welcome, or a word on the product named.
+
+        `intents` are those `_content` already detected in `text`, so it is not parsed twice.
+        """
         topics = self._faq_topics(text)
         if topics:
             return [self._faq(topic, lang) for topic in topics]
-        intents = detect(text)
         if gift or "greeting" in intents or "thanks" in intents:
             current = catalog.current()
             if current is None:

@@ -71,11 +71,14 @@ class LlmResponder:
         self._history: deque[Exchange] = deque(maxlen=history)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LlmResponder:
+    def from_settings(
+        cls, settings: Settings, faq: Sequence[FaqTopic] | None = None
+    ) -> LlmResponder:
+        """`faq`: topics the caller already loaded, so faq.yaml is not read twice."""
         return cls(
             chat_model(settings),
             PromptBook(settings.prompts_dir / "llm"),
-            load_faq(settings.prompts_dir / "faq.yaml"),
+            load_faq(settings.prompts_dir / "faq.yaml") if faq is None else faq,
             max_chars=settings.sentence_max_chars,
             history=settings.llm_history,
         )

@@ -61,7 +61,7 @@ class ResilientResponder:
         cls, settings: Settings, answerer: CatalogAnswerer, guard: Guard
     ) -> ResilientResponder:
         return cls(
-            LlmResponder.from_settings(settings),
+            LlmResponder.from_settings(settings, tuple(answerer.faq.values())),
             answerer,
             guard,
             first_sentence_s=settings.llm_first_sentence_s,
