@@ -61,9 +61,8 @@ def main() -> None:
         f"program: {stats.frames} frames, {stats.late_frames} late "
         f"(max {stats.max_lateness_ms:.0f} ms), encode p95 {stats.encode_ms_p95:.1f} ms"
     )
-    latencies = stage_latencies(result.records)
-    for stage in ("triaged", "reply_ready", "first_audio", "first_frame_out"):
-        pct = percentiles(latencies[stage])
+    for stage, latencies in stage_latencies(result.records).items():
+        pct = percentiles(latencies)
         if pct:
             print(
                 f"comment → {stage:<16} p50 {pct[0] * 1000:6.0f} ms   p95 {pct[1] * 1000:6.0f} ms"

@@ -27,6 +27,7 @@ from machine import describe
 
 from host.catalog.facts import ProductFacts
 from host.config import Settings
+from host.face.base import MouthPose
 from host.face.builtin import IllustratedAnimator
 from host.stream.base import Overlay, ProgramFrame
 from host.stream.clock import WallClock
@@ -39,9 +40,15 @@ PRODUCT = ProductFacts(
 )
 
 
+SENTENCE_FRAMES = 75  # each 100 frames: a 3 s sentence, then 1 s of idle
+SENTENCE_EVERY = 100
+
+
 class TalkingWithOverlays:
     """The illustrated avatar under a caption, a viewer comment and a product card; a tone
-    stands in for speech. Counts the audio samples it hands out."""
+    stands in for speech. Three seconds in every four it speaks: the mouth moves and the
+    caption's highlight advances a character a frame or so, as word-timed captions do in a
+    session. Counts the audio samples it hands out."""
 
     def __init__(self, settings: Settings) -> None:
         self.animator = IllustratedAnimator(settings.width, settings.height, settings.fps)
@@ -53,9 +60,16 @@ class TalkingWithOverlays:
         t = (np.arange(self.spf) + index * self.spf) / self.rate
         audio = (np.sin(2 * np.pi * 220 * t) * 4000).astype(np.int16)
         self.samples += len(audio)
-        caption = f"第{index // 100}句 · line {index // 100}: this jacket is on sale today"
-        overlay = Overlay(caption=caption, comment=("Lily", "多少钱?"), product=PRODUCT)
-        return ProgramFrame(self.animator.idle(index), audio, overlay)
+        line, at = divmod(index, SENTENCE_EVERY)
+        caption = f"第{line}句 · line {line}: this jacket is on sale today"
+        if at < SENTENCE_FRAMES:
+            pose = MouthPose(open=0.5 + 0.4 * np.sin(index / 2))
+            image = next(self.animator.speak([pose], index))
+            spoken: int | None = len(caption) * (at + 1) // SENTENCE_FRAMES
+        else:
+            image, spoken = self.animator.idle(index), None
+        overlay = Overlay(caption, spoken, comment=("Lily", "多少钱?"), product=PRODUCT)
+        return ProgramFrame(image, audio, overlay)
 
 
 def session(seconds: float, out: Path) -> dict[str, float]:

@@ -31,7 +31,7 @@ from host.stream.clock import Clock, ProgramClock, WallClock
 from host.stream.music import MusicBed
 from host.stream.program import Program
 from host.stream.sinks import Sink
-from host.stream.sinks.hls import hls_sink
+from host.stream.sinks.hls import PLAYLIST, hls_sink
 from host.stream.sinks.mp4 import mp4_sink
 from host.stream.sinks.rtmp import rtmp_sink
 from host.voice.router import build_router
@@ -47,7 +47,7 @@ class DemoPaths:
 
     @property
     def hls(self) -> Path:
-        return self.out / "hls" / "index.m3u8"
+        return self.out / "hls" / PLAYLIST
 
     @property
     def replies(self) -> Path:
