@@ -76,7 +76,7 @@ def session(seconds: float, out: Path) -> dict[str, float]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     source = TalkingWithOverlays(settings)
     sinks = [mp4_sink(out / "session.mp4"), hls_sink(out / "hls", settings.hls_segment_seconds)]
-    program = Program(settings, sinks, WallClock(), realtime=True)
+    program = Program(settings, sinks, WallClock())
     cpu0, wall0 = time.process_time(), time.monotonic()
     stats = asyncio.run(program.run(source, seconds))
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0

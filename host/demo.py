@@ -94,7 +94,7 @@ async def run_demo(
     ]
     if rtmp is not None:
         sinks.append(rtmp_sink(rtmp, settings))
-    program = Program(settings, sinks, clock, realtime=realtime)
+    program = Program(settings, sinks, clock)
     banned = load_banned(settings.prompts_dir / "banned.yaml")
     triage = Triage(
         banned.words,

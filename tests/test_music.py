@@ -192,7 +192,7 @@ def test_idle_parts_of_a_real_mp4_carry_the_music(
         music=bed(path),
     )
     out = tmp_path / "music.mp4"
-    program = Program(settings, [mp4_sink(out)], ProgramClock(), realtime=False)
+    program = Program(settings, [mp4_sink(out)], ProgramClock())
     total = 20 + segment.frames + 25  # QueueAt starts the segment at frame 20
     stats = asyncio.run(program.run(QueueAt(director, segment), total / FPS))
     assert stats.frames == total

@@ -50,7 +50,7 @@ def test_program_runs_at_each_preset(preset: OutputPreset, tmp_path: Path) -> No
     settings = Settings(_env_file=None, output_preset=preset)  # type: ignore[call-arg]
     width, height = OUTPUT_SIZES[preset]
     path = tmp_path / "out.mp4"
-    program = Program(settings, [mp4_sink(path)], ProgramClock(), realtime=False)
+    program = Program(settings, [mp4_sink(path)], ProgramClock())
     stats = asyncio.run(program.run(AvatarWithOverlays(settings), 0.4))
     assert stats.frames == 10 and not stats.sink_errors
     with av.open(str(path)) as container:

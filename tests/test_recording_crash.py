@@ -33,7 +33,7 @@ RECORDER = textwrap.dedent(
             tone = (np.sin(2 * np.pi * 330 * t) * 6000).astype(np.int16)
             return ProgramFrame(animator.idle(index), tone, Overlay(caption="录制中 recording"))
 
-    program = Program(settings, [mp4_sink(Path(sys.argv[1]))], WallClock(), realtime=True)
+    program = Program(settings, [mp4_sink(Path(sys.argv[1]))], WallClock())
     asyncio.run(program.run(Idle(), 600.0))
     """
 )

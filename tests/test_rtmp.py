@@ -114,7 +114,7 @@ def flashes_and_beeps(flv: Path) -> tuple[list[float], list[float]]:
 
 def run_program(sinks: list[Sink], seconds: float) -> ProgramStats:
     async def main() -> ProgramStats:
-        program = Program(SETTINGS, sinks, WallClock(), realtime=True)
+        program = Program(SETTINGS, sinks, WallClock())
         return await program.run(FlashAndBeep(SETTINGS), seconds)
 
     return asyncio.run(main())

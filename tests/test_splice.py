@@ -67,7 +67,7 @@ def render(path: Path) -> int:
     director = Director(
         animator, NoProduct(), SETTINGS.audio_rate, SETTINGS.fps, fast=True, busy=lambda: False
     )
-    program = Program(SETTINGS, [mp4_sink(path)], ProgramClock(), realtime=False)
+    program = Program(SETTINGS, [mp4_sink(path)], ProgramClock())
     total = SPEECH_AT + segment.frames + 20
     stats = asyncio.run(program.run(QueueAt(director, segment), total / SETTINGS.fps))
     assert stats.frames == total

@@ -72,7 +72,7 @@ class BrokenSink:
 def run_program(
     sinks: list[Sink], source: MovingColours, duration: float, clock: ProgramClock | WallClock
 ) -> ProgramStats:
-    program = Program(source.settings, sinks, clock, realtime=isinstance(clock, WallClock))
+    program = Program(source.settings, sinks, clock)
     source.program = program
     return asyncio.run(program.run(source, duration))
 
@@ -100,7 +100,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
             broken,
             hls_sink(out / "hls", SETTINGS.hls_segment_seconds),
         ]
-        program = Program(SETTINGS, sinks, clock, realtime=False)
+        program = Program(SETTINGS, sinks, clock)
         return await program.run(source, 4.0), clock
 
     stats, clock = asyncio.run(main())

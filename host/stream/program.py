@@ -42,13 +42,12 @@ class ProgramStats:
 
 
 class Program:
-    def __init__(
-        self, settings: Settings, sinks: Sequence[Sink], clock: Clock, realtime: bool
-    ) -> None:
+    def __init__(self, settings: Settings, sinks: Sequence[Sink], clock: Clock) -> None:
+        """On a `ProgramClock` frames come as fast as they are made (tests, `--fast`); on any
+        other clock each frame waits for its time."""
         self.settings = settings
         self.fps = settings.fps
         self.clock = clock
-        self.realtime = realtime
         self.compositor = OverlayCompositor(settings)
         self._sinks = list(sinks)
         self._stopping = False
@@ -66,11 +65,12 @@ class Program:
         start = self.clock.now()
         interval = 1 / self.fps
         work: asyncio.Future[None] | None = None
+        simulated = self.clock if isinstance(self.clock, ProgramClock) else None
         try:
             for index in range(round(duration * self.fps)):
                 if self._stopping:
                     break
-                if self.realtime:
+                if simulated is None:
                     due = start + index * interval
                     await self.clock.sleep_until(due)
                     lateness = max(0.0, self.clock.now() - due)
@@ -83,8 +83,8 @@ class Program:
                 stats.frames += 1
                 if frame.trace is not None:
                     frame.trace.stamp("first_frame_out", self.clock.now())
-                if not self.realtime and isinstance(self.clock, ProgramClock):
-                    await self.clock.advance((index + 1) / self.fps)
+                if simulated is not None:
+                    await simulated.advance((index + 1) / self.fps)
         finally:
             if work is not None and not work.done():
                 await asyncio.wait({work})  # cancelled mid-frame: let the worker finish first
