@@ -6,7 +6,7 @@ cache hit, which is what a repeated pitch or FAQ line costs. Where the `coqui` e
 installed, the tests' random-weight VITS and XTTS models too. The VITS figures are Coqui's
 plumbing overhead (Synthesizer, tokenizer, a 1 MB model). The first XTTS has a one-layer
 GPT and XTTS's full-size decoder; the second is XTTS v2 at full size. Random weights cost
-the same compute as trained ones and every sentence is made to run 48 audio codes (2.2 s),
+the same compute as trained ones and every sentence is made to run 48 audio codes (2.1 s of speech),
 so the full-size figures are what a real XTTS v2 costs for a sentence of that length.
 
 Run: python bench/voice.py
