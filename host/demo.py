@@ -135,5 +135,6 @@ async def run_demo(
         try:
             return await session.run(duration)
         finally:
-            if isinstance(animator, SadTalkerFace):
-                animator.client.close()
+            close = getattr(animator, "close", None)  # a worker or a video decoder to release
+            if close is not None:
+                close()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from host.errors import HostError
+
+T = TypeVar("T")
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -27,3 +31,17 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def load_stored(root: Path, load: Callable[[str], T], error: type[HostError]) -> list[T]:
+    """Every folder under `root` that `load` accepts, by name: staging folders (dot-named)
+    and ones that fail with `error` are skipped, so one broken record hides no others."""
+    loaded = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        try:
+            loaded.append(load(folder.name))
+        except error:
+            continue
+    return loaded

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from host.face.base import Animator, MouthPose
+from host.face.base import MouthPose
 from host.face.landmarks import (
     LIPS_INNER_LOWER,
     LIPS_INNER_UPPER,
@@ -73,16 +73,12 @@ def test_landmarks_round_trip_through_json(face: Face) -> None:
     assert np.abs(again.points - face.points).max() < 0.01
 
 
-def test_animator_satisfies_the_protocol(animator: PhotoAnimator) -> None:
-    anim: Animator = animator
-    assert (anim.width, anim.height) == (720, 1280)
-
-
 @pytest.mark.parametrize("size", [(720, 1280), (512, 512), (1280, 720)])
 def test_frames_are_rgb_of_the_program_size_with_the_face_in_the_upper_middle(
     astronaut: np.ndarray, face: Face, size: tuple[int, int]
 ) -> None:
     anim = PhotoAnimator(astronaut, face, *size)
+    assert (anim.width, anim.height) == size
     for frame in (anim.idle(0), next(anim.speak([MouthPose(1.0, "open")], 0))):
         assert frame.shape == (size[1], size[0], 3) and frame.dtype == np.uint8
     x, y, w, h = anim.face.box

@@ -270,6 +270,23 @@ def test_prerendered_clips_play_on_the_audio_clock(
     assert not np.array_equal(frames[0], builtin.speak(poses[:1], 0).__next__())
 
 
+def test_speech_clips_are_keyed_like_audio_files_and_skip_the_disk_when_builtin(
+    tmp_path: Path, install: SadTalkerInstall, image: Path, builtin: IllustratedAnimator
+) -> None:
+    with wave.open(str(_wav(tmp_path / "line.wav"))) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    with SadTalkerClient(install) as client:
+        face = SadTalkerFace(client, builtin, image, tmp_path / "clips")
+        assert face.clip_for_speech(pcm, RATE, live=True) is None  # speed not measured yet
+        assert not face.cache_dir.exists()  # the built-in animator needs nothing on disk
+        clip = face.clip_for_speech(pcm, RATE, live=False)
+        assert clip is not None and clip.is_file()
+        assert clip == face.cached_clip(tmp_path / "line.wav")  # same speech, same clip
+        rendered = clip.stat().st_mtime_ns
+        assert face.clip_for_speech(pcm, RATE, live=True) == clip
+        assert clip.stat().st_mtime_ns == rendered  # played from the cache, not rendered again
+
+
 @pytest.mark.parametrize("name", ["bad.wav", "sleep.wav", "crash.wav"])
 def test_sadtalker_failures_fall_back_to_the_builtin_animator(
     tmp_path: Path, install: SadTalkerInstall, image: Path, builtin: IllustratedAnimator, name: str

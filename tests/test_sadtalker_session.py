@@ -19,6 +19,8 @@ from host.face.builtin import IllustratedAnimator
 from host.session.director import Director
 from host.session.speech import Segment
 from host.stream.base import Overlay
+from tests.test_sadtalker import _checkpoints
+from tests.test_splice import NoProduct
 
 FAKE = REPO_ROOT / "tests" / "sadtalker_fake"
 W, H, FPS, RATE = 240, 416, 25, 48_000
@@ -35,15 +37,10 @@ def _clip(path: Path, frames: int, colour: tuple[int, int, int]) -> Path:
     return path
 
 
-class _Catalog:
-    def current(self) -> None:
-        return None
-
-
 def _director() -> Director:
     return Director(
-        IllustratedAnimator(W, H, FPS), _Catalog(), RATE, FPS, fast=False, busy=lambda: False
-    )  # type: ignore[arg-type]
+        IllustratedAnimator(W, H, FPS), NoProduct(), RATE, FPS, fast=False, busy=lambda: False
+    )
 
 
 def _segment(frames: int, clip: Path | None) -> Segment:
@@ -83,10 +80,7 @@ def test_a_broken_clip_hands_the_sentence_to_the_animator(tmp_path: Path) -> Non
 def test_pitches_are_rendered_ahead_by_sadtalker_in_a_session(
     settings: Settings, tmp_path: Path, photo_avatar: str
 ) -> None:
-    checkpoints = tmp_path / "ckpt"
-    checkpoints.mkdir()
-    (checkpoints / "SadTalker_V0.0.2_256.safetensors").write_text('{"slowdown": 0.0}')
-    (checkpoints / "mapping_00229-model.pth.tar").write_bytes(b"")
+    checkpoints = _checkpoints(tmp_path / "ckpt")
     comments = tmp_path / "comments.jsonl"
     row = {"t": 6.0, "user": "Tom", "text": "How much is the down jacket?", "id": "c1"}
     comments.write_text(json.dumps(row) + "\n", encoding="utf-8")

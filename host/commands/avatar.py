@@ -63,11 +63,7 @@ def avatar_create(
         except HostError as error:
             raise HostError(f"avatar {name} created, but not its voice: {error}") from None
         out.print(f"voice {profile.name}: {profile.duration_s:.1f} s reference", highlight=False)
-    out.print(
-        f"ready: host.face.photo.PhotoAnimator.from_avatar(load_avatar(settings, {m.name!r})) "
-        "renders it; host avatar list shows it",
-        highlight=False,
-    )
+    console.print(f"to wear it: AVATAR={m.name}", highlight=False)
 
 
 @avatar_app.command("list")

@@ -16,13 +16,12 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from host.voice.base import MouthShape
+from host.voice.base import MOUTH_SHAPES, MouthShape
 
 EyeState = Literal["open", "half", "closed"]
 Rect = tuple[int, int, int, int]  # x, y, w, h
 Color = tuple[int, int, int]
 
-MOUTH_SHAPES: tuple[MouthShape, ...] = ("rest", "closed", "open", "wide", "round", "teeth")
 EYE_STATES: tuple[EyeState, ...] = ("open", "half", "closed")
 MOUTH_LEVELS = 8  # openings 0, 1/7, ..., 1 per shape
 _S = 4  # supersampling factor of every drawing

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -31,9 +32,9 @@ from sqlalchemy import Engine, select
 from host.config import Settings
 from host.db.engine import make_sessionmaker
 from host.db.models import Avatar
-from host.face.landmarks import Face, FaceError, detect_faces, usable_face
+from host.face.landmarks import Face, FaceError, FaceFinder, detect_faces, usable_face
 from host.face.loop import build_loop
-from host.likeness import check_request, sha256_file
+from host.likeness import check_request, load_stored, sha256_file
 
 AvatarKind = Literal["photo", "loop"]
 AVATAR_KINDS: tuple[AvatarKind, ...] = get_args(AvatarKind)
@@ -68,7 +69,10 @@ class StoredAvatar:
 
     def image(self) -> np.ndarray:
         """The face frame as RGB uint8."""
-        return _read_image(self.folder / "source.png")
+        image = _decode_image(self.folder / "source.png")
+        if image is None:
+            raise AvatarError("cannot read source.png as an image")
+        return image
 
     def face(self) -> Face:
         data = json.loads((self.folder / "landmarks.json").read_text(encoding="utf-8"))
@@ -79,12 +83,11 @@ def avatar_folder(settings: Settings, name: str) -> Path:
     return settings.var_dir / "avatars" / name
 
 
-def _read_image(path: Path) -> np.ndarray:
+def _decode_image(path: Path) -> np.ndarray | None:
+    """The file as an RGB uint8 image; None when it is not one (a video, say)."""
     data = np.fromfile(path, np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise AvatarError(f"cannot read {path.name} as an image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def _video_frames(media: Path, count: int) -> list[tuple[float, np.ndarray]]:
@@ -132,21 +135,21 @@ def best_face_frame(media: Path) -> tuple[np.ndarray, Face, float | None]:
     frontal and sharpest one whose single face passes every check. When no frame passes,
     the error is the one from the video's middle sample (the most typical).
     """
-    data = np.fromfile(media, np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if decoded is not None:
-        image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    image = _decode_image(media)
+    if image is not None:
         return image, usable_face(image, detect_faces(image), media.name), None
     candidates: list[tuple[float, np.ndarray, Face, float]] = []
     errors: list[FaceError] = []
-    for time_s, frame in _video_frames(media, VIDEO_SAMPLES):
-        try:
-            face = usable_face(frame, detect_faces(frame), f"{media.name} at {time_s:.1f} s")
-        except FaceError as error:
-            errors.append(error)
-            continue
-        turn = abs(face.yaw_deg) + abs(face.roll_deg)
-        candidates.append((_sharpness(frame, face) / (1 + turn / 10), frame, face, time_s))
+    frames = _video_frames(media, VIDEO_SAMPLES)
+    with FaceFinder() as finder:
+        for time_s, frame in frames:
+            try:
+                face = usable_face(frame, finder.faces(frame), f"{media.name} at {time_s:.1f} s")
+            except FaceError as error:
+                errors.append(error)
+                continue
+            turn = abs(face.yaw_deg) + abs(face.roll_deg)
+            candidates.append((_sharpness(frame, face) / (1 + turn / 10), frame, face, time_s))
     if not candidates:
         raise errors[len(errors) // 2]
     _, frame, face, time_s = max(candidates, key=lambda c: c[0])
@@ -238,13 +241,4 @@ def load_avatar(settings: Settings, name: str) -> StoredAvatar:
 
 def list_avatars(settings: Settings) -> list[StoredAvatar]:
     """Every stored avatar, by name; folders that do not load are skipped."""
-    root = settings.var_dir / "avatars"
-    avatars = []
-    for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        if folder.name.startswith(".") or not folder.is_dir():
-            continue
-        try:
-            avatars.append(load_avatar(settings, folder.name))
-        except AvatarError:
-            continue
-    return avatars
+    return load_stored(settings.var_dir / "avatars", partial(load_avatar, settings), AvatarError)

@@ -6,6 +6,7 @@ frame, so it can later run in another process or behind a GPU worker.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,3 +38,18 @@ class Animator(Protocol):
         Frames are RGB uint8 arrays of shape (height, width, 3).
         """
         ...
+
+
+class PosedAnimator(ABC):
+    """`idle` and `speak` for animators that draw any frame from its index and a mouth pose
+    (None at rest), so speaking and idle frames at one position differ only in the mouth."""
+
+    @abstractmethod
+    def _render(self, frame_index: int, pose: MouthPose | None) -> np.ndarray: ...
+
+    def idle(self, frame_index: int) -> np.ndarray:
+        return self._render(frame_index, None)
+
+    def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
+        for i, pose in enumerate(poses):
+            yield self._render(start_frame + i, pose)

@@ -30,16 +30,12 @@ POINTS = 478  # 468 mesh points + 10 iris points (refined landmarks)
 # Index groups of mediapipe's canonical face mesh, each ordered along its contour, from the
 # image-left mouth or eye corner to the image-right one. "Right" / "left" are the subject's,
 # as in mediapipe: the subject's right eye is on the image's left.
-LIPS_OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
-LIPS_OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 LIPS_INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LIPS_INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 RIGHT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 RIGHT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
 LEFT_EYE_UPPER = (362, 398, 384, 385, 386, 387, 388, 466, 263)
 LEFT_EYE_LOWER = (362, 382, 381, 380, 374, 373, 390, 249, 263)
-RIGHT_BROW = (46, 53, 52, 65, 55)
-LEFT_BROW = (285, 295, 282, 283, 276)
 # The lower face contour from the image-left cheek, through the chin, to the image-right one.
 JAW = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288,
        361, 323, 454)  # fmt: skip
@@ -47,8 +43,6 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
              377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
              109)  # fmt: skip
 NOSE_TIP = 1
-CHIN = 152
-FOREHEAD = 10
 RIGHT_CHEEK = 234  # image left
 LEFT_CHEEK = 454  # image right
 
@@ -71,11 +65,6 @@ class Face:
     """One face's landmarks in an image."""
 
     points: np.ndarray  # (478, 3) float32: x, y, z in pixels of the image
-
-    @property
-    def xy(self) -> np.ndarray:
-        """(478, 2) float32 pixel coordinates."""
-        return self.points[:, :2]
 
     def group(self, indices: tuple[int, ...]) -> np.ndarray:
         """(len(indices), 2) pixel coordinates of an index group (e.g. `LIPS_INNER_UPPER`)."""
@@ -153,11 +142,6 @@ class FaceMesh:
         result = self._mesh.process(np.ascontiguousarray(image))
         return [Face(points) for points in _mesh_points(result, width, height)]
 
-    def track(self, frame: np.ndarray) -> Face | None:
-        """The face in this video frame (tracking mode follows it from the previous frame)."""
-        found = self.faces(frame)
-        return found[0] if found else None
-
     def close(self) -> None:
         self._mesh.close()
 
@@ -173,15 +157,10 @@ class FaceMesh:
         self.close()
 
 
-def _detections(image: np.ndarray) -> list[Rect]:
+def _detections(detector: Any, image: np.ndarray) -> list[Rect]:
     """Face boxes from mediapipe's full-range detector (faces up to about 5 m away)."""
-    import mediapipe as mp
-
     height, width = image.shape[:2]
-    with mp.solutions.face_detection.FaceDetection(
-        model_selection=1, min_detection_confidence=0.5
-    ) as detector:
-        result = detector.process(np.ascontiguousarray(image))
+    result = detector.process(np.ascontiguousarray(image))
     boxes = []
     for detection in result.detections or []:
         box = detection.location_data.relative_bounding_box
@@ -222,20 +201,53 @@ def _mesh_in_crop(mesh: FaceMesh, image: np.ndarray, box: Rect) -> Face | None:
     return Face(points)
 
 
-def detect_faces(image: np.ndarray) -> list[Face]:
-    """Every face in an RGB photo, with landmarks; an empty list when there is none.
+class FaceFinder:
+    """The mediapipe graphs `detect_faces` runs, kept open across many photos (a video's
+    sampled frames): building them costs most of a single call. Close it, or use it as a
+    context manager; one per thread, like `FaceMesh`."""
 
-    Faces the full-range detector finds get the mesh fitted on their own crop; when it finds
-    none (it is strict on very dark or very close-up faces), the mesh's own detector has a
-    look at the whole image.
-    """
-    with FaceMesh(static=True) as mesh:
-        boxes = _detections(image)
-        faces = [face for box in boxes if (face := _mesh_in_crop(mesh, image, box)) is not None]
+    def __init__(self) -> None:
+        import mediapipe as mp
+
+        self._detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=0.5
+        )
+        self._mesh = FaceMesh(static=True)
+        self._whole: FaceMesh | None = None  # opened the first time the detector finds none
+
+    def faces(self, image: np.ndarray) -> list[Face]:
+        """Every face in an RGB photo, with landmarks; an empty list when there is none.
+
+        Faces the full-range detector finds get the mesh fitted on their own crop; when it
+        finds none (it is strict on very dark or very close-up faces), the mesh's own
+        detector has a look at the whole image.
+        """
+        boxes = _detections(self._detector, image)
         if boxes:
-            return faces
-    with FaceMesh(static=True, max_faces=4) as mesh:
-        return mesh.faces(image)
+            return [
+                face for box in boxes if (face := _mesh_in_crop(self._mesh, image, box)) is not None
+            ]
+        if self._whole is None:
+            self._whole = FaceMesh(static=True, max_faces=4)
+        return self._whole.faces(image)
+
+    def close(self) -> None:
+        self._detector.close()
+        self._mesh.close()
+        if self._whole is not None:
+            self._whole.close()
+
+    def __enter__(self) -> FaceFinder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def detect_faces(image: np.ndarray) -> list[Face]:
+    """Every face in one RGB photo (`FaceFinder.faces`); an empty list when there is none."""
+    with FaceFinder() as finder:
+        return finder.faces(image)
 
 
 def usable_face(image: np.ndarray, faces: list[Face], source: str = "the image") -> Face:

@@ -95,11 +95,10 @@ class _Track:
 
     points: list[np.ndarray | None]
     thumbs: list[np.ndarray]
+    size: tuple[int, int] = (0, 0)  # (width, height) of the frames as decoded
 
 
-def _usable(face: Face | None, several: bool) -> bool:
-    if face is None or several:
-        return False
+def _usable(face: Face) -> bool:
     return (
         face.box[3] >= MIN_FACE_PX
         and abs(face.yaw_deg) <= MAX_YAW_DEG
@@ -116,9 +115,10 @@ def _track(media: Path) -> _Track:
             faces = (
                 [f.scaled(1 / scale) for f in mesh.faces(small)] if scale < 1 else mesh.faces(frame)
             )
-            face = faces[0] if faces else None
-            usable = face is not None and _usable(face, len(faces) > 1)
-            track.points.append(face.points if face is not None and usable else None)
+            face = faces[0] if len(faces) == 1 else None
+            if not track.points:
+                track.size = frame.shape[1], frame.shape[0]
+            track.points.append(face.points if face is not None and _usable(face) else None)
             thumb = cv2.resize(small, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
             track.thumbs.append(thumb.astype(np.float32))
     if not track.points:
@@ -192,14 +192,13 @@ def build_loop(media: Path, out_dir: Path, *, seconds: float = 8.0) -> LoopInfo:
     out_dir.mkdir(parents=True, exist_ok=True)
     points = _write_loop(media, out_dir / LOOP_VIDEO, track, start, length, fade, fps)
     np.savez_compressed(out_dir / LANDMARKS, points=points)
-    first = next(_frames(media))
     info = LoopInfo(
         video=out_dir / LOOP_VIDEO,
         landmarks=out_dir / LANDMARKS,
         frames=length,
         fps=fps,
-        width=first.shape[1],
-        height=first.shape[0],
+        width=track.size[0],
+        height=track.size[1],
         source_start_s=(start + fade) / fps,
         crossfade_frames=fade,
         fingerprint=fingerprint,

@@ -9,14 +9,14 @@ it. The cached landmarks of each loop frame give that frame's warps
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 
-from host.face.base import MouthPose
+from host.face.base import MouthPose, PosedAnimator
 from host.face.blinks import eyelid_closure
 from host.face.landmarks import Face, FaceError
 from host.face.loop import LoopInfo, load_info
@@ -95,7 +95,7 @@ class _LoopReader:
         self._container.close()
 
 
-class LoopAnimator:
+class LoopAnimator(PosedAnimator):
     """`Animator` over a loop built by `host.face.loop.build_loop` in `loop_dir`."""
 
     def __init__(
@@ -133,13 +133,6 @@ class LoopAnimator:
         if closure > 0 or pose is not None:
             animate(frame, base, self.rig(frame_index), pose, closure)
         return frame
-
-    def idle(self, frame_index: int) -> np.ndarray:
-        return self._render(frame_index, None)
-
-    def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
-        for i, pose in enumerate(poses):
-            yield self._render(start_frame + i, pose)
 
     def close(self) -> None:
         self._reader.close()

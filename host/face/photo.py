@@ -10,13 +10,11 @@ the mouth region, and any process can render any chunk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
 import cv2
 import numpy as np
 
 from host.face.avatars import StoredAvatar
-from host.face.base import MouthPose
+from host.face.base import MouthPose, PosedAnimator
 from host.face.blinks import eyelid_closure
 from host.face.landmarks import Face, Rect
 from host.face.mouth_warp import FaceRig, animate, build_rig
@@ -62,7 +60,7 @@ def _fill(photo: np.ndarray, width: int, height: int) -> np.ndarray:
     return (blurred.astype(np.float32) * 0.55).astype(np.uint8)
 
 
-class PhotoAnimator:
+class PhotoAnimator(PosedAnimator):
     """`Animator` over one photo avatar (an RGB image and its face landmarks)."""
 
     def __init__(
@@ -98,10 +96,3 @@ class PhotoAnimator:
         frame = self._base.copy()
         animate(frame, self._base, self.rig, pose, eyelid_closure(frame_index, self.fps, self.seed))
         return frame
-
-    def idle(self, frame_index: int) -> np.ndarray:
-        return self._render(frame_index, None)
-
-    def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
-        for i, pose in enumerate(poses):
-            yield self._render(start_frame + i, pose)

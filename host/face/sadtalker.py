@@ -11,6 +11,7 @@ the built-in animator, so the stream never waits on it.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import logging
@@ -349,10 +350,6 @@ def iter_clip_frames(video: Path, width: int, height: int, count: int) -> Iterat
         yield last
 
 
-def clip_frames(video: Path, width: int, height: int, count: int) -> list[np.ndarray]:
-    return list(iter_clip_frames(video, width, height, count))
-
-
 Plan = Literal["cached", "render", "builtin"]
 
 
@@ -377,47 +374,65 @@ class SadTalkerFace:
             f"{install.size}/{install.preprocess}".encode()
         )
 
+    def close(self) -> None:
+        """Stop the worker and release what the fallback holds (a loop video's decoder)."""
+        self.client.close()
+        close = getattr(self.fallback, "close", None)
+        if close is not None:
+            close()
+
     def idle(self, frame_index: int) -> np.ndarray:
         return self.fallback.idle(frame_index)
 
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         return self.fallback.speak(poses, start_frame)
 
-    def cached_clip(self, audio: Path) -> Path:
-        """Where the clip for this audio and avatar image lives (same speech, same clip)."""
-        digest = hashlib.sha256(audio.read_bytes())
+    def _clip_path(self, wav: bytes) -> Path:
+        """Where the clip for this WAV and avatar image lives (same speech, same clip)."""
+        digest = hashlib.sha256(wav)
         digest.update(self._render_key)
         return self.cache_dir / f"{digest.hexdigest()[:24]}.mp4"
 
-    def prerender(self, audio: Path) -> Path | None:
-        """Render ahead (pitches, FAQ answers); None when SadTalker failed, logged."""
-        path = self.cached_clip(audio)
-        if path.is_file():
-            return path
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part.mp4")
-        try:
-            self.client.render(audio, self.image, partial)
-        except SadTalkerError as exc:
-            self._fell_back(str(exc))
-            return None
-        partial.replace(path)
-        return path
+    def cached_clip(self, audio: Path) -> Path:
+        return self._clip_path(audio.read_bytes())
 
-    def plan(self, audio: Path, *, live: bool) -> Plan:
-        if self.cached_clip(audio).is_file():
+    def _plan(self, clip: Path, *, live: bool) -> Plan:
+        """A cached clip always plays; a render only off the live path or while the worker
+        keeps up with real time (an unmeasured worker does not count as keeping up)."""
+        if clip.is_file():
             return "cached"
         if not live or self.client.faster_than_realtime:
             return "render"
         return "builtin"
 
+    def plan(self, audio: Path, *, live: bool) -> Plan:
+        return self._plan(self.cached_clip(audio), live=live)
+
+    def _render(self, audio: Path, clip: Path) -> Path | None:
+        """Render `audio` into `clip` (via a partial file, so a failure leaves no clip);
+        None when SadTalker failed, logged."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = clip.with_suffix(".part.mp4")
+        try:
+            self.client.render(audio, self.image, partial)
+        except SadTalkerError as exc:
+            self._fell_back(str(exc))
+            return None
+        partial.replace(clip)
+        return clip
+
     def clip_for(self, audio: Path, *, live: bool) -> Path | None:
         """The clip to play for `audio` under the plan, rendering it now if the plan says so;
         None means the built-in animator speaks it."""
-        plan = self.plan(audio, live=live)
-        if plan == "builtin":
-            return None
-        return self.cached_clip(audio) if plan == "cached" else self.prerender(audio)
+        clip = self.cached_clip(audio)
+        plan = self._plan(clip, live=live)
+        if plan != "render":
+            return clip if plan == "cached" else None
+        return self._render(audio, clip)
+
+    def prerender(self, audio: Path) -> Path | None:
+        """Render ahead (pitches, FAQ answers); None when SadTalker failed, logged."""
+        return self.clip_for(audio, live=False)
 
     def speak_audio(
         self, audio: Path, poses: Sequence[MouthPose], start_frame: int, *, live: bool
@@ -426,26 +441,31 @@ class SadTalkerFace:
         clip = self.clip_for(audio, live=live)
         if clip is None:
             return self.fallback.speak(poses, start_frame)
-        try:
-            return iter(clip_frames(clip, self.width, self.height, len(poses)))
+        try:  # decoded now, so an unreadable clip falls back before any frame is played
+            return iter(list(iter_clip_frames(clip, self.width, self.height, len(poses))))
         except (SadTalkerError, av.error.FFmpegError) as exc:
             self._fell_back(f"unreadable SadTalker clip {clip}: {exc}")
             return self.fallback.speak(poses, start_frame)
 
     def clip_for_speech(self, pcm: np.ndarray, rate: int, *, live: bool) -> Path | None:
         """A clip for this speech when the plan allows one, rendered now (call off-loop);
-        None means the built-in animator speaks it."""
-        speech_dir = self.cache_dir / "speech"
-        speech_dir.mkdir(parents=True, exist_ok=True)
-        data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
-        audio = speech_dir / f"{hashlib.sha256(data).hexdigest()[:24]}-{rate}.wav"
-        if not audio.is_file():
-            with wave.open(str(audio), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(rate)
-                out.writeframes(data)
-        return self.clip_for(audio, live=live)
+        None means the built-in animator speaks it. The WAV is built in memory and only
+        written to disk when the worker has to read it."""
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            out.writeframes(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+        wav = buffer.getvalue()
+        clip = self._clip_path(wav)
+        plan = self._plan(clip, live=live)
+        if plan != "render":
+            return clip if plan == "cached" else None
+        audio = self.cache_dir / "speech" / f"{clip.stem}.wav"
+        audio.parent.mkdir(parents=True, exist_ok=True)
+        audio.write_bytes(wav)
+        return self._render(audio, clip)
 
     def _fell_back(self, reason: str) -> None:
         log.warning("face falls back to the built-in animator: %s", reason)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 
 # Mouth shapes the face stage can draw; voices map their phonemes onto these.
 MouthShape = Literal["rest", "closed", "open", "wide", "round", "teeth"]
+MOUTH_SHAPES: tuple[MouthShape, ...] = get_args(MouthShape)
 
 
 @dataclass(frozen=True)

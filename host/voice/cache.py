@@ -19,15 +19,13 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import get_args
 
 import numpy as np
 
-from host.voice.base import MouthShape, SpeechChunk, Viseme, Voice
+from host.voice.base import MOUTH_SHAPES, SpeechChunk, Viseme, Voice
 
 _LOGGER = logging.getLogger(__name__)
 _FORMAT = "1"  # bump when the entry layout changes; old entries then simply miss
-_SHAPES: tuple[MouthShape, ...] = get_args(MouthShape)
 
 
 def cache_key(backend: str, identity: str, language: str, text: str) -> str:
@@ -175,7 +173,7 @@ def _write(file: object, chunks: Sequence[SpeechChunk]) -> None:
         viseme_times=np.array([(v.start, v.end) for _, v in visemes], dtype=np.float64).reshape(
             -1, 2
         ),
-        viseme_shape=np.array([_SHAPES.index(v.shape) for _, v in visemes], dtype=np.int8),
+        viseme_shape=np.array([MOUTH_SHAPES.index(v.shape) for _, v in visemes], dtype=np.int8),
     )
 
 
@@ -193,7 +191,7 @@ def _read(path: Path) -> list[SpeechChunk]:
         raise ValueError("entry's viseme arrays disagree")
     per_chunk: list[list[Viseme]] = [[] for _ in lengths]
     for index, (start, end), shape in zip(viseme_chunk, viseme_times, viseme_shape, strict=True):
-        per_chunk[int(index)].append(Viseme(float(start), float(end), _SHAPES[int(shape)]))
+        per_chunk[int(index)].append(Viseme(float(start), float(end), MOUTH_SHAPES[int(shape)]))
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     return [
         SpeechChunk(pcm=pcm[offsets[i] : offsets[i + 1]].copy(), sample_rate=rate, visemes=tuple(v))

@@ -19,6 +19,7 @@ import tempfile
 import wave
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import av
@@ -26,7 +27,7 @@ import numpy as np
 
 from host.config import Settings
 from host.errors import HostError
-from host.likeness import check_request, sha256_file
+from host.likeness import check_request, load_stored, sha256_file
 
 REFERENCE_RATE = 22_050  # XTTS's own rate: the reference is used without resampling
 MIN_SECONDS = 6.0
@@ -136,16 +137,9 @@ def load_voice(settings: Settings, name: str) -> VoiceProfile:
 
 def list_voices(settings: Settings) -> list[VoiceProfile]:
     """Every stored profile, by name; folders without a readable manifest are skipped."""
-    root = settings.var_dir / "voices"
-    profiles = []
-    for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        if folder.name.startswith(".") or not folder.is_dir():
-            continue
-        try:
-            profiles.append(load_voice(settings, folder.name))
-        except VoiceProfileError:
-            continue
-    return profiles
+    return load_stored(
+        settings.var_dir / "voices", partial(load_voice, settings), VoiceProfileError
+    )
 
 
 def decode_mono(media: Path, rate: int) -> np.ndarray:

