@@ -1,6 +1,6 @@
 """Catalog import throughput (100k rows into SQLite) and retrieval latency over 10k products.
 
-Run: python bench/catalog.py [--rows 100000] [--products 10000]
+Run: python bench/catalog.py [--rows 100000] [--products 10000] [--queries 2000]
 Aims (issue 3): 100k rows in under 30 s; retrieval p95 under 5 ms.
 
 Search runs over two catalogs: a varied one (brands, many product types in categories,
