@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +11,7 @@ import typer
 
 from host.commands.avatar import avatar_app
 from host.commands.catalog import catalog_app
+from host.commands.run import run
 from host.commands.shell import console, load_settings, one_line_errors, out
 from host.commands.voice import voice_app
 from host.errors import HostError
@@ -23,17 +22,16 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(voice_app, name="voice")
 app.add_typer(avatar_app, name="avatar")
+app.command()(run)
 
 
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from host.logs import setup_logging
+
+    setup_logging(verbose=verbose)
 
 
 @app.command()
@@ -50,26 +48,36 @@ def demo(
     comments: Annotated[
         Path | None, typer.Option(help="replay this JSONL instead of the demo comments")
     ] = None,
-    rtmp: Annotated[
+    rtmp_env: Annotated[
         str | None,
-        typer.Option("--rtmp", help="also push to this RTMP(S) ingest URL, stream key included"),
+        typer.Option(
+            "--rtmp-env",
+            help="also push to the RTMP(S) ingest URL (stream key included) held by this"
+            " environment variable, e.g. LIVE_RTMP_URL",
+        ),
     ] = None,
 ) -> None:
     """Run one offline session: demo catalog and comments in; MP4, HLS and replies.jsonl out."""
     from host.demo import DemoPaths, run_demo
-    from host.session.report import print_report
+    from host.session.report import print_exchange, print_report
 
     if duration is not None and duration <= 0:
         raise HostError("--duration must be positive")
     settings = load_settings()
     mode = "realtime" if realtime else "fast"
-    console.print(f"livehost demo ({mode}) → {out_dir}/")
+    console.print(f"livehost demo ({mode}) → {out_dir}/ · each reply is printed as it is spoken")
     result = asyncio.run(
         run_demo(
-            settings, out_dir, duration=duration, realtime=realtime, comments=comments, rtmp=rtmp
+            settings,
+            out_dir,
+            duration=duration,
+            realtime=realtime,
+            comments=comments,
+            rtmp_env=rtmp_env,
+            on_exchange=lambda record: print_exchange(out, record),
         )
     )
-    print_report(out, result.records, result.drops, result.comments)
+    print_report(out, result)
     paths = DemoPaths(out_dir)
     stats = result.program
     out.print(
@@ -111,7 +119,7 @@ def serve(
     bind: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
-    """Serve the REST API, the websocket ingress and the Douyin webhook."""
+    """Serve the REST API (catalog, streams), the websocket ingress and the Douyin webhook."""
     import uvicorn
 
     from host.db.migrate import migrated_engine
@@ -119,7 +127,7 @@ def serve(
 
     settings = load_settings()
     app_ = create_app(settings, migrated_engine(settings.database_url))
-    uvicorn.run(app_, host=bind, port=port, log_level="info")
+    uvicorn.run(app_, host=bind, port=port, log_level="info")  # stops its streams on exit
 
 
 @db_app.command("upgrade")

@@ -6,8 +6,10 @@ CLI (or a test) and passed down, so two sessions in one process can differ.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +23,18 @@ OUTPUT_SIZES: dict[str, tuple[int, int]] = {
     "portrait-1080p": (1080, 1920),
     "landscape-1080p": (1920, 1080),
 }
+
+
+def redact_url(url: str) -> str:
+    """`url` without its password, query and fragment (where tokens and keys travel)."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return "***"
+    if password:
+        url = url.replace(f":{password}@", ":***@", 1)
+    url = url.split("#", 1)[0]
+    return url.split("?", 1)[0] + "?***" if "?" in url else url
 
 
 class Settings(BaseSettings):
@@ -91,7 +105,9 @@ class Settings(BaseSettings):
         default=0.3, description="seconds the music takes to duck under speech and come back"
     )
 
-    @field_validator("music_path", "sadtalker_dir", "sadtalker_checkpoints", mode="before")
+    @field_validator(
+        "music_path", "sadtalker_dir", "sadtalker_checkpoints", "log_dir", mode="before"
+    )
     @classmethod
     def _empty_path_is_none(cls, value: object) -> object:
         """`MUSIC_PATH=` (as in .env.example) means unset, not the current folder."""
@@ -175,6 +191,22 @@ class Settings(BaseSettings):
     sadtalker_device: str = Field(
         default="auto", description="torch device for SadTalker: auto, cuda, cuda:1, cpu"
     )
+
+    # live sessions (host run, host serve)
+    streams_dir: Path = Field(
+        default=REPO_ROOT / "streams", description="stream files host serve may start by name"
+    )
+    catalog_refresh_s: float = Field(
+        default=1.0, description="seconds between catalog snapshot refreshes during a stream"
+    )
+    audit_journal_max_mb: int = Field(
+        default=256, description="audit journal size limit while the database is away, MB"
+    )
+    log_dir: Path | None = Field(
+        default=None, description="JSON log folder for host run (var/logs if unset)"
+    )
+    log_max_mb: int = Field(default=20, description="size of one JSON log file before rotation")
+    log_backups: int = Field(default=10, description="rotated JSON log files kept")
 
     # triage / reply
     queue_size: int = Field(default=64, description="triaged comments waiting for an answer")
@@ -287,6 +319,15 @@ class Settings(BaseSettings):
     douyin_webhook_secret: SecretStr | None = Field(
         default=None, description="Douyin live data push secret (webhook signatures)"
     )
+
+    def stored(self) -> dict[str, Any]:
+        """The settings as a session row keeps them: every secret and password hidden."""
+        values: dict[str, Any] = json.loads(self.model_dump_json())
+        for name, value in values.items():
+            if isinstance(value, str) and "://" in value:
+                values[name] = redact_url(value)
+        values["ingress_tokens"] = sorted(self.ingress_tokens)  # which streams, not the tokens
+        return values
 
     @property
     def llm_configured(self) -> bool:

@@ -158,6 +158,10 @@ class Triage:
         item.trace.stamp("triaged", now)
         return self._enqueue(_Queued(item, reading.key, reading.digits, now, item.priority), now)
 
+    def oldest_wait(self, now: float) -> float:
+        """Seconds the longest-waiting queued item has waited (0 with an empty queue)."""
+        return max((now - q.queued_at for q in self._queue), default=0.0)
+
     def pop(self, now: float) -> Triaged | None:
         """The item to answer next: highest priority after ageing, the oldest on a tie."""
         if not self._queue:

@@ -137,12 +137,16 @@ class StreamSession(Base):
     status: Mapped[str] = mapped_column(String(32), default="running")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # journal
+    heartbeat_at: Mapped[datetime | None]  # last audit write: a stale one means the process died
+    owner: Mapped[str | None] = mapped_column(String(200))  # "host:pid" of the running process
 
 
 class CommentRecord(Base):
     """Every viewer comment and what triage decided about it (the audit log's input side)."""
 
     __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_session_id_message_id", "session_id", "message_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(
@@ -179,6 +183,7 @@ class ReplyRecord(Base):
     guard_ok: Mapped[bool] = mapped_column(Boolean, default=True)
     violations: Mapped[list[str]] = mapped_column(default=list)
     stamps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    merged: Mapped[list[str]] = mapped_column(default=list, server_default="[]")  # also answered
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

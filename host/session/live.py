@@ -1,24 +1,36 @@
 """One live session, written as its stages: source → triage → responder → guard → voice →
-(director → program → sinks). Each stage is a task; they meet at queues, never call upstream.
+(director → program → sinks). Each stage is a supervised task; they meet at queues, never
+call upstream.
+
+The program clock runs in the foreground and never waits on a stage: intake and the reply
+loop are restarted by the `Supervisor` when they fail or stall, and the catalog is a memory
+snapshot (`LiveCatalog`) that a background task refreshes. One bad comment costs only itself:
+it is counted as `malformed` and intake goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Coroutine
+import time
+from collections import Counter
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from host.catalog.facts import CatalogView, facts_for
+from host.catalog.facts import facts_for
+from host.catalog.snapshot import LiveCatalog
 from host.chat.events import Comment, Triaged
+from host.chat.storable import storable
 from host.chat.triage import Triage
 from host.reply.events import Responder, Sentence
 from host.reply.guard import Guard
 from host.session.audit import Audit, SpokenReply
 from host.session.director import Director
+from host.session.metrics import Metrics
 from host.session.pitching import PitchPlan
 from host.session.speech import ClipSource, Segment, speak
+from host.session.supervisor import Supervisor
 from host.stream.base import Overlay
 from host.stream.clock import Clock
 from host.stream.program import Program, ProgramStats
@@ -28,6 +40,8 @@ from host.voice.router import VoiceRouter
 log = logging.getLogger(__name__)
 
 TAIL_S = 1.0  # idle time kept after the last reply when a session ends on its own
+REPLY_STALL_S = 60.0  # a reply turn with no sentence for this long is stuck: restart the loop
+CHECKPOINT_S = 5.0  # how often the resumable state is saved (and at every product change)
 
 
 @dataclass
@@ -36,6 +50,8 @@ class SessionResult:
     drops: dict[str, int]
     comments: int
     program: ProgramStats
+    merged: int = 0  # comments answered inside another's reply
+    restarts: dict[str, int] = field(default_factory=dict)
     blocked: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     pitches: list[tuple[float, str]] = field(default_factory=list)  # (session time, line)
 
@@ -59,7 +75,7 @@ class LiveSession:
         responder: Responder,
         guard: Guard,
         voices: VoiceRouter,
-        catalog: CatalogView,
+        catalog: LiveCatalog,
         director: Director,
         program: Program,
         clock: Clock,
@@ -68,6 +84,11 @@ class LiveSession:
         fps: int,
         pitches: PitchPlan | None = None,
         clips: ClipSource | None = None,
+        stream: str = "demo",
+        metrics: Metrics | None = None,
+        prompt_version: str | None = None,
+        pending: list[Comment] | None = None,
+        on_exchange: Callable[[SpokenReply], None] | None = None,
     ) -> None:
         self._source = source
         self._triage = triage
@@ -88,47 +109,126 @@ class LiveSession:
         self._source_done = False
         self._comments = 0
         self._unwritten: dict[asyncio.Task[None], SpokenReply] = {}
+        self._stream = stream
+        self._metrics = metrics
+        self._prompt_version = prompt_version
+        self._pending = list(pending or [])  # unanswered before a crash: offered first
+        self._on_exchange = on_exchange
+        self._stopping = False
+        self.supervisor = Supervisor()
+        self.malformed = 0
+        self.merged = 0
+        self._dropped_seen: Counter[str] = Counter()
         self.records: list[SpokenReply] = []
         self.blocked: list[tuple[str, tuple[str, ...]]] = []
         self.pitched: list[tuple[float, str]] = []
+
+    @property
+    def triage(self) -> Triage:
+        return self._triage
+
+    @property
+    def comment_count(self) -> int:
+        return self._comments
+
+    def now(self) -> float:
+        return self._clock.now()
 
     def busy(self) -> bool:
         """Work is in flight that will become a segment (fast mode waits for it)."""
         return self._replying or len(self._triage) > 0 or not self._director.segments.empty()
 
+    def request_stop(self) -> None:
+        """End after the sentence on air: no new line starts, the program stops once quiet."""
+        self._stopping = True
+        self._work.set()
+
     async def run(self, duration: float | None) -> SessionResult:
-        tasks = [
-            asyncio.create_task(self._intake(), name="intake"),
-            asyncio.create_task(self._reply_loop(), name="reply"),
-        ]
+        sup = self.supervisor
+        sup.add("intake", self._intake)
+        self._reply_stage = sup.add(
+            "reply", self._reply_loop, stall_s=REPLY_STALL_S, has_work=lambda: self._replying
+        )
+        sup.add("catalog", self._catalog.keep_fresh)
+        sup.add("checkpoint", self._checkpoints)
+        sup.add("stop", self._stop_when_asked)
         if duration is None:
-            tasks.append(asyncio.create_task(self._stop_when_drained(), name="drain"))
+            sup.add("drain", self._stop_when_drained)
+        sup.start_watchdog()
         try:
             stats = await self._program.run(self._director, duration or 1e9)
         finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await sup.stop()
             for task, record in list(self._unwritten.items()):
                 task.cancel()
-                self._audit.reply(record)  # cut off mid-speech: still on the record
+                self._audit.reply(record, cut=True)  # cut off mid-speech: still on the record
+            self._audit.checkpoint(self.state())
         return SessionResult(
             records=self.records,
-            drops=dict(self._triage.drops),
+            drops=dict(self._triage.drops)
+            | ({"malformed": self.malformed} if self.malformed else {}),
             comments=self._comments,
             program=stats,
             blocked=self.blocked,
             pitches=self.pitched,
+            merged=self.merged,
+            restarts=dict(sup.restarts),
         )
 
+    def state(self) -> dict[str, Any]:
+        """The resumable state (a checkpoint): what a restarted stream continues from."""
+        current = self._catalog.current()
+        return {
+            "current": current.sku if current is not None else None,
+            "pitch_slot": self._pitches.slot(self._clock.now()) if self._pitches else 0,
+            "comments": self._comments,
+            "replies": len(self.records),
+            "saved_at": time.time(),
+        }
+
+    async def _checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_S)
+            self._audit.checkpoint(self.state())
+
     async def _intake(self) -> None:
+        while self._pending:
+            self._take(self._pending.pop(0))
         async for comment in self._source:
-            self._comments += 1
+            self._take(comment)
+        self._source_done = True
+
+    def _take(self, comment: Comment) -> None:
+        """One comment through triage into the audit; a comment that breaks either is
+        counted as malformed and dropped, and intake goes on with the next."""
+        self._comments += 1
+        try:
+            comment = storable(comment)
             decision = self._triage.offer(comment, self._clock.now())
             self._audit.comment(comment, decision)
-            if decision.kept:
-                self._work.set()
-        self._source_done = True
+        except Exception as error:
+            self.malformed += 1
+            log.warning("malformed comment dropped (%s: %s)", type(error).__name__, error)
+            if self._metrics is not None:
+                self._metrics.dropped.labels(self._stream, "malformed").inc()
+            return
+        if self._metrics is not None:
+            self._metrics.comments.labels(self._stream, comment.platform).inc()
+            if not decision.kept:
+                self._metrics.dropped.labels(self._stream, decision.reason).inc()
+        if decision.reason == "merged":
+            self.merged += 1
+        if decision.kept:
+            self._work.set()
+
+    async def _stop_when_asked(self) -> None:
+        """After `request_stop`: let the line on air finish, then end the program."""
+        while not self._stopping:
+            await self._work.wait()
+            await asyncio.sleep(0)
+        while self._replying or self._director.speaking or not self._director.segments.empty():
+            await asyncio.sleep(0.05)
+        self._program.stop()
 
     async def _stop_when_drained(self) -> None:
         while not (self._source_done and not self.busy() and not self._director.speaking):
@@ -137,8 +237,11 @@ class LiveSession:
         self._program.stop()
 
     async def _reply_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._director.wait_for_room()
+            if self._stopping:
+                return
+            await self._catalog.refresh()  # the freshest prices this reply can have
             item = self._triage.pop(self._clock.now())
             if item is None:
                 self._work.clear()
@@ -183,7 +286,8 @@ class LiveSession:
         """Pitch a lineup product; a queued comment cuts in at the next sentence boundary."""
         assert self._pitches is not None
         product = self._pitches.product(self._catalog, self._clock.now())
-        if product is None:
+        if product is None:  # an empty lineup: nothing to pitch until someone asks
+            self._replying = False
             await self._work.wait()
             return
         sentences = self._pitches.pitcher.pitch_sentences(
@@ -191,16 +295,20 @@ class LiveSession:
         )
         said = await self._say(sentences, None, None, preemptible=True)
         self._audit.pitch(said.spoken, said.violations)
+        if said.spoken and self._metrics is not None:
+            self._metrics.pitches.labels(self._stream).inc()
         self.pitched.extend(zip(said.times, (s.text for s in said.spoken), strict=True))
 
     async def _reply(self, item: Triaged) -> None:
-        comment = (", ".join(item.askers), item.comment.text)
+        # A comment triage flagged is answered as data but never shown on air word for word.
+        comment = None if item.injection else (", ".join(item.askers), item.comment.text)
         said = await self._say(
             self._responder.respond(item, self._catalog), comment, item.trace, preemptible=False
         )
         if not said.spoken:
             return
         record = SpokenReply.from_reply(item, said.spoken, said.violations)
+        record.prompt_version = self._prompt_version
         self.records.append(record)
         task = asyncio.create_task(self._write_when_spoken(record, said.last))
         self._unwritten[task] = record
@@ -217,8 +325,9 @@ class LiveSession:
         said = Said()
         try:
             async for sentence in sentences:
+                self._reply_stage.progress()
                 await self._director.wait_for_room()
-                if preemptible and len(self._triage) > 0:
+                if self._stopping or (preemptible and len(self._triage) > 0):
                     break
                 for rejection in sentence.rejected:  # stopped and replaced upstream
                     said.violations.extend(rejection.violations)
@@ -226,6 +335,8 @@ class LiveSession:
                 products = facts_for(self._catalog, sentence.skus)
                 verdict = self._guard.check(sentence.text, products)
                 if not verdict.ok:
+                    if self._metrics is not None:
+                        self._metrics.guard_stops.labels(self._stream).inc()
                     said.violations.extend(verdict.violations)
                     self.blocked.append((sentence.text, verdict.violations))
                     log.warning(
@@ -267,3 +378,12 @@ class LiveSession:
             await last.done.wait()
         self._audit.reply(record)
         self._unwritten.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+        if self._metrics is not None:
+            self._metrics.replies.labels(self._stream, record.backend).inc()
+            received = record.stamps.get("received")
+            if received is not None:
+                for stage, t in record.stamps.items():
+                    if stage != "received":
+                        self._metrics.latency.labels(self._stream, stage).observe(t - received)
+        if self._on_exchange is not None:
+            self._on_exchange(record)

@@ -7,6 +7,7 @@ pitches a lineup product, moving to the next one every `rotate_s` seconds of ses
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from host.catalog.facts import CatalogView, ProductFacts
@@ -21,6 +22,7 @@ class PitchPlan:
     idle_s: float
     rotate_s: float
     language: Language
+    offset: int = 0  # rotation slots already used before a restart (from the checkpoint)
 
     @classmethod
     def from_settings(cls, settings: Settings, pitcher: Pitcher) -> PitchPlan | None:
@@ -28,8 +30,16 @@ class PitchPlan:
             return None
         return cls(pitcher, settings.idle_pitch_s, settings.pitch_rotate_s, settings.pitch_language)
 
+    def resumed(self, slot: int) -> PitchPlan:
+        """The plan continuing a rotation that had reached `slot` before a restart."""
+        return dataclasses.replace(self, offset=slot)
+
+    def slot(self, now: float) -> int:
+        """The rotation slot at session time `now`, counted across restarts."""
+        return self.offset + (int(now // self.rotate_s) if self.rotate_s > 0 else 0)
+
     def product(self, catalog: CatalogView, now: float) -> ProductFacts | None:
         lineup = catalog.lineup()
         if self.rotate_s <= 0 or not lineup:
             return catalog.current() or next(iter(lineup), None)
-        return lineup[int(now // self.rotate_s) % len(lineup)]
+        return lineup[self.slot(now) % len(lineup)]

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from host.session.audit import SpokenReply
+from host.session.live import SessionResult
 from host.trace import STAGES
 
 
@@ -32,19 +33,35 @@ def percentiles(values: Sequence[float]) -> tuple[float, float] | None:
     return float(p50), float(p95)
 
 
-def print_report(
-    console: Console,
-    records: Sequence[SpokenReply],
-    drops: dict[str, int],
-    comments: int,
-) -> None:
+def print_exchange(console: Console, record: SpokenReply) -> None:
+    """One answered comment as it finishes on air: who asked what, the reply, how fast."""
+    received = record.stamps.get("received")
+    out = record.stamps.get("first_frame_out")
+    latency = f"{(out - received) * 1000:.0f} ms" if received is not None and out else "-"
+    askers = ", ".join(record.askers)
+    console.print(f"[bold]{askers}[/bold]: {record.comment}", highlight=False, markup=True)
+    console.print(
+        f"  → {record.reply}  [dim]({record.backend}, {latency} to first frame)[/dim]",
+        highlight=False,
+    )
+
+
+def print_report(console: Console, result: SessionResult) -> None:
+    """Counts that add up: every comment received was answered, merged, dropped or left."""
+    answered, merged = len(result.records), result.merged
+    dropped = sum(result.drops.values())
+    left = result.comments - answered - merged - dropped
     summary = Table(title="Session", show_header=False)
-    summary.add_row("comments received", str(comments))
-    summary.add_row("replies spoken", str(len(records)))
-    summary.add_row("comments dropped", str(sum(drops.values())))
-    for reason, n in sorted(drops.items()):
-        summary.add_row(f"  dropped: {reason}", str(n))
+    summary.add_row("comments received", str(result.comments))
+    summary.add_row("  answered", str(answered))
+    summary.add_row("  merged into another's answer", str(merged))
+    summary.add_row("  dropped", str(dropped))
+    for reason, n in sorted(result.drops.items()):
+        summary.add_row(f"    {reason}", str(n))
+    summary.add_row("  not answered (queued at the end, or every line stopped)", str(left))
+    summary.add_row("pitch sentences spoken", str(len(result.pitches)))
     console.print(summary)
+    records = result.records
 
     table = Table(title="Latency from comment received, ms (includes waiting behind other replies)")
     table.add_column("stage")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ from host.stream.overlays import OverlayCompositor
 from host.stream.sinks import Sink
 
 log = logging.getLogger(__name__)
+
+TIMING_SAMPLES = 10_000  # per-frame timings kept for percentiles: the last ~7 minutes, bounded
 
 
 @dataclass
@@ -51,8 +54,17 @@ class Program:
         self.compositor = OverlayCompositor(settings)
         self._sinks = list(sinks)
         self._stopping = False
+        self.stats = ProgramStats()  # live while running: metrics read it
         self._image_shape = (settings.height, settings.width, 3)
         self._audio_samples = settings.audio_rate // settings.fps
+
+    @property
+    def sinks(self) -> list[Sink]:
+        return list(self._sinks)
+
+    def sink_up(self, sink: Sink) -> bool:
+        """False once the sink failed and was dropped (its error is in `stats.sink_errors`)."""
+        return sink.name not in self.stats.sink_errors
 
     def stop(self) -> None:
         """End the run after the current frame; sinks are closed so files are complete."""
@@ -60,8 +72,8 @@ class Program:
 
     async def run(self, source: FrameSource, duration: float) -> ProgramStats:
         """Emit exactly round(duration * fps) frames (fewer if stopped) into every sink."""
-        output = _Output(Encoder(self.settings), self.compositor, self._sinks)
-        stats = output.stats
+        self.stats = stats = ProgramStats()
+        output = _Output(Encoder(self.settings), self.compositor, self._sinks, stats)
         start = self.clock.now()
         interval = 1 / self.fps
         work: asyncio.Future[None] | None = None
@@ -108,12 +120,18 @@ class Program:
 class _Output:
     """One run's encoder and open sinks; touched only from the worker thread (and at the end)."""
 
-    def __init__(self, encoder: Encoder, compositor: OverlayCompositor, sinks: Sequence[Sink]):
+    def __init__(
+        self,
+        encoder: Encoder,
+        compositor: OverlayCompositor,
+        sinks: Sequence[Sink],
+        stats: ProgramStats,
+    ):
         self.encoder = encoder
         self.compositor = compositor
-        self.stats = ProgramStats()
-        self.encode_ms: list[float] = []
-        self.composite_ms: list[float] = []
+        self.stats = stats
+        self.encode_ms: deque[float] = deque(maxlen=TIMING_SAMPLES)
+        self.composite_ms: deque[float] = deque(maxlen=TIMING_SAMPLES)
         self.active: list[Sink] = []
         for sink in sinks:
             try:
@@ -172,5 +190,5 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _percentile(values: list[float], q: float) -> float:
+def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0

@@ -1,25 +1,60 @@
-"""The FastAPI application: routes are thin and call the same functions as the CLI."""
+"""The FastAPI application: routes are thin and call the same functions as the CLI.
+
+`host serve` mounts everything; `host run` mounts only what its stream needs beside it (the
+websocket ingress, the Douyin webhook, `/health` and `/metrics`).
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import Engine
 
 from host import __version__
 from host.config import Settings
-from host.web.routes import catalog, douyin, ingress
+from host.session.manager import StreamManager
+from host.web.routes import catalog, douyin, ingress, streams
 
 
-def create_app(settings: Settings, engine: Engine) -> FastAPI:
-    app = FastAPI(title="livehost", version=__version__)
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    manager: StreamManager | None = None,
+    console: bool = True,
+) -> FastAPI:
+    manager = manager or StreamManager(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await manager.stop_all()  # streams end cleanly: recordings closed, sessions ended
+
+    app = FastAPI(title="livehost", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.manager = manager
+    app.state.ingress = manager.front.ingress
+    app.state.douyin = manager.front.douyin
     app.include_router(ingress.router)
-    app.include_router(catalog.router)
     app.include_router(douyin.router)
+    if console:
+        app.include_router(catalog.router)
+        app.include_router(streams.router)
 
     @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    def health() -> dict[str, Any]:
+        """200 while the process serves; `status` says `degraded` when a stream has a stage
+        down (a sink dropped, a source failing), so a probe can alert without a restart."""
+        return {**manager.health(), "version": __version__}
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        registry: CollectorRegistry = manager.registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -1,0 +1,69 @@
+"""`host run STREAM.yaml`: one stream on air (see host/session/onair.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from host.commands.shell import console, load_settings, one_line_errors, out
+from host.errors import HostError
+
+
+@one_line_errors
+def run(
+    stream_file: Annotated[Path, typer.Argument(help="the stream file (YAML)")],
+    check: Annotated[
+        bool, typer.Option("--check", help="validate the file and its settings, start nothing")
+    ] = False,
+    duration: Annotated[
+        float | None, typer.Option(help="stop after this many seconds (trials, tests)")
+    ] = None,
+    port: Annotated[
+        int, typer.Option(help="port of the ingress, webhook, /health and /metrics (0: any)")
+    ] = 8700,
+    bind: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+) -> None:
+    """Put one stream on air from a stream file: sources in, sinks out, supervised, resumable."""
+    from host.db.migrate import migrated_engine
+    from host.logs import setup_logging
+    from host.session.checks import check_stream
+    from host.session.onair import go_live
+    from host.session.spec import load_stream
+
+    if duration is not None and duration <= 0:
+        raise HostError("--duration must be positive")
+    spec = load_stream(stream_file)
+    base = load_settings()
+    settings = spec.settings_for(base)
+    engine = migrated_engine(settings.database_url)
+    summary = check_stream(spec, settings, engine)
+    if check:
+        out.print(f"{stream_file}: ok · {summary}", highlight=False)
+        return
+    setup_logging(
+        json_file=(settings.log_dir or settings.var_dir / "logs") / f"{spec.name}.log",
+        max_mb=settings.log_max_mb,
+        backups=settings.log_backups,
+    )
+    console.print(f"livehost run {spec.name} · {summary}", highlight=False)
+    result = asyncio.run(
+        go_live(
+            spec,
+            stream_file,
+            base,
+            engine,
+            duration=duration,
+            host=bind,
+            port=port,
+            say=lambda line: console.print(line, highlight=False),
+        )
+    )
+    stats = result.program
+    out.print(
+        f"{spec.name}: {result.comments} comments, {len(result.records)} replies,"
+        f" {stats.frames} frames ({stats.late_frames} late)",
+        highlight=False,
+    )

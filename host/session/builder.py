@@ -1,0 +1,324 @@
+"""The one session builder: a stream file (and what a crash left) in, a running session out.
+
+`host run`, `host serve` and `host demo` all come through `run_stream`; the demo is a stream
+file written in code (replay source, MP4 + HLS out). Building is slow work done before the
+clock starts (voices warm, avatar converted, first catalog snapshot), so a missing setting
+or file fails here with one line, never mid-stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from host.catalog.snapshot import LiveCatalog
+from host.chat.events import Comment
+from host.chat.mux import Feed, SourceMux
+from host.chat.sources import Health
+from host.chat.sources.douyin import DouyinWebhookSource
+from host.chat.sources.registry import SOURCES, SourceContext
+from host.chat.sources.websocket_ingress import IngressHub
+from host.chat.triage import Triage
+from host.config import Settings
+from host.db import models as db
+from host.errors import HostError
+from host.face.base import Animator
+from host.face.sadtalker import SadTalkerFace
+from host.face.wear import build_animator
+from host.logs import session_var, stream_var
+from host.reply.guard import Guard
+from host.reply.prompts import load_banned
+from host.reply.registry import build_responder
+from host.session.audit import Audit, SpokenReply
+from host.session.director import Director
+from host.session.live import LiveSession, SessionResult
+from host.session.metrics import Metrics, Reading, SessionCollector
+from host.session.pitching import PitchPlan
+from host.session.resume import Recovered, owner, recover
+from host.session.spec import SinkSpec, StreamSpec
+from host.stream.clock import Clock, ProgramClock, WallClock
+from host.stream.music import MusicBed
+from host.stream.program import Program
+from host.stream.sinks import Sink
+from host.stream.sinks.hls import hls_sink
+from host.stream.sinks.mp4 import mp4_sink
+from host.stream.sinks.rtmp import RtmpSink, rtmp_sink
+from host.voice.router import build_router
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Front:
+    """What the web front in this process hands to sessions: its comment bus and metrics."""
+
+    ingress: IngressHub | None = None
+    douyin: DouyinWebhookSource | None = None
+    metrics: Metrics | None = None
+
+
+@dataclass
+class Running:
+    """A session while it runs, for the web front's status and the operator's controls."""
+
+    spec: StreamSpec
+    session_id: int
+    live: LiveSession
+    program: Program
+    audit: Audit
+    catalog: LiveCatalog
+    mux: SourceMux
+    sinks: list[Sink] = field(default_factory=list)
+
+    def status(self) -> dict[str, object]:
+        stats = self.program.stats
+        return {
+            "stream": self.spec.name,
+            "session": self.session_id,
+            "frames": stats.frames,
+            "late_frames": stats.late_frames,
+            "comments": self.live.comment_count,
+            "replies": len(self.live.records),
+            "queue": len(self.live.triage),
+            "sinks": {s.name: self.program.sink_up(s) for s in self.sinks},
+            "sources": {
+                f.kind: (f.source.health.state if f.source is not None else "starting")
+                for f in self.mux.feeds
+            },
+            "restarts": dict(self.live.supervisor.restarts),
+            "audit_pending": self.audit.counts.journal_pending,
+        }
+
+    def reading(self) -> Reading:
+        stats = self.program.stats
+        return Reading(
+            frames=stats.frames,
+            late_frames=stats.late_frames,
+            max_lateness_s=stats.max_lateness_ms / 1000,
+            queue_len=len(self.live.triage),
+            queue_age_s=self.live.triage.oldest_wait(self.live.now()),
+            sink_reconnects={
+                s.name: max(0, s.stats.connects - 1) for s in self.sinks if isinstance(s, RtmpSink)
+            },
+            sink_up={s.name: self.program.sink_up(s) for s in self.sinks},
+            restarts={
+                **dict(self.live.supervisor.restarts),
+                **{f"source:{f.kind}": f.restarts for f in self.mux.feeds},
+            },
+            audit_pending=self.audit.counts.journal_pending,
+            audit_lost=self.audit.counts.lost,
+            audit_db_failures=self.audit.counts.db_failures,
+            catalog_failures=self.catalog.failures,
+        )
+
+
+async def run_stream(
+    spec: StreamSpec,
+    settings: Settings,
+    engine: Engine,
+    *,
+    duration: float | None = None,
+    realtime: bool = True,
+    front: Front | None = None,
+    replies_jsonl: Path | None = None,
+    on_start: Callable[[Running], None] | None = None,
+    on_exchange: Callable[[SpokenReply], None] | None = None,
+    environ: dict[str, str] | None = None,
+    source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
+) -> SessionResult:
+    """Run one stream until `duration` (None: until its sources end and it is quiet) or
+    until `Running.live.request_stop()`. `settings` are the stream's own
+    (`spec.settings_for`); `source` replaces the file's sources (for tools and tests that
+    feed comments themselves)."""
+    environ = dict(os.environ) if environ is None else environ
+    front = front or Front()
+    clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
+    recovered = await asyncio.to_thread(recover, engine, spec, settings)
+    catalog = LiveCatalog(
+        engine, spec.merchant, lineup=spec.lineup, refresh_s=settings.catalog_refresh_s
+    )
+    try:
+        await asyncio.to_thread(catalog.load)
+    except LookupError as error:
+        raise HostError(f"stream {spec.name}: {error}") from None
+    if recovered.current is not None and catalog.get(recovered.current) is not None:
+        catalog.set_current(recovered.current)
+    voices = build_router(settings)
+    await asyncio.to_thread(voices.warm)
+    music = None
+    if settings.music_path is not None:  # decoded now, so a bad file fails before the stream
+        music = await asyncio.to_thread(
+            MusicBed,
+            settings.music_path,
+            settings.audio_rate,
+            settings.audio_rate // settings.fps,
+            settings.music_level_db,
+            settings.music_duck_db,
+            settings.music_ramp_s,
+        )
+    animator = await asyncio.to_thread(build_animator, settings)
+    ctx = SourceContext(
+        settings=settings,
+        clock=clock,
+        stream=spec.name,
+        ingress=front.ingress,
+        douyin=front.douyin,
+    )
+    if source is not None:
+        feeds = [Feed("custom", lambda: _Custom(source(clock)))]
+    else:
+        feeds = [_feed(s.kind, s.path, ctx) for s in spec.sources]
+    for feed in feeds:
+        feed.source = feed.make()  # a missing setting is named now, not after a backoff
+    mux = SourceMux(feeds)
+    sinks = [make_sink(sink, spec, settings, environ) for sink in spec.sinks]
+    program = Program(settings, sinks, clock)
+    banned = load_banned(settings.prompts_dir / "banned.yaml")
+    triage = Triage(
+        banned.words, queue_size=settings.queue_size, viewer_cooldown_s=settings.viewer_cooldown_s
+    )
+    guard = Guard(banned.claims)
+    responder = build_responder(settings, guard)
+    pitches = PitchPlan.from_settings(settings, responder)
+    if pitches is not None:
+        pitches = pitches.resumed(recovered.pitch_slot)
+    session_id = await asyncio.to_thread(open_session, engine, spec, settings)
+    stream_var.set(spec.name)
+    session_var.set(session_id)
+    audit = Audit(
+        engine,
+        session_id,
+        settings.var_dir / "journal" / f"{spec.name}-{session_id}.jsonl",
+        jsonl=replies_jsonl,
+        journal_max_bytes=settings.audit_journal_max_mb * 1024 * 1024,
+    )
+    session: LiveSession
+    director = Director(
+        animator,
+        catalog,
+        settings.audio_rate,
+        settings.fps,
+        fast=not realtime,
+        busy=lambda: session.busy(),
+        music=music,
+    )
+    session = LiveSession(
+        source=mux,
+        triage=triage,
+        responder=responder,
+        guard=guard,
+        voices=voices,
+        catalog=catalog,
+        director=director,
+        program=program,
+        clock=clock,
+        audit=audit,
+        rate=settings.audio_rate,
+        fps=settings.fps,
+        pitches=pitches,
+        clips=animator if isinstance(animator, SadTalkerFace) else None,
+        stream=spec.name,
+        metrics=front.metrics,
+        prompt_version=spec.prompt_version,
+        pending=recovered.pending,
+        on_exchange=on_exchange,
+    )
+    running = Running(spec, session_id, session, program, audit, catalog, mux, sinks)
+    collector = None
+    if front.metrics is not None:
+        collector = SessionCollector(spec.name, running.reading)
+        front.metrics.registry.register(collector)
+    if on_start is not None:
+        on_start(running)
+    status = "failed"
+    log.info(
+        "stream %s on air: session %d, %d sources, sinks %s",
+        spec.name,
+        session_id,
+        len(feeds),
+        ", ".join(s.name for s in sinks),
+    )
+    try:
+        result = await session.run(duration)
+        status = "ended"
+        log.info(
+            "stream %s ended: %d comments, %d replies, %d frames (%d late)",
+            spec.name,
+            result.comments,
+            len(result.records),
+            result.program.frames,
+            result.program.late_frames,
+        )
+        return result
+    finally:
+        if collector is not None and front.metrics is not None:
+            front.metrics.registry.unregister(collector)
+        await asyncio.to_thread(audit.close, status)
+        _close(animator)
+
+
+class _Custom:
+    """An async iterable of comments given by a caller, as a `Source`."""
+
+    name = "custom"
+
+    def __init__(self, comments: AsyncIterable[Comment]) -> None:
+        self.health = Health(state="connected")
+        self._comments = comments
+
+    def __aiter__(self) -> AsyncIterator[Comment]:
+        return aiter(self._comments)
+
+
+def _feed(kind: str, path: Path | None, ctx: SourceContext) -> Feed:
+    factory = SOURCES[kind]
+    if kind == "replay" and path is not None:
+        ctx = SourceContext(ctx.settings, ctx.clock, ctx.stream, ctx.ingress, ctx.douyin, path)
+    return Feed(kind, lambda: factory(ctx))
+
+
+def make_sink(
+    sink: SinkSpec, spec: StreamSpec, settings: Settings, environ: dict[str, str] | None
+) -> Sink:
+    if sink.kind == "rtmp":
+        return rtmp_sink(spec.rtmp_url(sink, environ), settings)
+    if sink.kind == "mp4":
+        assert sink.path is not None
+        return mp4_sink(fresh_path(sink.path))
+    assert sink.dir is not None
+    return hls_sink(sink.dir, settings.hls_segment_seconds)
+
+
+def fresh_path(path: Path) -> Path:
+    """`path`, or `name.1.mp4`, `name.2.mp4`... when it exists: a restarted stream records a
+    new part and never overwrites what an earlier run recorded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+    return candidate
+
+
+def open_session(engine: Engine, spec: StreamSpec, settings: Settings) -> int:
+    with Session(engine) as s, s.begin():
+        row = db.StreamSession(name=spec.name, settings=settings.stored(), owner=owner())
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def _close(animator: Animator) -> None:
+    close = getattr(animator, "close", None)  # a worker or a video decoder to release
+    if close is not None:
+        close()
+
+
+__all__ = ["Front", "Recovered", "Running", "run_stream"]

@@ -1,0 +1,147 @@
+"""The streams one process runs: started from stream files, stopped, listed, watched.
+
+`host run` uses it for its one stream, `host serve` for as many as the operator starts. It
+owns what sessions share with the web front of the same process: the comment bus (ingress
+and Douyin hand-over by stream name) and the metrics registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+
+from host.chat.sources.douyin import DouyinWebhookSource
+from host.chat.sources.websocket_ingress import IngressHub
+from host.config import Settings
+from host.errors import HostError
+from host.session.builder import Front, Running, run_stream
+from host.session.live import SessionResult
+from host.session.metrics import Metrics
+from host.session.spec import StreamSpec, load_stream
+from host.stream.clock import WallClock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Managed:
+    spec: StreamSpec
+    path: Path | None
+    task: asyncio.Task[SessionResult]
+    running: Running | None = None
+    error: str | None = None
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def state(self) -> str:
+        if not self.task.done():
+            return "on air" if self.running is not None else "starting"
+        if self.task.cancelled():
+            return "stopped"
+        return "failed" if self.task.exception() is not None else "ended"
+
+
+class StreamManager:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.registry = CollectorRegistry()
+        self.front = Front(
+            ingress=IngressHub(WallClock(), settings.ingress_queue_size),
+            douyin=DouyinWebhookSource(),
+            metrics=Metrics(self.registry),
+        )
+        self.streams: dict[str, Managed] = {}
+
+    def start(
+        self,
+        spec: StreamSpec,
+        *,
+        path: Path | None = None,
+        duration: float | None = None,
+        realtime: bool = True,
+    ) -> Managed:
+        """Start `spec` as a task of the running loop; its settings are checked first."""
+        current = self.streams.get(spec.name)
+        if current is not None and not current.task.done():
+            raise HostError(f"stream {spec.name} is already running")
+        settings = spec.settings_for(self.settings)
+        managed: Managed
+
+        def started(running: Running) -> None:
+            managed.running = running
+            managed.started.set()
+
+        task = asyncio.create_task(
+            run_stream(
+                spec,
+                settings,
+                self.engine,
+                duration=duration,
+                realtime=realtime,
+                front=self.front,
+                on_start=started,
+            ),
+            name=f"stream-{spec.name}",
+        )
+        managed = Managed(spec, path, task)
+        task.add_done_callback(lambda t: self._ended(managed, t))
+        self.streams[spec.name] = managed
+        return managed
+
+    def start_file(self, path: Path, **options: Any) -> Managed:
+        return self.start(load_stream(path), path=path, **options)
+
+    def stop(self, name: str) -> Managed:
+        """Ask the stream to end after the sentence on air (recordings are closed)."""
+        managed = self.streams.get(name)
+        if managed is None:
+            raise KeyError(name)
+        if managed.running is not None:
+            managed.running.live.request_stop()
+        elif not managed.task.done():
+            managed.task.cancel()
+        return managed
+
+    def status(self, name: str) -> dict[str, Any]:
+        managed = self.streams[name]
+        out: dict[str, Any] = {
+            "stream": name,
+            "state": managed.state,
+            "file": str(managed.path) if managed.path else None,
+            "error": managed.error,
+        }
+        if managed.running is not None:
+            out |= managed.running.status()
+        return out
+
+    def health(self) -> dict[str, Any]:
+        streams = {name: self.status(name) for name in self.streams}
+        degraded = any(
+            s["state"] == "failed"
+            or not all(s.get("sinks", {}).values())
+            or any(v == "failed" for v in s.get("sources", {}).values())
+            for s in streams.values()
+        )
+        return {"status": "degraded" if degraded else "ok", "streams": streams}
+
+    async def stop_all(self) -> None:
+        for name in list(self.streams):
+            self.stop(name)
+        await asyncio.gather(*(m.task for m in self.streams.values()), return_exceptions=True)
+
+    def _ended(self, managed: Managed, task: asyncio.Task[SessionResult]) -> None:
+        managed.started.set()
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            managed.error = str(error) if isinstance(error, HostError) else repr(error)
+            if not isinstance(error, HostError):
+                log.error("stream %s failed", managed.spec.name, exc_info=error)
