@@ -1,4 +1,6 @@
-"""Several chat sources read as one: each is pumped by its own task into one bounded queue.
+"""Several chat sources read as one: each is read by its own task, which hands every comment
+to the session's intake at once (no queue between them: a comment is triaged in the same
+step the platform delivered it).
 
 A source that raises is reported and made again from its factory after a backoff (a source
 reconnects by itself; this catches what escapes it), so one platform's failure never ends
@@ -9,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from host.chat.events import Comment
 from host.chat.sources import Backoff, Source
 
 log = logging.getLogger(__name__)
-
-QUEUE_SIZE = 1_000  # comments read but not yet taken by intake: seconds of a flood
 
 
 @dataclass
@@ -30,40 +30,33 @@ class Feed:
     restarts: int = 0
     last_error: str | None = None
     done: bool = False
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
 class SourceMux:
     def __init__(self, feeds: Sequence[Feed]) -> None:
         self.feeds = list(feeds)
-        self._queue: asyncio.Queue[Comment | None] = asyncio.Queue(QUEUE_SIZE)
 
-    def __aiter__(self) -> AsyncIterator[Comment]:
-        return self._read()
-
-    async def _read(self) -> AsyncIterator[Comment]:
-        for feed in self.feeds:
-            if feed.task is None or feed.task.done():
-                feed.done = False
-                feed.task = asyncio.create_task(self._pump(feed), name=f"source-{feed.kind}")
+    async def run(self, take: Callable[[Comment], None]) -> None:
+        """Read every feed until all have ended, handing each comment to `take`."""
+        tasks = [
+            asyncio.create_task(self._pump(f, take), name=f"source-{f.kind}") for f in self.feeds
+        ]
         try:
-            while not all(f.done for f in self.feeds):
-                comment = await self._queue.get()
-                if comment is not None:
-                    yield comment
+            await asyncio.gather(*tasks)
         finally:
-            for feed in self.feeds:
-                if feed.task is not None:
-                    feed.task.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _pump(self, feed: Feed) -> None:
+    async def _pump(self, feed: Feed, take: Callable[[Comment], None]) -> None:
         backoff = Backoff(base=0.5, cap=30.0)
+        feed.done = False
         while True:
             try:
                 feed.source = feed.source or feed.make()
                 async for comment in feed.source:
                     backoff.reset()
-                    await self._queue.put(comment)
+                    take(comment)
                 break
             except Exception as error:
                 feed.restarts += 1
@@ -72,4 +65,3 @@ class SourceMux:
                 log.exception("chat source %s failed; starting it again", feed.kind)
                 await backoff.wait()
         feed.done = True
-        await self._queue.put(None)  # wakes the reader to notice

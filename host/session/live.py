@@ -14,13 +14,14 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from host.catalog.facts import facts_for
 from host.catalog.snapshot import LiveCatalog
 from host.chat.events import Comment, Triaged
+from host.chat.mux import SourceMux
 from host.chat.storable import storable
 from host.chat.triage import Triage
 from host.reply.events import Responder, Sentence
@@ -70,7 +71,7 @@ class LiveSession:
     def __init__(
         self,
         *,
-        source: AsyncIterable[Comment],
+        source: SourceMux,
         triage: Triage,
         responder: Responder,
         guard: Guard,
@@ -194,8 +195,7 @@ class LiveSession:
     async def _intake(self) -> None:
         while self._pending:
             self._take(self._pending.pop(0))
-        async for comment in self._source:
-            self._take(comment)
+        await self._source.run(self._take)
         self._source_done = True
 
     def _take(self, comment: Comment) -> None:
