@@ -1,0 +1,207 @@
+"""Fault injection under `host run`: each fault degrades the stream, none stops or freezes it,
+and nothing is lost. Every case checks the program's own count (every frame emitted, only a
+few late) and the audit in the database after the run."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from host.db import models as db
+from tests.conftest import POSTGRES_ADMIN, POSTGRES_URL
+from tests.host_run import HostRun, free_port
+from tests.llm_double import LlmDouble
+from tests.llm_double import Script as LlmScript
+from tests.test_rtmp import packets, start_receiver
+from tests.tts_double import Script as TtsScript
+from tests.tts_double import running_tts_double
+
+pytestmark = pytest.mark.slow
+
+FPS = 25
+LATE_ALLOWED = 10  # frames more than a frame late, over a whole run: a blip, not a freeze
+SUMMARY = re.compile(r"(\d+) comments, (\d+) replies, (\d+) frames \((\d+) late\)")
+
+
+def questions(n: int, every_s: float, start_s: float = 1.0) -> list[dict]:
+    asks = ["How much is the down jacket?", "3号多少钱", "is the scarf in stock?", "2号多少钱"]
+    return [
+        {"t": start_s + i * every_s, "user": f"v{i}", "text": asks[i % len(asks)], "id": f"m{i}"}
+        for i in range(n)
+    ]
+
+
+def replay_stream(work: Path, name: str, comments: list[dict], **extra: object) -> dict:
+    path = work / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in comments))
+    return {
+        "name": name,
+        "merchant": "demo",
+        "sources": [{"kind": "replay", "path": str(path)}],
+        "sinks": [{"kind": "mp4", "path": f"{name}.mp4"}],
+        **extra,
+    }
+
+
+def summary(run: HostRun) -> tuple[int, int, int, int]:
+    found = SUMMARY.search(run.output())
+    assert found, run.output()
+    comments, replies, frames, late = map(int, found.groups())
+    return comments, replies, frames, late
+
+
+def assert_never_stopped(run: HostRun, seconds: float) -> None:
+    _, _, frames, late = summary(run)
+    assert frames == round(seconds * FPS), run.output()
+    assert late <= LATE_ALLOWED, run.output()
+
+
+@pytest.fixture
+def postgres_db() -> Iterator[str]:
+    name = f"livehost_fault_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_away(name: str, at_s: float, for_s: float) -> threading.Thread:
+    """From `at_s`, for `for_s`: every connection to `name` terminated, none accepted."""
+
+    def outage() -> None:
+        time.sleep(at_s)
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            time.sleep(for_s)
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+    thread = threading.Thread(target=outage, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.postgres
+def test_database_away_for_15_s_the_stream_goes_on_and_every_row_is_written(
+    tmp_path: Path, postgres_db: str
+) -> None:
+    comments = questions(10, 4.0)  # one every 4 s, before, during and after the outage
+    stream = replay_stream(tmp_path, "dbdown", comments, pitches={"idle_s": 2})
+    run = HostRun(tmp_path, stream, {"DATABASE_URL": POSTGRES_URL.format(name=postgres_db)})
+    run.db_url = POSTGRES_URL.format(name=postgres_db)
+    try:
+        run.start("--duration", "45")
+        run.on_air()
+        outage = database_away(postgres_db, 8.0, 15.0)
+        time.sleep(12)
+        status = run.health()["streams"]["dbdown"]
+        assert status["audit_pending"] > 0, status  # held in the journal meanwhile
+        assert run.wait(120) == 0, run.output()
+        outage.join()
+    finally:
+        run.stop()
+    assert_never_stopped(run, 45)
+    (session,) = run.sessions()
+    assert session.status == "ended"
+    stored = [c.message_id for c in run.rows(db.CommentRecord, session.id)]
+    assert stored == [c["id"] for c in comments]
+    replies = run.rows(db.ReplyRecord, session.id)
+    answered = {r.comment_id for r in replies if r.comment_id is not None}
+    assert len(answered) >= 9, run.output()  # the last may still be queued at the end
+    assert "database unavailable" in run.output()
+
+
+def test_a_tts_backend_that_fails_is_replaced_sentence_by_sentence(tmp_path: Path) -> None:
+    comments = [c for c in questions(8, 3.0) if c["text"].isascii()]  # English: VOICE_EN
+    stream = replay_stream(tmp_path, "ttsdown", comments, pitches={"idle_s": 0})
+    with running_tts_double(TtsScript(mode="error")) as tts:
+        run = HostRun(
+            tmp_path,
+            stream,
+            {"VOICE_EN": "openai", "TTS_OPENAI_BASE_URL": tts.base_url, "TTS_CACHE": "false"},
+        )
+        try:
+            run.start("--duration", "30")
+            assert run.wait(90) == 0, run.output()
+        finally:
+            run.stop()
+        tried = len(tts.requests)
+    assert_never_stopped(run, 30)
+    assert tried > 0  # the failing backend was asked first, every time
+    (session,) = run.sessions()
+    replies = run.rows(db.ReplyRecord, session.id)
+    assert len({r.comment_id for r in replies}) == len(comments)  # every one spoken anyway
+
+
+def test_rtmp_ingest_stopped_and_restarted_the_push_reconnects(tmp_path: Path) -> None:
+    port = free_port()
+    first, second = tmp_path / "first", tmp_path / "second"
+    receiver = start_receiver(port, first)
+    stream = replay_stream(tmp_path, "ingest", questions(6, 4.0))
+    stream["sinks"].append({"kind": "rtmp", "url_env": "LIVE_RTMP_URL"})
+    run = HostRun(tmp_path, stream, {"LIVE_RTMP_URL": f"rtmp://127.0.0.1:{port}/live/k"})
+    try:
+        run.start("--duration", "40")
+        run.on_air()
+        time.sleep(8)
+        receiver.kill()
+        receiver.wait(10)
+        time.sleep(4)
+        receiver = start_receiver(port, second)
+        assert run.wait(90) == 0, run.output()
+        receiver.wait(30)
+    finally:
+        run.stop()
+        receiver.kill()
+    assert_never_stopped(run, 40)
+    assert packets(first) and packets(second)
+    late_start = packets(second)[0]["dts"]
+    assert late_start > 8  # the program clock went on: the ingest sees a gap, not a restart
+
+
+def test_llm_server_killed_mid_reply_the_catalog_answerer_speaks(tmp_path: Path) -> None:
+    comments = questions(8, 3.5)
+    stream = replay_stream(tmp_path, "llmdown", comments, responder="llm", pitches={"idle_s": 0})
+    slow = LlmScript(replies=["Great question! The down jacket is ¥399 today."], token_delay_s=0.2)
+    double = LlmDouble(slow).start()
+    run = HostRun(
+        tmp_path,
+        stream,
+        {
+            "OPENAI_BASE_URL": double.base_url,
+            "OPENAI_API_KEY": "sk-test",
+            "LLM_FIRST_SENTENCE_S": "2",
+        },
+    )
+    try:
+        run.start("--duration", "35")
+        run.on_air()
+        time.sleep(9)  # the LLM has answered and is writing again
+        double.stop()
+        assert run.wait(90) == 0, run.output()
+    finally:
+        run.stop()
+    assert_never_stopped(run, 35)
+    (session,) = run.sessions()
+    replies = run.rows(db.ReplyRecord, session.id)
+    backends = [r.backend for r in replies if r.comment_id is not None]
+    assert "llm" in backends[:2] and backends[-1] == "catalog", backends
+    for reply in replies:
+        if reply.comment_id is not None and reply.backend == "catalog":
+            wait = reply.stamps["first_audio"] - reply.stamps["received"]
+            assert wait < 2 + 3, reply.stamps  # the first-sentence deadline, then speech
