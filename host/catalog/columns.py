@@ -103,6 +103,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "类别",
         "宝贝类目",
         "商品类目",
+        "店内分类",
         "type",
         "product_type",
     ),
@@ -191,6 +192,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "商品描述",
         "商品详情",
         "详情",
+        "product_category",
         "seo_title",
         "seo_description",
         "tags",
@@ -244,7 +246,10 @@ _BY_HEADER = {alias: key for key, aliases in _ALIASES.items() for alias in alias
 # "Option1 Name"/"Option1 Value" (Shopify), "Variation 1" (TikTok Shop), "Attribute 2 value(s)":
 # a variant's option, named in one cell and valued in another (or named by its header).
 _OPTION = re.compile(r"^(?:option|attribute|variation)_?(\d)(?:_(name|values?))?$")
-_PREFIXED_PICTURE = re.compile(r"^(?:product_)?image_?\d+$|^新图片$|^图片\d+$")
+# Extra pictures ("Product Image 2", 新图片) and Shopify's Google Shopping / market columns.
+_ALSO_IGNORED = re.compile(
+    r"^(?:product_)?image_?\d+$|^新图片$|^图片\d+$|^google_shopping_|_international$"
+)
 
 
 def normalise_header(header: str) -> str:
@@ -257,11 +262,10 @@ def normalise_header(header: str) -> str:
 def canonical(header: str) -> str:
     """The field or attribute a header stands for; an unknown header stands for itself.
 
-    Extra picture columns ("Product Image 2", 新图片) are ignored: the card shows one photo.
     Cached: a file has a handful of headers but every row asks about each of them.
     """
     key = normalise_header(header)
-    if _PREFIXED_PICTURE.match(key):
+    if _ALSO_IGNORED.search(key):
         return IGNORED
     return _BY_HEADER.get(key, key)
 

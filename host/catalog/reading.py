@@ -23,6 +23,7 @@ from typing import Any
 
 from host.catalog.columns import ITEM_ID, canonical
 from host.catalog.errors import CatalogError
+from host.catalog.formulas import restore
 from host.catalog.limits import Deadline, ImportLimits, mb
 
 FORMATS = ("csv", "json", "xlsx")
@@ -76,7 +77,7 @@ def _csv_records(reader: Iterator[list[str]]) -> Iterator[Sequence[Any]]:
     number = 0
     try:
         for number, cells in enumerate(reader, start=1):  # noqa: B007 - read after the loop
-            yield cells
+            yield [restore(cell) for cell in cells]
     except csv.Error as exc:
         raise CatalogError(number + 1, None, f"unreadable CSV: {exc}") from exc
 
@@ -85,9 +86,7 @@ def _json_rows(path: Path, limits: ImportLimits, deadline: Deadline) -> list[Raw
     raw = path.read_bytes()
     text = _decode(raw)
     try:
-        data = json.loads(
-            text, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant
-        )
+        data = json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise CatalogError(None, None, f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
     except RecursionError as exc:
@@ -150,8 +149,10 @@ def _xlsx_rows(path: Path, limits: ImportLimits, deadline: Deadline) -> list[Raw
         rows, columns = sheet.max_row or 0, sheet.max_column or 0
         if rows > limits.max_rows + HEADER_SEARCH:
             raise CatalogError(
-                None, None, f"the sheet declares {rows} rows; at most {limits.max_rows} allowed"
-                " (CATALOG_MAX_ROWS)"
+                None,
+                None,
+                f"the sheet declares {rows} rows; at most {limits.max_rows} allowed"
+                " (CATALOG_MAX_ROWS)",
             )
         if columns > limits.max_columns:
             raise _too_many_columns(limits, columns)

@@ -50,7 +50,10 @@ _FALSE = {
     "已下架", "仓库中", "下柜", "已下柜", "draft", "archived", "deactivated", "frozen",
 }  # fmt: skip
 # Cells a variant row leaves empty and takes from its item's first row.
-_ITEM_LEVEL = ("name", "name_en", "category", "promotion", "aliases", "active", "currency")
+_ITEM_LEVEL = (
+    "name", "name_en", "category", "promotion", "aliases", "active", "currency",
+    "brand", "material", "image",
+)  # fmt: skip
 _NO_OPTION = "default title"  # Shopify's option value for an item without options
 _ALIAS_SPLIT = re.compile(r"[|｜、;；]")
 _LINK = re.compile(r"^(?:#|no\.?|链接)?\s*(\d+)\s*(?:号)?\s*(?:链接)?$")
@@ -92,11 +95,9 @@ def parse_records(
         if item and item in items:
             if not any(_text(cells.get(key)) for key in ("sku", "price", "stock")):
                 continue  # a picture row of a multi-variant item, not a product
-            for key in _ITEM_LEVEL:
-                if not _text(cells.get(key)) and key in items[item]:
-                    cells[key] = items[item][key]
+            _inherit(cells, items[item])
         elif item:
-            items[item] = {key: cells[key] for key in _ITEM_LEVEL if key in cells}
+            items[item] = {key: cells[key] for key in (*_ITEM_LEVEL, "options") if key in cells}
         record, row_errors = _parse_row(raw.number, cells, default_currency, limits)
         errors.extend(row_errors)
         if record is None:
@@ -151,14 +152,17 @@ def _header_errors(rows: Sequence[RawRow]) -> list[CatalogError]:
 
 
 def _fields(raw: RawRow) -> dict[str, Any]:
-    """A row's cells keyed by field, known attribute or header; options gathered apart."""
+    """A row's cells keyed by field, known attribute or header; options under "options"."""
     cells: dict[str, Any] = {}
     options: dict[int, dict[str, str]] = {}
     for header, value in raw.cells.items():
         option = option_of(str(header))
         key = canonical(str(header))
         if option is not None:
-            options.setdefault(option[0], {"header": str(header)})[option[1]] = _text(value)
+            number, part = option
+            options.setdefault(number, {})[part] = _text(value)
+            if part == "value":
+                options[number]["header"] = str(header).strip()
         elif key == IGNORED:
             continue
         elif key == "attributes" and isinstance(value, dict):
@@ -167,24 +171,34 @@ def _fields(raw: RawRow) -> dict[str, Any]:
             cells[key] = value
         elif _text(value):
             cells.setdefault("attributes", {})[str(header).strip()] = value
-    for number in sorted(options):
-        name, value = _option(options[number])
-        if name and value:
-            cells.setdefault("attributes", {})[name] = value
+    if options:
+        cells["options"] = options
     return cells
 
 
-def _option(cells: dict[str, str]) -> tuple[str, str]:
-    """(attribute name, value) of one variant option: "Color"/"Black" or "Color: Black"."""
-    value = cells.get("value", "")
-    name = cells.get("name", "")
-    if not name and ":" in value.replace("：", ":"):
-        name, _, value = value.replace("：", ":").partition(":")
-    if value.strip().lower() == _NO_OPTION:
-        return "", ""
-    name = name.strip() or cells["header"]
-    key = canonical(name)
-    return (key if key in ATTRIBUTES else name), value.strip()
+def _inherit(cells: dict[str, Any], item: dict[str, Any]) -> None:
+    """Fill a variant row's empty item-level cells and option names from its item's row."""
+    for key in _ITEM_LEVEL:
+        if not _text(cells.get(key)) and key in item:
+            cells[key] = item[key]
+    for number, option in cells.get("options", {}).items():
+        if not option.get("name"):
+            option["name"] = item.get("options", {}).get(number, {}).get("name", "")
+
+
+def _option_attributes(options: dict[int, dict[str, str]]) -> dict[str, str]:
+    """Variant options as attributes: "Color"/"Black" or a "Variation 1" cell "Color: Black"."""
+    found = {}
+    for number in sorted(options):
+        value, name = options[number].get("value", ""), options[number].get("name", "")
+        if not name and ":" in value.replace("：", ":"):
+            name, _, value = value.replace("：", ":").partition(":")
+        if not value.strip() or value.strip().lower() == _NO_OPTION:
+            continue
+        name = name.strip() or options[number].get("header", f"option {number}")
+        key = canonical(name)
+        found[key if key in ATTRIBUTES else name] = value.strip()
+    return found
 
 
 def _parse_row(
@@ -196,7 +210,7 @@ def _parse_row(
         errors.append(CatalogError(number, column, reason))
 
     for key, value in values.items():
-        if key != "attributes" and not isinstance(value, list):
+        if key not in ("attributes", "options") and not isinstance(value, list):
             _check_text(key, _text(value), fail)
     sku = normalise_sku(_text(values.get("sku")) or _text(values.get(ITEM_ID)))
     name = _text(values.get("name"))
@@ -252,6 +266,7 @@ def _parse_row(
 def _attributes(values: dict[str, Any], limits: ImportLimits, fail: Any) -> dict[str, str]:
     """Known attributes and extra columns, bounded: they all go into the LLM's prompt."""
     found = {str(k).strip(): _text(v) for k, v in values.get("attributes", {}).items()}
+    found |= _option_attributes(values.get("options", {}))
     found |= {key: _text(values[key]) for key in ATTRIBUTES if key in values}
     found = {k: v for k, v in found.items() if k and v}
     if len(found) > limits.max_attributes:

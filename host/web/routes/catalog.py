@@ -33,6 +33,7 @@ from host.catalog.edits import (
 from host.catalog.export import product_json
 from host.catalog.importer import import_file
 from host.catalog.limits import ImportLimits
+from host.catalog.money import PriceError, parse_currency
 from host.catalog.photos import MediaStore, media_dir
 from host.catalog.store import DbCatalog, merchant_has_products
 from host.web.deps import EngineDep, SettingsDep
@@ -67,6 +68,7 @@ class Lineup(BaseModel):
                             "file": {"type": "string", "format": "binary"},
                             "dry_run": {"type": "boolean", "default": False},
                             "format": {"type": "string", "enum": ["csv", "xlsx", "json"]},
+                            "currency": {"type": "string", "default": "CNY"},
                         },
                     }
                 }
@@ -77,8 +79,9 @@ class Lineup(BaseModel):
 async def upload_catalog(
     merchant: str, request: Request, engine: EngineDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    """Import a whole catalog file (multipart `file`, `dry_run`, `format`: csv|xlsx|json);
-    422 with the per-row report when anything is wrong, 413 when the file is too large."""
+    """Import a whole catalog file (multipart `file`, `dry_run`, `format`: csv|xlsx|json,
+    `currency` of prices that name none); 422 with the per-row report when anything is
+    wrong, 413 when the file is too large."""
     limits = ImportLimits.from_settings(settings)
     cap = limits.max_file_bytes + _FORM_SLACK
     declared = request.headers.get("content-length", "")
@@ -97,6 +100,10 @@ async def upload_catalog(
     if not isinstance(upload, UploadFile):
         raise HTTPException(422, detail="no catalog file: send it as the multipart field 'file'")
     fmt = form.get("format")
+    try:
+        currency = parse_currency(str(form.get("currency") or "CNY"))
+    except PriceError as exc:
+        raise HTTPException(422, detail=f"currency: {exc}") from exc
     dry_run = str(form.get("dry_run", "false")).lower() in ("1", "true", "yes", "on")
     with tempfile.TemporaryDirectory(prefix="catalog-upload-") as folder:
         path = Path(folder) / "upload"
@@ -112,6 +119,7 @@ async def upload_catalog(
             fmt=fmt if isinstance(fmt, str) and fmt else None,
             dry_run=dry_run,
             by="api",
+            default_currency=currency,
             limits=limits,
             media=MediaStore(media_dir(settings), limits.max_photo_bytes, limits.max_photo_pixels),
             photos_from=None,  # an upload may only name photos already in the media store
