@@ -159,7 +159,10 @@ def catalog_export(
     if out_file is None:
         typer.echo(text, nl=False)
         return
-    write_atomically(out_file, text)
+    try:
+        write_atomically(out_file, text)
+    except OSError as exc:
+        raise HostError(f"cannot write {out_file}: {exc.strerror or exc}") from None
     console.print(f"wrote {out_file}", highlight=False)
 
 
