@@ -131,10 +131,14 @@ def test_a_million_attribute_columns_are_refused(engine: Engine, tmp_path: Path)
         ({"sku": "S" * 65}, CatalogError(1, "sku", "longer than 64 characters")),
         ({"name": "名" * 201}, CatalogError(1, "name", "longer than 200 characters")),
         ({"name": "杯\x00子"}, CatalogError(1, "name", "contains a NUL character")),
-        ({"promotion": "\ud800"}, CatalogError(1, "promotion", "contains an invalid character"
-                                                " (a lone surrogate)")),
-        ({"price": "99,999,999,999.99"}, CatalogError(1, "price", "too large (at most "
-                                                      "9999999999.99)")),
+        (
+            {"promotion": "\ud800"},
+            CatalogError(1, "promotion", "contains an invalid character (a lone surrogate)"),
+        ),
+        (
+            {"price": "99,999,999,999.99"},
+            CatalogError(1, "price", "too large (at most 9999999999.99)"),
+        ),
         ({"price": "1" * 30}, CatalogError(1, "price", "too large (at most 9999999999.99)")),
         ({"stock": 2**31}, CatalogError(1, "stock", "too large (at most 2147483647)")),
         ({"color": "x" * 1001}, CatalogError(1, "color", "longer than 1000 characters")),
@@ -157,8 +161,10 @@ def test_values_the_schema_cannot_hold_are_row_errors_on_every_database(
     [
         ('[{"sku": "A", "name": "a", "price": 1e300}]', r"row 1, column price: too large"),
         ('[{"sku": "A", "name": "a", "price": ' + "9" * 5000 + "}]", r"price: too large"),
-        ('[{"sku": "A", "name": "a", "price": 1, "stock": ' + "9" * 5000 + "}]",
-         r"stock: too large"),
+        (
+            '[{"sku": "A", "name": "a", "price": 1, "stock": ' + "9" * 5000 + "}]",
+            r"stock: too large",
+        ),
         ("[" * 100_000 + "]" * 100_000, r"file: invalid JSON: nested too deeply"),
         ('[{"sku": "A", "name": "a", "price": NaN}]', r"invalid JSON"),
     ],
