@@ -56,6 +56,34 @@ class Settings(BaseSettings):
         description="avatar to wear, from host avatar create (unset: the illustrated host)",
     )
 
+    # catalog imports: what one uploaded file may cost before it is refused
+    catalog_max_file_mb: float = Field(
+        default=32.0, description="largest catalog file accepted (CSV, XLSX or JSON), MB"
+    )
+    catalog_max_unzipped_mb: float = Field(
+        default=256.0, description="largest an XLSX catalog may unpack to, MB"
+    )
+    catalog_max_rows: int = Field(default=200_000, description="most rows in one catalog file")
+    catalog_max_columns: int = Field(default=300, description="most columns in one catalog file")
+    catalog_max_cell_chars: int = Field(
+        default=10_000, description="longest cell in a catalog file, characters"
+    )
+    catalog_max_attributes: int = Field(
+        default=50, description="most attributes (extra columns) one product may have"
+    )
+    catalog_max_attribute_chars: int = Field(
+        default=1_000, description="longest attribute name or value, characters"
+    )
+    catalog_max_seconds: float = Field(
+        default=120.0, description="longest one catalog import may take before it is refused, s"
+    )
+    catalog_max_photo_mb: float = Field(
+        default=10.0, description="largest product photo file copied into the media store, MB"
+    )
+    catalog_max_photo_pixels: int = Field(
+        default=40_000_000, description="most pixels a product photo may decode to"
+    )
+
     # program
     fps: int = Field(default=25, description="program frame rate")
     width: int = Field(default=720, description="output width in pixels")

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from host.catalog.facts import ProductFacts
+from host.catalog.photos import MediaStore, media_dir
 from host.config import Settings
 from host.stream.base import Overlay
 from host.stream.card import card_text
@@ -185,9 +186,11 @@ def test_a_price_change_renders_a_new_card_and_equal_content_is_reused() -> None
 
 def test_card_shows_the_product_photo_from_the_catalog(tmp_path) -> None:
     Image.new("RGB", (300, 300), (230, 20, 20)).save(tmp_path / "jacket.png")
-    settings = Settings(_env_file=None, products_dir=tmp_path)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, var_dir=tmp_path / "var")  # type: ignore[call-arg]
     compositor = OverlayCompositor(settings)
-    with_photo = dataclasses.replace(JACKET, attributes={"图片": "jacket.png"})
+    media = MediaStore(media_dir(settings), 1 << 20, 1 << 20)  # where the import puts photos
+    ref = media.ingest("jacket.png", tmp_path, write=True)
+    with_photo = dataclasses.replace(JACKET, attributes={"image": ref})
     black = np.zeros((settings.height, settings.width, 3), np.uint8)
     shown = compositor.composite(black, Overlay(product=with_photo))
     plain = compositor.composite(black, Overlay(product=JACKET))

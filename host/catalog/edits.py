@@ -15,12 +15,13 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from host.catalog.facts import ProductFacts
+from host.catalog.limits import MAX_INT
 from host.catalog.money import PriceError, parse_price
 from host.catalog.product_rows import active_products, facts_of
+from host.catalog.skus import normalise_sku
+from host.catalog.validation import text_problem
 from host.db.models import Merchant, PriceHistory, Product, utcnow
 from host.errors import HostError
-
-MAX_PRICE = Decimal("9999999999.99")  # what the Numeric(12, 2) column holds
 
 
 class Unset(enum.Enum):
@@ -58,8 +59,12 @@ def edit_product(engine: Engine, merchant: str, sku: str, edit: ProductEdit) -> 
     A price change writes a price history row; the next `get` or `search` of any
     `DbCatalog` sees the new facts.
     """
-    if isinstance(edit.stock, int) and edit.stock < 0:
-        raise EditError("stock cannot be negative")
+    if isinstance(edit.stock, int) and not 0 <= edit.stock <= MAX_INT:
+        raise EditError(f"stock must be a whole number from 0 to {MAX_INT}")
+    if isinstance(edit.promotion, str):
+        problem = text_problem(edit.promotion)
+        if problem is not None:
+            raise EditError(f"promotion: {problem}")
     with Session(engine) as session, session.begin():
         product = _product(session, merchant, sku)
         if not isinstance(edit.price, Unset):
@@ -95,6 +100,7 @@ def set_stock(engine: Engine, merchant: str, sku: str, stock: int | None) -> Pro
 
 def set_lineup(engine: Engine, merchant: str, skus: Sequence[str]) -> list[ProductFacts]:
     """Put `skus` on sale as links 1..n in this order; every other product loses its link."""
+    skus = [normalise_sku(sku) for sku in skus]
     if len(set(skus)) != len(skus):
         repeated = sorted({sku for sku in skus if skus.count(sku) > 1})
         raise EditError(f"SKU listed twice in the lineup: {', '.join(repeated)}")
@@ -140,13 +146,11 @@ def _amount(price: Decimal | str, currency: str) -> Decimal:
         raise EditError(f"price: {exc}") from exc
     if named is not None and named != currency:
         raise EditError(f"price is in {named} but the product is priced in {currency}")
-    if amount > MAX_PRICE:
-        raise EditError(f"price: absurd value {amount}")
     return amount
 
 
 def _product(session: Session, merchant: str, sku: str) -> Product:
-    product = session.scalar(active_products(merchant).where(Product.sku == sku))
+    product = session.scalar(active_products(merchant).where(Product.sku == normalise_sku(sku)))
     if product is None:
         raise UnknownProduct(f"no active product {sku!r} for merchant {merchant!r}")
     return product

@@ -6,8 +6,9 @@ from __future__ import annotations
 class CatalogError(Exception):
     """A problem in a catalog file; `row` is None when it concerns the whole file.
 
-    Rows are counted as a spreadsheet shows them: in CSV and XLSX the header is row 1, so
-    the first product is row 2; in JSON the first object is row 1.
+    Rows are counted as a spreadsheet shows them: in CSV and XLSX the header is usually
+    row 1, so the first product is row 2 (a shop export's title rows above the header
+    count too); in JSON the first object is row 1.
     """
 
     def __init__(self, row: int | None, column: str | None, reason: str) -> None:

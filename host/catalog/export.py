@@ -1,7 +1,8 @@
 """A merchant's active catalog written back as a file that `import_file` reads unchanged.
 
 Merchants edit prices in a spreadsheet and upload it again, so the export uses the import's
-own column names and notations: re-importing an untouched export changes nothing.
+own column names and notations: re-importing an untouched export changes nothing. CSV cells
+that a spreadsheet would run as formulas are neutralised (see `formulas`).
 """
 
 from __future__ import annotations
@@ -9,12 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from host.catalog.columns import FIELDS
 from host.catalog.facts import ProductFacts
+from host.catalog.formulas import neutralise
 from host.catalog.store import DbCatalog
 
 EXPORT_FORMATS = ("csv", "json")
@@ -31,12 +36,27 @@ def export_catalog(engine: Engine, merchant: str, fmt: str = "csv") -> str:
     attributes = sorted({key for p in products for key in p.attributes})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*_COLUMNS, *attributes])
+    writer.writerow([neutralise(header) for header in (*_COLUMNS, *attributes)])
     for p in products:
         cells = product_json(p)
         row = [_cell(cells[column]) for column in _COLUMNS]
-        writer.writerow([*row, *(p.attributes.get(key, "") for key in attributes)])
+        row += [p.attributes.get(key, "") for key in attributes]
+        writer.writerow([neutralise(cell) for cell in row])
     return buffer.getvalue()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: a crash mid-write leaves the old file, never half."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def product_json(product: ProductFacts) -> dict[str, Any]:

@@ -3,10 +3,15 @@
 A catalog on air must never be half-imported, so a file with any bad cell changes nothing,
 and a good file is applied in a single transaction. Products missing from the file are
 deactivated rather than deleted, so the audit log's replies keep pointing at real rows.
+
+Imports for one merchant are serialised by that merchant's row (created idempotently and
+locked first thing in the transaction), so concurrent uploads for a new merchant neither
+collide on its name nor on its SKUs: each sees the one before it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,12 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from host.catalog.errors import CatalogError
 from host.catalog.facts import ProductFacts
+from host.catalog.limits import Deadline, ImportLimits
+from host.catalog.photos import MediaStore, PhotoError
 from host.catalog.product_rows import fact_changes, facts_of, row_values
 from host.catalog.reading import detect_format, read_rows
+from host.catalog.skus import normalise_sku
 from host.catalog.validation import ProductRecord, parse_records
 from host.db.models import CatalogImport, Merchant, PriceHistory, Product, utcnow
 
@@ -37,6 +46,7 @@ class ImportReport:
     sha256: str
     dry_run: bool
     errors: list[CatalogError] = field(default_factory=list)
+    warnings: list[CatalogError] = field(default_factory=list)  # imported, but not all of it
     added: list[str] = field(default_factory=list)
     changed: list[ProductChange] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -58,6 +68,10 @@ class ImportReport:
             "errors": [
                 {"row": e.row, "column": e.column, "reason": e.reason, "message": str(e)}
                 for e in self.errors
+            ],
+            "warnings": [
+                {"row": w.row, "column": w.column, "reason": w.reason, "message": str(w)}
+                for w in self.warnings
             ],
             "counts": {
                 "added": len(self.added),
@@ -87,43 +101,38 @@ def import_file(
     path: Path,
     merchant: str,
     *,
+    file_name: str | None = None,
     fmt: str | None = None,
     dry_run: bool = False,
     by: str = "cli",
     default_currency: str = "CNY",
     progress: Progress | None = None,
+    limits: ImportLimits | None = None,
+    media: MediaStore | None = None,
+    photos_from: Path | None = None,
 ) -> ImportReport:
-    """Read, validate and apply `path` as `merchant`'s full catalog; see `ImportReport.errors`."""
-    return import_bytes(
-        engine,
-        path.read_bytes(),
-        path.name,
-        merchant,
-        fmt=fmt,
-        dry_run=dry_run,
-        by=by,
-        default_currency=default_currency,
-        progress=progress,
-    )
+    """Read, validate and apply `path` as `merchant`'s full catalog; see `ImportReport.errors`.
 
-
-def import_bytes(
-    engine: Engine,
-    data: bytes,
-    file_name: str,
-    merchant: str,
-    *,
-    fmt: str | None = None,
-    dry_run: bool = False,
-    by: str = "cli",
-    default_currency: str = "CNY",
-    progress: Progress | None = None,
-) -> ImportReport:
-    """`import_file` for an upload: the format comes from `fmt` or the file name's suffix."""
-    report = ImportReport(file_name, hashlib.sha256(data).hexdigest(), dry_run)
+    `file_name` is the name the merchant gave the file (an upload's, kept in a temp file);
+    its suffix picks the format unless `fmt` does. Photos named in the catalog are copied
+    into `media` from the folder `photos_from` only (None: no local file is read).
+    """
+    limits = limits or ImportLimits()
+    deadline = Deadline(limits.max_seconds)
+    name = file_name or path.name
+    report = ImportReport(name, _sha256(path, limits), dry_run)
     try:
-        rows = read_rows(data, detect_format(Path(file_name), fmt))
-        records, errors = parse_records(rows, default_currency, _every(progress, "validate"))
+        rows = read_rows(path, detect_format(Path(name), fmt), limits, deadline)
+        records, errors = parse_records(
+            rows,
+            default_currency,
+            _every(progress, "validate"),
+            limits=limits,
+            deadline=deadline,
+        )
+        if not errors:
+            records = _with_photos(records, media, photos_from, dry_run, report)
+        deadline.check()
     except CatalogError as exc:
         records, errors = [], [exc]
     if not errors and not records:
@@ -132,27 +141,79 @@ def import_bytes(
         report.errors = errors
         return report
     with Session(engine) as session, session.begin():
-        merchant_row = session.scalar(select(Merchant).where(Merchant.name == merchant))
-        existing = {}
+        if dry_run:
+            merchant_row = session.scalar(select(Merchant).where(Merchant.name == merchant))
+        else:
+            merchant_row = _locked_merchant(session, merchant)
+        existing: dict[str, Product] = {}
         if merchant_row is not None:
             existing = {
-                p.sku: p
+                normalise_sku(p.sku): p
                 for p in session.scalars(
                     select(Product).where(Product.merchant_id == merchant_row.id)
                 )
             }
         _compare(records, existing, report)
-        if dry_run:
+        if dry_run or merchant_row is None:
             session.rollback()
             return report
-        if merchant_row is None:
-            merchant_row = Merchant(name=merchant)
-            session.add(merchant_row)
-            session.flush()
         report.import_id = _apply(
             session, merchant_row, records, existing, report, by, _every(progress, "write")
         )
     return report
+
+
+def _sha256(path: Path, limits: ImportLimits) -> str:
+    """The file's hash, read in chunks; a file over the size limit is refused first."""
+    if path.stat().st_size > limits.max_file_bytes:
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _locked_merchant(session: Session, name: str) -> Merchant:
+    """The merchant's row, created if new (idempotently: a concurrent creator is no error)
+    and locked for this transaction, so one merchant's imports apply one after another."""
+    dialect = session.get_bind().dialect.name
+    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if upsert is None:
+        raise CatalogError(None, None, f"imports are not supported on {dialect} databases")
+    session.execute(
+        upsert(Merchant)
+        .values(name=name, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    return session.scalars(select(Merchant).where(Merchant.name == name).with_for_update()).one()
+
+
+def _with_photos(
+    records: list[ProductRecord],
+    media: MediaStore | None,
+    photos_from: Path | None,
+    dry_run: bool,
+    report: ImportReport,
+) -> list[ProductRecord]:
+    """Records whose photo is a media-store reference; an unusable photo is dropped, warned."""
+    result = []
+    for record in records:
+        cell = record.facts.attributes.get("image")
+        if cell is None:
+            result.append(record)
+            continue
+        attributes = dict(record.facts.attributes)
+        try:
+            if media is None:
+                raise PhotoError("this import has no media store for photos")
+            attributes["image"] = media.ingest(cell, photos_from, write=not dry_run)
+        except PhotoError as exc:
+            del attributes["image"]
+            report.warnings.append(CatalogError(record.row, "image", f"photo left out: {exc}"))
+        facts = dataclasses.replace(record.facts, attributes=attributes)
+        result.append(dataclasses.replace(record, facts=facts))
+    return result
 
 
 def _every(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:

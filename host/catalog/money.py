@@ -9,9 +9,14 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from host.db.models import Money
+
 KNOWN_CURRENCIES = frozenset(
     {"CNY", "USD", "EUR", "GBP", "JPY", "HKD", "TWD", "KRW", "SGD", "AUD", "CAD", "MYR", "THB"}
 )
+
+MAX_PRICE = Decimal(10) ** (Money.precision - Money.scale) - Decimal(1).scaleb(-Money.scale)
+"""The largest amount the money columns hold (Numeric(12, 2): 9,999,999,999.99)."""
 
 # fmt: off
 _SYMBOLS = {
@@ -103,10 +108,13 @@ def _amount(digits: str, original: str) -> Decimal:
 
 
 def _checked(amount: Decimal) -> Decimal:
+    """Finite, not negative, at most two decimals, and small enough for the money columns."""
     if not amount.is_finite():
         raise PriceError("not a number")
     if amount < 0:
         raise PriceError("negative")
+    if amount > MAX_PRICE:
+        raise PriceError(f"too large (at most {MAX_PRICE})")
     if amount != amount.quantize(Decimal("0.01")):
         raise PriceError("more than two decimals")
     return amount.quantize(Decimal("0.01"))

@@ -18,6 +18,7 @@ from host.catalog.facts import Candidate, ProductFacts
 from host.catalog.importer import import_file
 from host.catalog.product_rows import active_products, facts_of
 from host.catalog.retrieval import ProductIndex
+from host.catalog.skus import normalise_sku
 from host.config import Settings
 from host.db.models import Merchant, Product
 
@@ -66,11 +67,13 @@ class DbCatalog:
         """Present `sku` from now on (None: back to the first product of the lineup)."""
         if sku is not None and self.get(sku) is None:
             raise KeyError(f"no active product {sku!r} for merchant {self.merchant!r}")
-        self._current_sku = sku
+        self._current_sku = None if sku is None else normalise_sku(sku)
 
     def get(self, sku: str) -> ProductFacts | None:
         with Session(self._engine) as session:
-            product = session.scalar(active_products(self.merchant).where(Product.sku == sku))
+            product = session.scalar(
+                active_products(self.merchant).where(Product.sku == normalise_sku(sku))
+            )
             return None if product is None else facts_of(product)
 
     def search(self, text: str, limit: int = 3) -> list[Candidate]:

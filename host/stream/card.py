@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from host.catalog.facts import ProductFacts
+from host.catalog.photos import PHOTO_SIDE, stored_photo
 from host.stream.layout import Layout
 from host.stream.palette import ACCENT, BOX, GREY, PRICE, WARNING, WHITE
 from host.stream.patch import Patch
@@ -23,7 +24,6 @@ from host.stream.typeset import ellipsize, font, wrap
 log = logging.getLogger(__name__)
 
 LOW_STOCK = 10  # at or below this, the card shows how many are left
-IMAGE_KEYS = ("image", "图片", "主图")  # catalog columns that name a product photo (a local file)
 
 _SYMBOLS = {"CNY": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
 
@@ -38,7 +38,7 @@ class CardText:
     stock: str | None
     sold_out: bool
     promotion: str | None
-    image: str | None = None  # local file path of the product photo
+    image: str | None = None  # the product photo's file in the media store
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -49,7 +49,7 @@ def money(amount: Decimal, currency: str) -> str:
 
 
 def card_text(
-    product: ProductFacts, low_stock: int = LOW_STOCK, image_root: Path | None = None
+    product: ProductFacts, low_stock: int = LOW_STOCK, media_root: Path | None = None
 ) -> CardText:
     stock: str | None = None
     if product.stock == 0:
@@ -68,29 +68,30 @@ def card_text(
         stock=stock,
         sold_out=product.stock == 0,
         promotion=product.promotion or None,
-        image=_image_path(product, image_root),
+        image=_image_path(product, media_root),
     )
 
 
-def _image_path(product: ProductFacts, root: Path | None) -> str | None:
-    """The photo named in the catalog, relative paths taken from `root` (the products folder).
+def _image_path(product: ProductFacts, media_root: Path | None) -> str | None:
+    """The product's photo in the media store (`VAR_DIR/media`), where the import put it.
 
-    Only local files: nothing is fetched while on air.
+    Nothing else is ever opened on air: a catalog cell naming any other path (a FIFO,
+    `/etc/shadow`, a huge file) shows no photo, and nothing is fetched.
     """
-    name = next((product.attributes[k] for k in IMAGE_KEYS if product.attributes.get(k)), None)
-    if not name:
+    ref = product.attributes.get("image")
+    if not ref or media_root is None:
         return None
-    path = Path(name)
-    if not path.is_absolute() and root is not None:
-        path = root / path
-    return str(path)
+    path = stored_photo(media_root, ref)
+    return None if path is None else str(path)
 
 
 @lru_cache(maxsize=32)
 def _photo(path: str, width: int, height: int) -> Image.Image | None:
-    """The photo scaled to fit the box, or None (logged) when it cannot be read."""
+    """The stored photo scaled to fit the box, or None (logged) when it cannot be read."""
     try:
         with Image.open(path) as source:
+            if source.width * source.height > PHOTO_SIDE * PHOTO_SIDE:
+                raise OSError(f"{source.width}x{source.height} is larger than a stored photo")
             photo = source.convert("RGBA")
     except (OSError, UnidentifiedImageError) as error:
         log.warning("product image %s cannot be shown: %s", path, error)

@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
+from host.catalog.photos import media_dir
 from host.config import Settings
 from host.stream.base import Overlay
 from host.stream.card import card_text, render_card
@@ -30,7 +31,7 @@ CACHE_SIZE = 64  # rendered patches (and caption layouts) kept for reuse
 class OverlayCompositor:
     def __init__(self, settings: Settings):
         self.width, self.height = settings.width, settings.height
-        self._image_root = settings.products_dir
+        self._media_root = media_dir(settings)
         self._cache: OrderedDict[Hashable, Patch] = OrderedDict()
         corner = settings.ai_label_position
         self.label: Patch | None = None
@@ -51,7 +52,7 @@ class OverlayCompositor:
         """The layers for this overlay, bottom to top."""
         layers: list[Patch] = []
         if overlay.product is not None:
-            card = card_text(overlay.product, image_root=self._image_root)
+            card = card_text(overlay.product, media_root=self._media_root)
             layers.append(self._cached(("card", card), lambda: render_card(card, self.layout)))
         if overlay.comment is not None:
             name, text = overlay.comment

@@ -2,15 +2,25 @@
 
 Thin over the same functions as `host catalog ...`, so the console and the CLI cannot
 disagree. Every write is one transaction; a bad value is a 422 that changes nothing.
+
+An upload is read from the socket into a temporary file with a cap (CATALOG_MAX_FILE_MB):
+a larger body is refused (413) as soon as it passes the cap, never received in full.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import AsyncGenerator
 from decimal import Decimal
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Any
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from host.catalog.edits import (
     UNSET,
@@ -21,9 +31,14 @@ from host.catalog.edits import (
     set_lineup,
 )
 from host.catalog.export import product_json
-from host.catalog.importer import import_bytes
+from host.catalog.importer import import_file
+from host.catalog.limits import ImportLimits
+from host.catalog.money import PriceError, parse_currency
+from host.catalog.photos import MediaStore, media_dir
 from host.catalog.store import DbCatalog, merchant_has_products
-from host.web.deps import EngineDep
+from host.web.deps import EngineDep, SettingsDep
+
+_FORM_SLACK = 64 * 1024  # multipart boundaries, part headers and the small form fields
 
 router = APIRouter(prefix="/api/merchants/{merchant}", tags=["catalog"])
 
@@ -40,27 +55,91 @@ class Lineup(BaseModel):
     skus: list[str] = Field(description="products on sale now; link numbers follow this order")
 
 
-@router.post("/imports")
-def upload_catalog(
-    merchant: str,
-    engine: EngineDep,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8/GBK), XLSX or JSON")],
-    dry_run: Annotated[bool, Form()] = False,
-    fmt: Annotated[str | None, Form(alias="format", description="csv|xlsx|json")] = None,
+@router.post(
+    "/imports",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "dry_run": {"type": "boolean", "default": False},
+                            "format": {"type": "string", "enum": ["csv", "xlsx", "json"]},
+                            "currency": {"type": "string", "default": "CNY"},
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
+async def upload_catalog(
+    merchant: str, request: Request, engine: EngineDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    """Import a whole catalog file; 422 with the per-row report when anything is wrong."""
-    report = import_bytes(
-        engine,
-        file.file.read(),
-        file.filename or "upload.csv",
-        merchant,
-        fmt=fmt,
-        dry_run=dry_run,
-        by="api",
+    """Import a whole catalog file (multipart `file`, `dry_run`, `format`: csv|xlsx|json,
+    `currency` of prices that name none); 422 with the per-row report when anything is
+    wrong, 413 when the file is too large."""
+    limits = ImportLimits.from_settings(settings)
+    cap = limits.max_file_bytes + _FORM_SLACK
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise HTTPException(413, detail=str(limits.too_big()))
+    parser = MultiPartParser(
+        request.headers, _capped(request.stream(), cap), max_files=1, max_fields=4
     )
+    try:
+        form = await parser.parse()
+    except _TooLarge as exc:
+        raise HTTPException(413, detail=str(limits.too_big())) from exc
+    except MultiPartException as exc:
+        raise HTTPException(422, detail=f"not a catalog upload: {exc.message}") from exc
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise HTTPException(422, detail="no catalog file: send it as the multipart field 'file'")
+    fmt = form.get("format")
+    try:
+        currency = parse_currency(str(form.get("currency") or "CNY"))
+    except PriceError as exc:
+        raise HTTPException(422, detail=f"currency: {exc}") from exc
+    dry_run = str(form.get("dry_run", "false")).lower() in ("1", "true", "yes", "on")
+    with tempfile.TemporaryDirectory(prefix="catalog-upload-") as folder:
+        path = Path(folder) / "upload"
+        with path.open("wb") as handle:
+            shutil.copyfileobj(upload.file, handle)
+        await upload.close()
+        report = await run_in_threadpool(
+            import_file,
+            engine,
+            path,
+            merchant,
+            file_name=Path(upload.filename or "upload.csv").name,
+            fmt=fmt if isinstance(fmt, str) and fmt else None,
+            dry_run=dry_run,
+            by="api",
+            default_currency=currency,
+            limits=limits,
+            media=MediaStore(media_dir(settings), limits.max_photo_bytes, limits.max_photo_pixels),
+            photos_from=None,  # an upload may only name photos already in the media store
+        )
     if report.errors:
         raise HTTPException(422, detail=report.as_json())
     return report.as_json()
+
+
+class _TooLarge(Exception):
+    """The request body passed the upload cap; reading stopped there."""
+
+
+async def _capped(stream: AsyncGenerator[bytes, None], cap: int) -> AsyncGenerator[bytes, None]:
+    received = 0
+    async for chunk in stream:
+        received += len(chunk)
+        if received > cap:
+            raise _TooLarge
+        yield chunk
 
 
 @router.get("/products")
