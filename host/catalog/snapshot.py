@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from host.catalog.facts import Candidate, ProductFacts
 from host.catalog.product_rows import active_products, facts_of
 from host.catalog.retrieval import ProductIndex
+from host.catalog.skus import normalise_sku
 from host.db.models import Merchant, Product
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class LiveCatalog:
     ) -> None:
         self._engine = engine
         self.merchant = merchant
-        self._lineup = list(lineup) if lineup is not None else None
+        self._lineup = [normalise_sku(sku) for sku in lineup] if lineup is not None else None
         self.refresh_s = refresh_s
         self.deadline_s = deadline_s
         self._snapshot: Snapshot | None = None
@@ -149,12 +150,12 @@ class LiveCatalog:
 
     def set_current(self, sku: str | None) -> None:
         """Present `sku` from now on (None: back to the first product of the lineup)."""
-        if sku is not None and sku not in self.snapshot.products:
+        if sku is not None and self.get(sku) is None:
             raise KeyError(f"no active product {sku!r} for merchant {self.merchant!r}")
-        self._current_sku = sku
+        self._current_sku = None if sku is None else normalise_sku(sku)
 
     def get(self, sku: str) -> ProductFacts | None:
-        return self.snapshot.products.get(sku)
+        return self.snapshot.products.get(sku) or self.snapshot.products.get(normalise_sku(sku))
 
     def search(self, text: str, limit: int = 3) -> list[Candidate]:
         snap = self.snapshot
