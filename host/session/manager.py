@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from host.chat.sources.douyin import DouyinWebhookSource
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Managed:
     spec: StreamSpec
+    settings: Settings
     path: Path | None
     task: asyncio.Task[SessionResult]
     running: Running | None = None
@@ -90,10 +92,18 @@ class StreamManager:
             ),
             name=f"stream-{spec.name}",
         )
-        managed = Managed(spec, path, task)
+        managed = Managed(spec, settings, path, task)
         task.add_done_callback(lambda t: self._ended(managed, t))
         self.streams[spec.name] = managed
         return managed
+
+    def ingress_tokens(self) -> dict[str, SecretStr]:
+        """Websocket ingress tokens: INGRESS_TOKENS and each running stream's own."""
+        tokens = dict(self.settings.ingress_tokens)
+        for name, managed in self.streams.items():
+            if not managed.task.done() and name in managed.settings.ingress_tokens:
+                tokens[name] = managed.settings.ingress_tokens[name]
+        return tokens
 
     def start_file(self, path: Path, **options: Any) -> Managed:
         return self.start(load_stream(path), path=path, **options)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from host.chat.sources.websocket_ingress import (
     IngressComment,
@@ -92,8 +93,17 @@ async def _authenticate(websocket: WebSocket, settings: Settings, stream: str) -
         if not isinstance(sent, str):
             raise Refused(POLICY_VIOLATION, "auth token must be a string")
         token = sent
-    if not token_matches(settings.ingress_tokens, stream, token):
+    if not token_matches(stream_tokens(websocket.app, settings), stream, token):
         raise Refused(POLICY_VIOLATION, "invalid token for this stream")
+
+
+def stream_tokens(app: FastAPI, settings: Settings) -> Mapping[str, SecretStr]:
+    """INGRESS_TOKENS, plus the tokens the streams this process runs took from their files."""
+    manager = getattr(app.state, "manager", None)
+    if manager is None:
+        return settings.ingress_tokens
+    tokens: Mapping[str, SecretStr] = manager.ingress_tokens()
+    return tokens
 
 
 def _frame(message: Any, limit: int) -> Any:
