@@ -9,7 +9,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from host.catalog.facts import CatalogView, facts_for
+from host.catalog.facts import CatalogView
 from host.chat.events import Comment
 from host.chat.triage import Triage
 from host.config import Settings
@@ -100,7 +100,7 @@ class Asker:
             for rejection in sentence.rejected:
                 blocked.append(rejection.text)
                 violations.extend(rejection.violations)
-            verdict = self._guard.check(sentence.text, facts_for(self._catalog, sentence.skus))
+            verdict = self._guard.check_sentence(sentence, self._catalog)
             violations.extend(verdict.violations)
             if verdict.ok:
                 passed.append(sentence)

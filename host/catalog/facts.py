@@ -59,6 +59,12 @@ class StorePolicy:
     def says(self, topic: str, language: str) -> tuple[str, ...]:
         return self.answers.get(topic, {}).get(language, ())
 
+    def texts(self) -> list[str]:
+        """Every wording of every topic, in every language."""
+        return [
+            w for by_language in self.answers.values() for ws in by_language.values() for w in ws
+        ]
+
     def lines(self, language: str) -> list[str]:
         """One wording per topic, in `language` where the merchant gave it, else in another."""
         out = []

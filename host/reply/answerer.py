@@ -29,6 +29,7 @@ from host.reply.prompts import (
 from host.reply.variants import asked_variants
 
 DIGITS = re.compile(r"\d+")
+COLOUR_QUESTION = re.compile(r"颜色|什么色|几个色|啥色|colou?rs?\b", re.IGNORECASE)
 MAX_CONTENT_LINES = 2  # after the greeting: replies stay at 2-3 sentences
 # Intents that ask about one product; with none named, the product on screen is meant.
 NEEDS_PRODUCT: frozenset[str] = frozenset(
@@ -216,7 +217,10 @@ class CatalogAnswerer:
                 p.promotion_also(product, lang, "price"),
             ],
             "stock": lambda: [p.stock(product, lang)],
-            "size": lambda: [self._variant(text, product, lang) or p.size(product, lang)],
+            "size": lambda: [
+                self._variant(text, product, lang)
+                or p.size(product, lang, colours_only=COLOUR_QUESTION.search(text) is not None)
+            ],
             "material": lambda: [p.material_line(product, lang)],
             "discount": lambda: [
                 p.promotion_line(product, lang) or p.price(product, lang, "discount")

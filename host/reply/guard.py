@@ -15,8 +15,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from host.catalog.facts import ProductFacts
-from host.reply.events import Verdict
+from host.catalog.facts import CatalogView, ProductFacts, facts_for
+from host.reply.events import Sentence, Verdict
 from host.reply.money import NUM, find_amounts, plain
 from host.text.zh_numerals import parse_number
 
@@ -90,9 +90,24 @@ class Guard:
             for c in self.claims
         ]
 
-    def check(self, text: str, products: Sequence[ProductFacts]) -> Verdict:
-        """Every violation in the line, each as a sentence an operator can act on."""
+    def check_sentence(self, sentence: Sentence, catalog: CatalogView) -> Verdict:
+        """The check every stage runs on a reply sentence: against the fresh facts of the
+        products it names, and the merchant's policy, which it may quote word for word."""
+        return self.check(
+            sentence.text, facts_for(catalog, sentence.skus), catalog.policy().texts()
+        )
+
+    def check(
+        self, text: str, products: Sequence[ProductFacts], quoted: Sequence[str] = ()
+    ) -> Verdict:
+        """Every violation in the line, each as a sentence an operator can act on.
+
+        `quoted`: the merchant's own texts (its store policy) the line may repeat verbatim;
+        only the exact quote is exempt, so "满99元包邮" passes but "羽绒服99元" does not.
+        """
         line = unicodedata.normalize("NFKC", text)
+        for quote in quoted:
+            line = line.replace(unicodedata.normalize("NFKC", quote), " ")
         facts: set[Decimal] = set().union(*map(_fact_numbers, products))
         skus = _skus(products)
         violations: list[str] = []

@@ -222,7 +222,8 @@ class Phraser:
             return None
         return self.line("alternative", product, language, intent)
 
-    def size(self, product: ProductFacts, language: Language) -> Line:
+    def size(self, product: ProductFacts, language: Language, colours_only: bool = False) -> Line:
+        """Sizes (with colours when both are known); only colours when those were asked."""
         size = product.attributes.get("size")
         # a measured spec (500ml, 60x40cm) or a list of sizes; not a bare word such as 标准
         listed = size is not None and len(split_values(size)) > 1
@@ -230,12 +231,12 @@ class Phraser:
         sizes = self.values(product, "size", language) if listed or spec else None
         colors = self.values(product, "color", language)
         kind = "size" if listed else "spec"
+        if colours_only and colors:
+            return self.line("color", product, language, "size", colors=colors)
         if sizes and colors:
             return self.line(f"{kind}_color", product, language, "size", sizes=sizes, colors=colors)
         if sizes:
             return self.line(kind, product, language, "size", sizes=sizes)
-        if colors:
-            return self.line("color", product, language, "size", colors=colors)
         return self.details(product, language, "size")
 
     def variant(self, product: ProductFacts, asked: VariantAsk, language: Language) -> Line:

@@ -20,7 +20,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import replace
 
-from host.catalog.facts import CatalogView, ProductFacts, facts_for
+from host.catalog.facts import CatalogView, ProductFacts
 from host.chat.events import Triaged
 from host.config import Settings
 from host.reply.answerer import CatalogAnswerer
@@ -117,7 +117,7 @@ class ResilientResponder:
             stream = self._in_time(write(draft))
             try:
                 async for sentence in stream:
-                    verdict = self.guard.check(sentence.text, facts_for(catalog, sentence.skus))
+                    verdict = self.guard.check_sentence(sentence, catalog)
                     if not verdict.ok:
                         log.warning("guard stopped %r: %s", sentence.text, verdict.violations)
                         rejected.append(Rejection(sentence.text, verdict.violations))
