@@ -438,3 +438,11 @@ def test_an_anonymous_question_greets_nobody_by_name(demo_catalog: DbCatalog) ->
         greeting = asker.ask(question).reply
         assert "viewer" not in greeting and "anonymous" not in greeting
         assert greeting.startswith(("欢迎宝宝", "宝宝你好", "哈喽宝宝", "Hi friend", "Hey friend"))
+
+
+def test_a_variant_named_alone_is_asked_of_the_product_on_screen(demo_catalog: DbCatalog) -> None:
+    demo_catalog.set_current("LH-004")
+    reply = _reply(demo_catalog, "有XXL的吗")
+    assert "加绒卫衣" in reply and "XXL码" in reply
+    demo_catalog.set_current("LH-002")
+    assert "没有XXL码" in _reply(demo_catalog, "有XXL的吗")

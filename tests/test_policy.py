@@ -13,8 +13,12 @@ from host.ask import Asker
 from host.catalog.importer import import_file
 from host.catalog.policy import PolicyError, load_policy, read_policy, set_policy
 from host.catalog.store import DbCatalog
+from host.chat.events import Comment
+from host.chat.triage import Triage
 from host.cli import app
 from host.config import REPO_ROOT, Settings
+from host.reply.answerer import CatalogAnswerer
+from host.session.audit import SpokenReply
 
 DEMO_POLICY = REPO_ROOT / "products" / "demo" / "policy.yaml"
 POLICY_QUESTIONS = (
@@ -126,3 +130,13 @@ def test_ask_logs_a_policy_answer_with_its_topic(
     assert asker.ask("包邮吗").intent == "shipping"
     assert asker.ask("can i return it?").intent == "returns"
     assert json.loads(json.dumps(asker.ask("能开发票吗").as_json()))["intent"] == "invoice"
+
+
+def test_the_audit_logs_a_policy_answer_with_its_topic(demo_catalog: DbCatalog) -> None:
+    triage = Triage([])
+    triage.offer(Comment("test", "room", "m1", "u1", "Lily", "包邮吗？"), 0.0)
+    item = triage.pop(0.0)
+    assert item is not None
+    sentences = CatalogAnswerer().compose(item, demo_catalog)
+    assert sentences[0].intent == "greeting" and sentences[1].intent == "shipping"
+    assert SpokenReply.from_reply(item, sentences, []).intent == "shipping"

@@ -145,8 +145,10 @@ class CatalogAnswerer:
         )
         intents = [i for i in detected if i not in SMALL_TALK]
         products = find_products(text, catalog)
-        if products and "size" not in intents and self._variant(text, products[0], lang):
-            intents.append("size")  # "1号有黑色吗": a colour named is a variant question
+        meant = products or [p for p in [catalog.current()] if p is not None]
+        if meant and "size" not in intents and self._variant(text, meant[0], lang):
+            intents.append("size")  # "1号有黑色吗", "有XL吗": a variant named is a question
+            products = meant
         listing = self._category(text, catalog, lang) if "browse" in detected else None
         if listing is not None:
             return [*lines, listing]

@@ -224,7 +224,7 @@ class LiveSession:
                     said.violations.extend(rejection.violations)
                     self.blocked.append((rejection.text, rejection.violations))
                 products = facts_for(self._catalog, sentence.skus)
-                verdict = self._guard.check(sentence.text, products)
+                verdict = self._guard.check(sentence.text, products, self._catalog.policy().texts())
                 if not verdict.ok:
                     said.violations.extend(verdict.violations)
                     self.blocked.append((sentence.text, verdict.violations))
