@@ -386,6 +386,8 @@ def test_a_category_lists_no_sold_out_product(demo_catalog: DbCatalog) -> None:
         ("how much are the earbuds", "The Wireless Noise-Cancelling Earbuds are ¥299"),
         ("how much are the running shoes", "The Cushioned Running Shoes are ¥459"),
         ("how much is the air fryer", "The Air Fryer is ¥349"),
+        ("how much are the jeans", "The High-Waist Wide-Leg Jeans are ¥159"),
+        ("coffee beans vs the longjing tea, price?", "The Yunnan Coffee Beans are ¥79, and"),
         ("what size is the lipstick", "The Matte Lipstick is 3.5g, in classic red"),
         ("how big is the sheet mask", "is 10 sheets"),
         ("what colours does the backpack come in", "The Everyday Backpack comes in black"),

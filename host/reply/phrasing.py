@@ -27,8 +27,9 @@ PERCENT_PART = re.compile(r"(\d+(?:\.\d+)?%)")
 NAME_WORDS = re.compile(r"[^\s_.\-]+")
 MAX_NAME_CHARS = 16  # "Hello " + name + "!" stays a short first sentence
 MAX_LIST = 3  # products named in one category answer
-# A name ending in these is singular although it ends in "s" (Glass, Lens, Bus, Chassis).
-SINGULAR_S = ("ss", "us", "is", "ns")
+# A name ending in these is singular although it ends in "s" (Glass, Bus, Chassis, Lens).
+SINGULAR_ENDINGS = ("ss", "us", "is")
+SINGULAR_WORDS = frozenset({"lens", "series", "news", "gas", "canvas", "species"})
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def is_plural(name: str) -> bool:
     """ "Wireless Earbuds" are, "Air Fryer" is: the last word of the name decides."""
     words = re.sub(r"\(.*?\)", " ", name).split()
     last = words[-1].lower() if words else ""
-    return last.isascii() and last.endswith("s") and not last.endswith(SINGULAR_S)
+    singular = last.endswith(SINGULAR_ENDINGS) or last in SINGULAR_WORDS
+    return last.isascii() and last.endswith("s") and not singular
 
 
 class Phraser:
