@@ -216,7 +216,7 @@ class CatalogAnswerer:
             "price": lambda: [
                 p.price(product, lang),
                 p.stock(product, lang, "price") if low else None,
-                p.promotion_also(product, lang, "price"),
+                p.promotion_line(product, lang, "price", after_price=True),
             ],
             "stock": lambda: [p.stock(product, lang)],
             "size": lambda: [

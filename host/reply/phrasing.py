@@ -196,22 +196,19 @@ class Phraser:
         return self.line("price_sale" if on_sale else "price", product, language, intent)
 
     def promotion_line(
-        self, product: ProductFacts, language: Language, intent: str = "discount"
+        self,
+        product: ProductFacts,
+        language: Language,
+        intent: str = "discount",
+        after_price: bool = False,
     ) -> Line | None:
-        """The promotion on its own, as the answer to "any deal?"."""
+        """The promotion as said alone ("any deal?") or after the price line ("Plus, ...");
+        None when there is none, or when it only restates the saving the price line says."""
         promotion = self.promotion(product, language)
         if promotion is None or self.restates_saving(product):
             return None
-        return self.line("promotion", product, language, intent, promotion=promotion)
-
-    def promotion_also(
-        self, product: ProductFacts, language: Language, intent: str = "price"
-    ) -> Line | None:
-        """The promotion after the price line ("Plus, ..."); not when it restates the saving."""
-        promotion = self.promotion(product, language)
-        if promotion is None or self.restates_saving(product):
-            return None
-        return self.line("promotion_also", product, language, intent, promotion=promotion)
+        key = "promotion_also" if after_price else "promotion"
+        return self.line(key, product, language, intent, promotion=promotion)
 
     def stock(self, product: ProductFacts, language: Language, intent: str = "stock") -> Line:
         key = {"unknown": "stock_unknown", "out": "stock_out", "low": "stock_low", "in": "stock"}

@@ -30,7 +30,7 @@ def pitch_lines(phraser: Phraser, product: ProductFacts, language: Language) -> 
     if product.stock_state == "low":
         extra = phraser.stock(product, language, "pitch")
     if extra is None:
-        extra = phraser.promotion_also(product, language, "pitch")
+        extra = phraser.promotion_line(product, language, "pitch", after_price=True)
     if extra is None and product.attributes.get("size"):
         extra = phraser.size(product, language)
     return [first, phraser.price(product, language, "pitch"), *([extra] if extra else [])]
