@@ -9,11 +9,11 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from host.catalog.facts import CatalogView, facts_for
+from host.catalog.facts import CatalogView
 from host.chat.events import Comment
 from host.chat.triage import Triage
 from host.config import Settings
-from host.reply.events import Responder, Sentence, skus_of
+from host.reply.events import Responder, Sentence, reply_intent, skus_of
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
@@ -63,18 +63,19 @@ class Asker:
         guard = Guard(banned.claims)
         return cls(catalog, build_responder(settings, guard), guard, list(banned.words))
 
-    def ask(self, text: str, user: str = "viewer") -> AskResult:
+    def ask(self, text: str, user: str | None = None) -> AskResult:
         return asyncio.run(self.ask_async(text, user))
 
-    async def ask_async(self, text: str, user: str = "viewer") -> AskResult:
+    async def ask_async(self, text: str, user: str | None = None) -> AskResult:
+        """`user`: the viewer's name to greet; None asks anonymously (greeted by no name)."""
         start = time.perf_counter()
         self._n += 1
         comment = Comment(
             platform="cli",
             room="ask",
             message_id=f"ask-{self._n}",
-            user_id=user,
-            user_name=user,
+            user_id=user or "anonymous",
+            user_name=user or "",
             text=text,
         )
         triage = Triage(self._banned)  # fresh: one question must not be rate-limited by the last
@@ -93,13 +94,13 @@ class Asker:
         violations: list[str] = []
         blocked: list[str] = []
         passed: list[Sentence] = []
-        intent, backend = "other", self._responder.name
+        backend = self._responder.name
         async for sentence in self._responder.respond(item, self._catalog):
-            intent, backend = sentence.intent, sentence.backend
+            backend = sentence.backend
             for rejection in sentence.rejected:
                 blocked.append(rejection.text)
                 violations.extend(rejection.violations)
-            verdict = self._guard.check(sentence.text, facts_for(self._catalog, sentence.skus))
+            verdict = self._guard.check_sentence(sentence, self._catalog)
             violations.extend(verdict.violations)
             if verdict.ok:
                 passed.append(sentence)
@@ -107,7 +108,7 @@ class Asker:
                 blocked.append(sentence.text)
         return AskResult(
             reply=" ".join(s.text for s in passed),
-            intent=intent,
+            intent=reply_intent(passed) if passed else "other",
             products=skus_of(passed),
             backend=backend,
             ok=not violations,

@@ -92,7 +92,7 @@ def ask(
     text: Annotated[str, typer.Argument(help="the viewer comment")],
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON object")] = False,
     merchant: Annotated[str | None, typer.Option(help="catalog to answer from")] = None,
-    user: Annotated[str, typer.Option(help="viewer name")] = "viewer",
+    user: Annotated[str | None, typer.Option(help="viewer name (default: anonymous)")] = None,
 ) -> None:
     """Answer one comment (triage, responder, guard) against the current catalog."""
     from host.ask import Asker

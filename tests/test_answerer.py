@@ -3,12 +3,15 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from host.catalog.edits import set_price
+from host.ask import Asker
+from host.catalog.edits import set_price, set_stock
 from host.catalog.facts import CatalogView
+from host.catalog.importer import import_file
 from host.catalog.store import DbCatalog
 from host.chat.events import Comment, Triaged
 from host.chat.normalize import has_cjk
@@ -18,6 +21,7 @@ from host.config import REPO_ROOT
 from host.reply.answerer import CatalogAnswerer
 from host.reply.events import Sentence
 from host.reply.guard import Guard
+from host.reply.phrasing import speakable_name
 from host.reply.pitches import pitch
 from host.reply.prompts import load_banned
 
@@ -222,3 +226,225 @@ class _EmptyCatalog:
 
     def get(self, sku: str) -> None:
         return None
+
+
+def _reply(catalog: CatalogView, text: str, answerer: CatalogAnswerer | None = None) -> str:
+    """The reply's content, the greeting left out."""
+    sentences = (answerer or CatalogAnswerer()).compose(_triaged(text), catalog)
+    return " ".join(s.text for s in sentences[1:])
+
+
+def test_a_promotion_that_restates_the_saving_is_not_added_to_it(
+    replies: dict[str, tuple[Triaged, list[Sentence]]], demo_catalog: DbCatalog
+) -> None:
+    for message_id in ("c03", "c05"):  # 699 -> 399 with "直播间立减300元": ¥300 once, not twice
+        text = " ".join(s.text for s in replies[message_id][1])
+        assert "300" not in text and ("699" in text and "399" in text), text
+    for question in ("这个能便宜点吗", "有优惠吗", "any discount?"):
+        reply = _reply(demo_catalog, question)
+        assert "300" not in reply and "399" in reply, (question, reply)
+
+
+@pytest.mark.parametrize("question", ["这个有什么优惠", "有优惠吗", "any deal on this?"])
+def test_a_promotion_alone_never_opens_with_also(demo_catalog: DbCatalog, question: str) -> None:
+    for product in demo_catalog.lineup():
+        demo_catalog.set_current(product.sku)
+        reply = _reply(demo_catalog, question)
+        assert not reply.startswith(("另外", "现在还有", "On top of that", "Plus")), reply
+
+
+def test_a_different_promotion_is_said_as_itself_after_the_price(demo_catalog: DbCatalog) -> None:
+    assert _reply(demo_catalog, "水杯多少钱").endswith("另外买二送一哦。")
+    english = _reply(demo_catalog, "how much are the jeans")
+    assert "$" not in english and "the second pair is half price" in english
+
+
+@pytest.mark.parametrize(
+    ("question", "sold_out"),
+    [
+        ("卫衣多少钱", "卖光"),
+        ("4号链接在哪", "卖光"),
+        ("卫衣有优惠吗", "卖光"),
+        ("how much is the hoodie", "sold out"),
+        ("is the hoodie in stock?", "sold out"),
+        ("hoodie", "sold out"),
+    ],
+)
+def test_a_sold_out_product_is_never_quoted_as_buyable(
+    demo_catalog: DbCatalog, question: str, sold_out: str
+) -> None:
+    sentences = CatalogAnswerer().compose(_triaged(question), demo_catalog)
+    reply = " ".join(s.text for s in sentences)
+    assert sold_out in sentences[1].text, reply  # said first
+    assert "129" not in reply and "直播间价" not in reply, reply
+    offered = [sku for s in sentences[2:] for sku in s.skus]
+    assert offered, reply  # an alternative from the lineup
+    for sku in offered:
+        alternative = demo_catalog.get(sku)
+        assert alternative is not None and alternative.category == "上衣"
+        assert alternative.stock and alternative.stock > 10 and alternative.link is not None
+        assert str(alternative.link) in reply
+
+
+def test_a_sold_out_product_with_no_alternative_is_only_said_sold_out(
+    demo_engine: Engine, demo_catalog: DbCatalog
+) -> None:
+    set_stock(demo_engine, "demo", "LH-007", 0)
+    set_stock(demo_engine, "demo", "LH-023", 0)  # the only other product in 数码
+    sentences = CatalogAnswerer().compose(_triaged("耳机多少钱"), demo_catalog)
+    assert [s.text for s in sentences[1:]] in (
+        ["无线降噪耳机暂时卖光了，补货马上告诉大家。"],
+        ["无线降噪耳机已经抢空了，抱歉呀。"],
+    )
+
+
+def test_low_stock_is_said_with_the_price(demo_catalog: DbCatalog) -> None:
+    assert "只剩9件" in _reply(demo_catalog, "口红多少钱")
+    assert "only 3 left" in _reply(demo_catalog, "how much is the smart band")
+
+
+def test_a_sold_out_product_is_pitched_as_sold_out(demo_catalog: DbCatalog) -> None:
+    hoodie = demo_catalog.get("LH-004")
+    assert hoodie is not None
+    for language, gone in (("zh", "卖光"), ("en", "sold out")):
+        lines = pitch(hoodie, language)  # type: ignore[arg-type]
+        assert gone in lines[-1] and not any("129" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("你是真人吗", "我是AI主播"),
+        ("主播是机器人吗？", "我是AI主播"),
+        ("是AI吗", "我是AI主播"),
+        ("are you a real person?", "I'm an AI host"),
+        ("Are you human or a bot?", "I'm an AI host"),
+    ],
+)
+def test_the_host_says_it_is_an_ai_in_the_viewers_language(
+    demo_catalog: DbCatalog, question: str, answer: str
+) -> None:
+    sentences = CatalogAnswerer().compose(_triaged(question), demo_catalog)
+    assert sentences[1].text.startswith(answer) and sentences[1].intent == "identity"
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "unsaid"),
+    [
+        ("1号有黑色L码吗", ("有", "黑色", "L码"), ("没有", "399")),
+        ("1号有XL码吗", ("XL码",), ("没有",)),
+        ("1号有XXL吗", ("没有XXL码", "S码、M码、L码、XL码"), ()),
+        ("1号有红色吗", ("没有红色", "黑色、米白、雾霾蓝"), ()),
+        ("1号有黑的吗", ("黑色",), ("没有",)),
+        ("牛仔裤有26码吗", ("26码",), ("没有",)),
+        ("does the jacket come in black XL?", ("Yes", "black", "XL"), ("no ",)),
+        ("is the down jacket available in red?", ("no red", "black, off-white and haze blue"), ()),
+    ],
+)
+def test_variant_questions_are_answered_from_colours_and_sizes(
+    demo_catalog: DbCatalog, question: str, said: tuple[str, ...], unsaid: tuple[str, ...]
+) -> None:
+    reply = _reply(demo_catalog, question)
+    assert all(part in reply for part in said), reply
+    assert not any(part in reply for part in unsaid), reply
+
+
+def test_a_variant_of_a_sold_out_product_says_first_it_is_sold_out(
+    demo_catalog: DbCatalog,
+) -> None:
+    sentences = CatalogAnswerer().compose(_triaged("4号有XXL吗"), demo_catalog)
+    assert "卖光" in sentences[1].text or "抢空" in sentences[1].text
+    assert "XXL码" in sentences[2].text
+
+
+@pytest.mark.parametrize(
+    ("question", "listed"),
+    [
+        ("有什么数码产品", ("数码", "7号无线降噪耳机", "23号智能手环")),
+        ("美妆有哪些", ("8号补水保湿面膜", "9号氨基酸洗面奶", "10号哑光口红")),
+        ("what electronics do you have?", ("Wireless Noise-Cancelling Earbuds at link 7",)),
+    ],
+)
+def test_category_questions_list_the_lineup_products_of_that_category(
+    demo_catalog: DbCatalog, question: str, listed: tuple[str, ...]
+) -> None:
+    sentences = CatalogAnswerer().compose(_triaged(question), demo_catalog)
+    reply = " ".join(s.text for s in sentences[1:])
+    assert all(part in reply for part in listed), reply
+    guard = Guard(load_banned().claims)
+    assert all(guard.check_sentence(s, demo_catalog).ok for s in sentences)
+
+
+def test_a_category_lists_no_sold_out_product(demo_catalog: DbCatalog) -> None:
+    reply = _reply(demo_catalog, "上衣有哪些")
+    assert "羊绒圆领毛衣" in reply and "加绒卫衣" not in reply
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("how much are the earbuds", "The Wireless Noise-Cancelling Earbuds are ¥299"),
+        ("how much are the running shoes", "The Cushioned Running Shoes are ¥459"),
+        ("how much is the air fryer", "The Air Fryer is ¥349"),
+        ("how much are the jeans", "The High-Waist Wide-Leg Jeans are ¥159"),
+        ("coffee beans vs the longjing tea, price?", "The Yunnan Coffee Beans are ¥79, and"),
+        ("what size is the lipstick", "The Matte Lipstick is 3.5g, in classic red"),
+        ("how big is the sheet mask", "is 10 sheets"),
+        ("what colours does the backpack come in", "The Everyday Backpack comes in black"),
+    ],
+)
+def test_english_agrees_with_the_product_name(
+    demo_catalog: DbCatalog, question: str, english: str
+) -> None:
+    reply = _reply(demo_catalog, question)
+    assert english in reply and "has sizes 3.5g" not in reply, reply
+
+
+def test_english_comes_from_the_merchants_own_english(demo_engine: Engine, tmp_path: Path) -> None:
+    """Another merchant's catalog, with words no glossary knows: its English columns speak."""
+    csv = tmp_path / "shop.csv"
+    csv.write_text(
+        "sku,name,name_en,price,currency,stock,link,颜色,color_en,material,material_en,"
+        "description_en\n"
+        "PB-1,磁吸充电宝,Magnetic Power Bank,129,CNY,40,1,星空灰/月光银,space grey/moon silver,"
+        "航空铝合金,aircraft-grade aluminium,Charges two phones at once and snaps to the back.\n",
+        encoding="utf-8",
+    )
+    assert not import_file(demo_engine, csv, "shop", by="test").errors
+    shop = DbCatalog(demo_engine, "shop")
+    colours = _reply(shop, "what colours does the power bank come in?")
+    assert colours == "The Magnetic Power Bank comes in space grey and moon silver."
+    assert "aircraft-grade aluminium" in _reply(shop, "what is the power bank made of?")
+    details = _reply(shop, "how big is the power bank?")
+    assert "Charges two phones at once" in details and "product card" not in details
+    assert "有星空灰" in _reply(shop, "充电宝有星空灰吗")
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("prompt_hacker", "prompt hacker"),
+        ("Lily", "Lily"),
+        ("the_very_long_user_name", "the very long"),
+        ("supercalifragilisticexpialidocious", ""),
+        ("🌸小鹿🌸", "小鹿"),
+    ],
+)
+def test_viewer_names_are_said_in_whole_words(name: str, said: str) -> None:
+    assert speakable_name(name) == said
+
+
+def test_an_anonymous_question_greets_nobody_by_name(demo_catalog: DbCatalog) -> None:
+    asker = Asker(demo_catalog, CatalogAnswerer(), Guard(load_banned().claims), [])
+    for question in ("多少钱", "how much is the jacket?"):
+        greeting = asker.ask(question).reply
+        assert "viewer" not in greeting and "anonymous" not in greeting
+        assert greeting.startswith(("欢迎宝宝", "宝宝你好", "哈喽宝宝", "Hi friend", "Hey friend"))
+
+
+def test_a_variant_named_alone_is_asked_of_the_product_on_screen(demo_catalog: DbCatalog) -> None:
+    demo_catalog.set_current("LH-004")
+    reply = _reply(demo_catalog, "有XXL的吗")
+    assert "加绒卫衣" in reply and "XXL码" in reply
+    demo_catalog.set_current("LH-002")
+    assert "没有XXL码" in _reply(demo_catalog, "有XXL的吗")

@@ -59,6 +59,9 @@ def test_demo_catalog_imports_every_product(engine: Engine) -> None:
         "color": "黑色/米白/雾霾蓝",
         "material": "90%白鸭绒",
         "size": "S/M/L/XL",
+        "category_en": "outerwear",
+        "color_en": "black/off-white/haze blue",
+        "material_en": "90% white duck down",
     }
     assert jacket.promotion == "直播间立减300元"
     with Session(engine) as session:

@@ -146,3 +146,24 @@ def test_sku_is_unique_per_merchant_only(engine: Engine) -> None:
         session.add(
             Product(merchant_id=a_id, sku="X", name="again", price=Decimal(1), currency="CNY")
         )
+
+
+def test_merchant_policy_is_added_to_a_database_made_before_it(db_url: str) -> None:
+    upgrade(db_url, "0001")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO merchants (name, created_at) VALUES ('old', CURRENT_TIMESTAMP)")
+            )
+        upgrade(db_url)
+        with Session(engine) as session:
+            merchant = session.scalars(select(Merchant)).one()
+            assert merchant.name == "old" and merchant.policy is None
+            merchant.policy = {"returns": {"zh": ["7天无理由"]}}
+            session.commit()
+        with Session(engine) as session:
+            stored = session.scalars(select(Merchant.policy)).one()
+            assert stored == {"returns": {"zh": ["7天无理由"]}}
+    finally:
+        engine.dispose()

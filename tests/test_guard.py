@@ -211,3 +211,40 @@ def test_the_way_the_host_says_a_price_is_read_back_by_the_guard(
     assert guard.check(f"Now {said}.", [product]).ok
     wrong = format_money(price + 1, "CNY", language)  # type: ignore[arg-type]
     assert not guard.check(f"Now {wrong}.", [product]).ok
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "我是真人哦，不是AI。",
+        "放心，我可是真人主播！",
+        "我不是机器人，是真人。",
+        "Yes, I'm a real person!",
+        "I am human, just like you.",
+        "I’m not an AI, I promise.",
+        "I'm not a bot.",
+    ],
+)
+def test_guard_blocks_a_line_claiming_to_be_a_person(guard: Guard, line: str) -> None:
+    verdict = guard.check(line, [])
+    assert "claims to be a person: the host is an AI" in verdict.violations
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "我是AI主播，不是真人哦。",
+        "I'm an AI host, not a real person.",
+        "这款是真人实测的效果。",
+        "I'm not sure, check the product card.",
+    ],
+)
+def test_guard_lets_the_ai_disclosure_through(guard: Guard, line: str) -> None:
+    assert guard.check(line, []).ok, guard.check(line, []).violations
+
+
+def test_guard_lets_a_line_quote_the_merchants_policy_but_nothing_else(guard: Guard) -> None:
+    policy = ["满99元包邮，72小时内发货。"]
+    assert guard.check("满99元包邮，72小时内发货。", [], policy).ok
+    assert not guard.check("满99元包邮，72小时内发货。", []).ok  # not this merchant's words
+    assert not guard.check("羽绒服99元。", [JACKET], policy).ok  # a number alone is no quote

@@ -8,7 +8,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
+from sqlalchemy import Engine
 
+from host.catalog.facts import StorePolicy
+from host.catalog.policy import set_policy
 from host.catalog.store import DbCatalog
 from host.chat.events import Comment, Triaged
 from host.chat.triage import Triage
@@ -179,7 +182,7 @@ def test_faq_questions_take_the_fast_path(
     wrapper = responder(settings, double)
     got = collect(wrapper, double, demo_catalog, item("包邮吗？"))[0]
     assert double.requests == []
-    assert "48" in " ".join(s.text for _, s in got)
+    assert "48" in " ".join(s.text for _, s in got)  # the demo merchant's policy
 
 
 def test_guard_violation_gets_one_regeneration_with_the_reason(
@@ -231,3 +234,46 @@ def test_hallucinating_llm_never_gets_a_line_past_the_guard(
         assert got[-1].backend == "catalog"  # two bad drafts, then the catalog answer
     assert stopped == 2 * (len(COMMENTS) - len(flagged))
     assert len(double.requests) == 2 * (len(COMMENTS) - len(flagged))
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [("你是真人吗？", "我是AI主播"), ("are you a real person?", "I'm an AI host")],
+)
+def test_are_you_real_is_answered_as_an_ai_without_asking_the_llm(
+    settings: Settings, double: LlmDouble, demo_catalog: DbCatalog, question: str, answer: str
+) -> None:
+    wrapper = responder(settings, double)
+    double.script = Script(replies=["我是真人哦！"])  # a model that would lie
+    got = [s for _, s in collect(wrapper, double, demo_catalog, item(question))[0]]
+    assert double.requests == []
+    assert got[1].text.startswith(answer) and got[1].backend == "catalog"
+
+
+def test_an_llm_claiming_to_be_human_is_stopped_by_the_guard(
+    settings: Settings, double: LlmDouble, demo_catalog: DbCatalog
+) -> None:
+    wrapper = responder(settings, double)
+    double.script = Script(replies=["Lily你好！我是真人主播哦。", "Lily你好！我可是真人！"])
+    got = [s for _, s in collect(wrapper, double, demo_catalog, item("主播好漂亮，是本人吗"))[0]]
+    spoken = " ".join(s.text for s in got)
+    assert "真人" not in spoken
+    assert any("claims to be a person" in v for s in got for r in s.rejected for v in r.violations)
+
+
+def test_system_prompt_says_the_host_is_an_ai_and_carries_only_the_merchants_policy(
+    settings: Settings, double: LlmDouble, demo_engine: Engine, demo_catalog: DbCatalog
+) -> None:
+    wrapper = responder(settings, double)
+    double.script = Script(replies=["Hi! The jeans are ¥159."])
+
+    async def scenario() -> None:
+        await reply(wrapper, demo_catalog, item("how much are the jeans"))
+        set_policy(demo_engine, "demo", StorePolicy())  # the merchant withdraws its policy
+        await reply(wrapper, demo_catalog, item("how much are the jeans?"))
+
+    in_one_loop(wrapper, double, scenario)
+    system, bare = (r.messages[0]["content"] for r in double.requests)
+    assert "You are an AI, not a person" in system
+    assert "Orders ship within 48 hours" in system  # the demo merchant's own policy
+    assert "48" not in bare and "7 days" not in bare and "check the shop page" in bare

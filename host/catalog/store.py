@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from host.catalog.facts import Candidate, ProductFacts
+from host.catalog.facts import Candidate, ProductFacts, StorePolicy
 from host.catalog.importer import import_file
+from host.catalog.policy import load_policy, read_policy, set_policy
 from host.catalog.product_rows import active_products, facts_of
 from host.catalog.retrieval import ProductIndex
 from host.catalog.skus import normalise_sku
@@ -76,6 +77,9 @@ class DbCatalog:
             )
             return None if product is None else facts_of(product)
 
+    def policy(self) -> StorePolicy:
+        return read_policy(self._engine, self.merchant)
+
     def search(self, text: str, limit: int = 3) -> list[Candidate]:
         """Matches from the cached index, with every fact re-read so none is stale."""
         index = self._fresh_index()
@@ -117,10 +121,13 @@ def merchant_has_products(engine: Engine, merchant: str) -> bool:
 
 
 def ensure_demo_catalog(engine: Engine, settings: Settings) -> None:
-    """Import the demo catalog for `settings.demo_merchant` unless that merchant has products."""
+    """Import the demo catalog and its store policy for `settings.demo_merchant`, once."""
     if merchant_has_products(engine, settings.demo_merchant):
         return
-    path = settings.products_dir / "demo" / "catalog.csv"
-    report = import_file(engine, path, settings.demo_merchant, by="demo")
+    demo = settings.products_dir / "demo"
+    report = import_file(engine, demo / "catalog.csv", settings.demo_merchant, by="demo")
     if report.errors:
-        raise ValueError(f"demo catalog {path}: " + "; ".join(str(e) for e in report.errors))
+        raise ValueError(
+            f"demo catalog {demo / 'catalog.csv'}: " + "; ".join(str(e) for e in report.errors)
+        )
+    set_policy(engine, settings.demo_merchant, load_policy(demo / "policy.yaml"))

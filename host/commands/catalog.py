@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from host.commands.policy import policy_app
 from host.commands.shell import console, load_settings, one_line_errors, out
 from host.errors import HostError
 
@@ -31,6 +32,7 @@ Merchant = Annotated[
 
 
 catalog_app = typer.Typer(help="The merchant's product catalog.", no_args_is_help=True)
+catalog_app.add_typer(policy_app, name="policy")
 
 
 def _catalog_engine() -> Engine:

@@ -60,6 +60,8 @@ class Merchant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # topic -> language -> wordings (see host.catalog.policy); None: the merchant gave none
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Product(Base):

@@ -26,13 +26,19 @@ from host.reply.prompts import (
     load_faq,
     load_phrasebook,
 )
+from host.reply.variants import asked_variants
 
 DIGITS = re.compile(r"\d+")
+COLOUR_QUESTION = re.compile(r"颜色|什么色|几个色|啥色|colou?rs?\b", re.IGNORECASE)
 MAX_CONTENT_LINES = 2  # after the greeting: replies stay at 2-3 sentences
 # Intents that ask about one product; with none named, the product on screen is meant.
 NEEDS_PRODUCT: frozenset[str] = frozenset(
     {"price", "stock", "size", "material", "discount", "link", "compare"}
 )
+# Questions about buying it: for a sold-out product the answer is that it is sold out.
+BUYING: frozenset[str] = frozenset({"price", "stock", "discount", "link"})
+# Intents that are no question about a product or the store.
+SMALL_TALK: frozenset[str] = frozenset({"greeting", "thanks", "other", "identity", "browse"})
 
 
 def find_products(text: str, catalog: CatalogView, limit: int = 2) -> list[ProductFacts]:
@@ -116,9 +122,13 @@ class CatalogAnswerer:
         for sentence in self.pitch_reply(product, language):
             yield sentence
 
-    def faq_only(self, text: str) -> bool:
-        """A store-policy question with no product question in it: the FAQ answers it best."""
-        about_product = any(i in NEEDS_PRODUCT for i in detect(text))
+    def answers_alone(self, text: str) -> bool:
+        """Comments this answerer settles best without an LLM: store policy only, or "are you
+        a real person?" (the answer must be that the host is an AI, never up to a model)."""
+        intents = detect(text)
+        if "identity" in intents:
+            return True
+        about_product = any(i in NEEDS_PRODUCT for i in intents)
         return not about_product and bool(self._faq_topics(text))
 
     def _neutral(self, catalog: CatalogView, lang: Language) -> list[Line]:
@@ -130,56 +140,89 @@ class CatalogAnswerer:
 
     def _content(self, text: str, catalog: CatalogView, lang: Language, gift: bool) -> list[Line]:
         detected = detect(text)
-        intents = [i for i in detected if i not in ("greeting", "thanks", "other")]
-        if not intents:
-            return self._small_talk(text, detected, catalog, lang, gift)
+        lines = (
+            [Line(self.phraser.say("ai_host", lang), "identity")] if "identity" in detected else []
+        )
+        intents = [i for i in detected if i not in SMALL_TALK]
         products = find_products(text, catalog)
+        meant = products or [p for p in [catalog.current()] if p is not None]
+        if meant and "size" not in intents and self._variant(text, meant[0], lang):
+            intents.append("size")  # "1号有黑色吗", "有XL吗": a variant named is a question
+            products = meant
+        listing = self._category(text, catalog, lang) if "browse" in detected else None
+        if listing is not None:
+            return [*lines, listing]
+        if not intents:
+            return lines or self._small_talk(text, detected, products, catalog, lang, gift)
         topics = self._faq_topics(text)
         if topics and not products:  # "invoice available?" is about the store, not the product
-            return [self._faq(topic, lang) for topic in topics]
+            return lines + [self._faq(topic, catalog, lang) for topic in topics]
         if not products and any(i in NEEDS_PRODUCT for i in intents):
             current = catalog.current()
             products = [current] if current else []
         intents = _focus(intents, text, products)
-        answers = [self._answer(intent, products, lang) for intent in intents]
+        answers = [self._answer(intent, text, products, catalog, lang) for intent in intents]
         primary = [a[0] for a in answers if a]
         secondary = [line for a in answers for line in a[1:]]
-        return list(dict.fromkeys(primary + secondary))
+        return list(dict.fromkeys(lines + primary + secondary))
 
     def _small_talk(
-        self, text: str, intents: Sequence[Intent], catalog: CatalogView, lang: Language, gift: bool
+        self,
+        text: str,
+        intents: Sequence[Intent],
+        products: Sequence[ProductFacts],
+        catalog: CatalogView,
+        lang: Language,
+        gift: bool,
     ) -> list[Line]:
         """No product question: an FAQ answer, a welcome, or a word on the product named.
 
-        `intents` are those `_content` already detected in `text`, so it is not parsed twice.
+        `intents` and `products` are those `_content` already found for `text`.
         """
         topics = self._faq_topics(text)
         if topics:
-            return [self._faq(topic, lang) for topic in topics]
+            return [self._faq(topic, catalog, lang) for topic in topics]
         if gift or "greeting" in intents or "thanks" in intents:
             current = catalog.current()
             if current is None:
                 return [Line(self.phraser.say("welcome_plain", lang), "greeting")]
             name = self.phraser.name(current, lang)
             return [Line(self.phraser.say("welcome", lang, current=name), "greeting")]
-        products = find_products(text, catalog, limit=1)
         if products:
-            return [self.phraser.summary(products[0], lang)]
+            product = products[0]
+            if product.stock_state == "out":
+                return self._sold_out(product, catalog, lang, "other")
+            return [self.phraser.summary(product, lang)]
         return [Line(self.phraser.say("invite", lang), "other")]
 
     def _answer(
-        self, intent: Intent, products: Sequence[ProductFacts], lang: Language
+        self,
+        intent: Intent,
+        text: str,
+        products: Sequence[ProductFacts],
+        catalog: CatalogView,
+        lang: Language,
     ) -> list[Line]:
         if intent in ("shipping", "returns"):
-            return [self._faq(self.faq[intent], lang)] if intent in self.faq else []
+            return [self._faq(self.faq[intent], catalog, lang)] if intent in self.faq else []
         if not products:
             return [Line(self.phraser.say("clarify", lang), intent)]
         product = products[0]
+        if product.stock_state == "out" and intent in BUYING:
+            return self._sold_out(product, catalog, lang, intent)
         p = self.phraser
+        low = product.stock_state == "low"
         builders: dict[str, Callable[[], list[Line | None]]] = {
-            "price": lambda: [p.price(product, lang), p.promotion_line(product, lang, "price")],
+            "price": lambda: [
+                p.price(product, lang),
+                p.stock(product, lang, "price") if low else None,
+                p.promotion_line(product, lang, "price", after_price=True),
+            ],
             "stock": lambda: [p.stock(product, lang)],
-            "size": lambda: [p.size(product, lang)],
+            "size": lambda: [
+                self._variant(text, product, lang)
+                or p.size(product, lang, colours_only=COLOUR_QUESTION.search(text) is not None)
+            ],
             "material": lambda: [p.material_line(product, lang)],
             "discount": lambda: [
                 p.promotion_line(product, lang) or p.price(product, lang, "discount")
@@ -191,11 +234,65 @@ class CatalogAnswerer:
                 else p.summary(product, lang, "compare")
             ],
         }
-        return [line for line in builders[intent]() if line is not None]
+        lines = [line for line in builders[intent]() if line is not None]
+        if product.stock_state == "out":  # a size or material answer says first it is gone
+            lines.insert(0, p.stock(product, lang, intent))
+        return lines
+
+    def _variant(self, text: str, product: ProductFacts, lang: Language) -> Line | None:
+        asked = asked_variants(text, product, self.phraser, lang)
+        return None if asked is None else self.phraser.variant(product, asked, lang)
+
+    def _sold_out(
+        self, product: ProductFacts, catalog: CatalogView, lang: Language, intent: str
+    ) -> list[Line]:
+        """Sold out, said first; then the closest in-stock product of the same category."""
+        lines = [self.phraser.stock(product, lang, intent)]
+        alternative = in_stock_alternative(product, catalog.lineup())
+        if alternative is not None:
+            lines.append(self.phraser.alternative(alternative, lang, intent))
+        return [line for line in lines if line is not None]
+
+    def _category(self, text: str, catalog: CatalogView, lang: Language) -> Line | None:
+        """ "有什么数码产品": the lineup's in-stock products of the category the comment names."""
+        lineup = [p for p in catalog.lineup() if p.stock_state != "out"]
+        for product in lineup:
+            labels = [c for c in (product.category, product.english("category")) if c]
+            if any(_mentions(text, label) for label in labels):
+                matching = [p for p in lineup if p.category == product.category]
+                label = product.english("category") if lang == "en" else product.category
+                return self.phraser.category(label or labels[0], matching, lang)
+        return None
 
     def _faq_topics(self, text: str) -> list[FaqTopic]:
         lowered = text.lower()
         return [t for t in self.faq.values() if any(k in lowered for k in t.keywords)]
 
-    def _faq(self, topic: FaqTopic, lang: Language) -> Line:
-        return Line(self.phraser.rotate(f"faq:{topic.name}", lang, topic.answers[lang]), topic.name)
+    def _faq(self, topic: FaqTopic, catalog: CatalogView, lang: Language) -> Line:
+        """The merchant's own policy on the topic; without one, where to read it, no promise."""
+        given = catalog.policy().says(topic.name, lang)
+        key = f"policy:{topic.name}" if given else f"unknown:{topic.name}"
+        return Line(self.phraser.rotate(key, lang, given or topic.unknown[lang]), topic.name)
+
+
+def _mentions(text: str, label: str) -> bool:
+    """Chinese labels as substrings (数码 in 数码产品), Latin ones as whole words."""
+    if label.isascii():
+        return re.search(rf"\b{re.escape(label)}\b", text, re.IGNORECASE) is not None
+    return label in text
+
+
+def in_stock_alternative(
+    product: ProductFacts, lineup: Sequence[ProductFacts]
+) -> ProductFacts | None:
+    """The lineup product of the same category, in stock, closest in price; None if none."""
+    others = [
+        p
+        for p in lineup
+        if p.sku != product.sku
+        and p.category is not None
+        and p.category == product.category
+        and p.stock_state in ("in", "low")
+        and p.currency == product.currency
+    ]
+    return min(others, key=lambda p: (abs(p.price - product.price), p.link or 0), default=None)

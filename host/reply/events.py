@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -35,6 +35,15 @@ class Sentence:
 def skus_of(sentences: Iterable[Sentence]) -> list[str]:
     """The products the sentences name, each once, in the order first named."""
     return list(dict.fromkeys(sku for sentence in sentences for sku in sentence.skus))
+
+
+# What a reply opens with before it answers anything; never what the reply is about.
+OPENERS: frozenset[str] = frozenset({"greeting", "thanks"})
+
+
+def reply_intent(sentences: Sequence[Sentence]) -> str:
+    """What a reply answered (its first sentence past the greeting): "shipping", not "greeting"."""
+    return next((s.intent for s in sentences if s.intent not in OPENERS), "greeting")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 A live host that says a wrong price has made an offer on air, and absolute claims ("最好",
 "guaranteed") break advertising law on most platforms. Whatever wrote the line (an LLM, a
 template, an operator), every amount, stock count, percentage and link number in it must
-come from the facts of the products in play, and no banned claim may appear.
+come from the facts of the products in play, and no banned claim may appear. Nor may the
+host claim to be a person: platforms require an AI host to be disclosed as one, and a
+viewer who asks "are you real?" must never hear "yes".
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from host.catalog.facts import ProductFacts
-from host.reply.events import Verdict
+from host.catalog.facts import CatalogView, ProductFacts, facts_for
+from host.reply.events import Sentence, Verdict
 from host.reply.money import NUM, find_amounts, plain
 from host.text.zh_numerals import parse_number
 
@@ -33,6 +35,12 @@ LINK_PATTERNS = (
     re.compile(r"\blink\s*(?:#|no\.?|number)?\s*(\d+)\b", re.IGNORECASE),
 )
 FACT_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+HUMAN_CLAIMS = (
+    re.compile(r"我(?:可|就|真的|当然|确实|也)?是(?:一个|个)?(?:真人|真实的人|真的人|人类|活人)"),
+    re.compile(r"我(?:可|真的|当然|确实|并|也)?不是(?:ai|机器人|人工智能|数字人|虚拟)", re.I),
+    re.compile(r"\bI(?:'m| am)\s+(?:an?\s+)?(?:real\s+|actual\s+)?(?:person|human)\b", re.I),
+    re.compile(r"\bI(?:'m| am)\s+not\s+(?:an?\s+)?(?:ai|bot|robot|machine|virtual)\b", re.I),
+)
 
 
 def _numbers(patterns: Iterable[re.Pattern[str]], text: str) -> list[Decimal]:
@@ -82,9 +90,24 @@ class Guard:
             for c in self.claims
         ]
 
-    def check(self, text: str, products: Sequence[ProductFacts]) -> Verdict:
-        """Every violation in the line, each as a sentence an operator can act on."""
+    def check_sentence(self, sentence: Sentence, catalog: CatalogView) -> Verdict:
+        """The check every stage runs on a reply sentence: against the fresh facts of the
+        products it names, and the merchant's policy, which it may quote word for word."""
+        return self.check(
+            sentence.text, facts_for(catalog, sentence.skus), catalog.policy().texts()
+        )
+
+    def check(
+        self, text: str, products: Sequence[ProductFacts], quoted: Sequence[str] = ()
+    ) -> Verdict:
+        """Every violation in the line, each as a sentence an operator can act on.
+
+        `quoted`: the merchant's own texts (its store policy) the line may repeat verbatim;
+        only the exact quote is exempt, so "满99元包邮" passes but "羽绒服99元" does not.
+        """
         line = unicodedata.normalize("NFKC", text)
+        for quote in quoted:
+            line = line.replace(unicodedata.normalize("NFKC", quote), " ")
         facts: set[Decimal] = set().union(*map(_fact_numbers, products))
         skus = _skus(products)
         violations: list[str] = []
@@ -103,6 +126,8 @@ class Guard:
                 if value not in allowed
             ]
         violations += self._claims(line, products, facts)
+        if any(pattern.search(line.replace("’", "'")) for pattern in HUMAN_CLAIMS):
+            violations.append("claims to be a person: the host is an AI")
         return Verdict(ok=not violations, violations=tuple(dict.fromkeys(violations)))
 
     @staticmethod

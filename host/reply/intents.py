@@ -20,6 +20,8 @@ Intent = Literal[
     "compare",
     "shipping",
     "returns",
+    "browse",
+    "identity",
     "greeting",
     "thanks",
     "other",
@@ -27,7 +29,19 @@ Intent = Literal[
 
 # Questions about a product or about buying one: triage ranks these first.
 PRODUCT_INTENTS: frozenset[str] = frozenset(
-    {"price", "stock", "size", "material", "discount", "link", "compare", "shipping", "returns"}
+    {
+        "price",
+        "stock",
+        "size",
+        "material",
+        "discount",
+        "link",
+        "compare",
+        "shipping",
+        "returns",
+        "browse",
+        "identity",
+    }
 )
 
 # Checked in this order; a comment may carry several intents ("多少钱，有货吗").
@@ -183,6 +197,43 @@ KEYWORDS: dict[Intent, tuple[str, ...]] = {
         "returns",
         "refund",
         "exchange",
+    ),
+    "browse": (
+        "有什么",
+        "有哪些",
+        "有啥",
+        "都有什么",
+        "推荐",
+        "do you have",
+        "do you sell",
+        "what else",
+        "what kind",
+        "recommend",
+    ),
+    # "Are you a real person?": the host must say it is an AI, whatever writes the reply.
+    "identity": (
+        "真人",
+        "机器人",
+        "是ai",
+        "是不是ai",
+        "ai吗",
+        "人工智能",
+        "数字人",
+        "虚拟人",
+        "是人吗",
+        "real person",
+        "real human",
+        "are you human",
+        "are you a human",
+        "are you real",
+        "are you a bot",
+        "are you a robot",
+        "are you ai",
+        "are you an ai",
+        "is this ai",
+        "is this a bot",
+        "you a bot",
+        "you an ai",
     ),
     "greeting": (
         "你好",

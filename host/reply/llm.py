@@ -24,7 +24,7 @@ from host.reply.answerer import find_products
 from host.reply.events import Sentence
 from host.reply.intents import detect
 from host.reply.llm_prompt import Exchange, PromptBook
-from host.reply.prompts import FaqTopic, Language, load_faq
+from host.reply.prompts import Language
 from host.reply.sentences import SentenceCutter
 
 LOCAL_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
@@ -59,26 +59,20 @@ class LlmResponder:
         self,
         chat: BaseChatModel,
         prompts: PromptBook,
-        faq: Sequence[FaqTopic] = (),
         *,
         max_chars: int = 80,
         history: int = 3,
     ) -> None:
         self._chat = chat
         self._prompts = prompts
-        self._faq = tuple(faq)
         self._max_chars = max_chars
         self._history: deque[Exchange] = deque(maxlen=history)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, faq: Sequence[FaqTopic] | None = None
-    ) -> LlmResponder:
-        """`faq`: topics the caller already loaded, so faq.yaml is not read twice."""
+    def from_settings(cls, settings: Settings) -> LlmResponder:
         return cls(
             chat_model(settings),
             PromptBook(settings.prompts_dir / "llm"),
-            load_faq(settings.prompts_dir / "faq.yaml") if faq is None else faq,
             max_chars=settings.sentence_max_chars,
             history=settings.llm_history,
         )
@@ -138,7 +132,7 @@ class LlmResponder:
         self, language: Language, catalog: CatalogView, products: Sequence[ProductFacts]
     ) -> str:
         return self._prompts.system(
-            language, catalog.current(), catalog.lineup(), products, self._faq
+            language, catalog.current(), catalog.lineup(), products, catalog.policy()
         )
 
     async def _sentences(

@@ -1,7 +1,8 @@
 """The messages an LLM host gets, built from the marketer's templates under `prompts/llm/`.
 
 Grounding lives here: the system message carries the persona, the reply style, the
-language rule and the facts of the products in play (the only numbers the model may say);
+language rule, the facts of the products in play (the only numbers the model may say) and
+the merchant's own store policy (the only terms it may promise);
 the user message carries the recent exchanges and the viewer's comment, fenced as
 untrusted text so an instruction typed by a viewer reads as data.
 """
@@ -16,9 +17,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from host.catalog.facts import ProductFacts
+from host.catalog.facts import ProductFacts, StorePolicy
 from host.reply.money import format_money
-from host.reply.prompts import DEFAULT_PROMPTS_DIR, FaqTopic, Language, PromptsError
+from host.reply.prompts import DEFAULT_PROMPTS_DIR, Language, PromptsError
 
 FENCE_CHARS = str.maketrans({"<": "＜", ">": "＞"})  # a comment cannot close its own fence
 
@@ -90,7 +91,7 @@ class PromptBook:
         current: ProductFacts | None,
         lineup: Sequence[ProductFacts],
         facts: Sequence[ProductFacts],
-        faq: Sequence[FaqTopic],
+        policy: StorePolicy,
     ) -> str:
         return self._system.render(
             persona=self.persona,
@@ -99,7 +100,7 @@ class PromptBook:
             current=current.name if current else None,
             lineup=lineup,
             facts=[_facts(p, language) for p in facts],
-            policy=[topic.answers[language][0] for topic in faq],
+            policy=policy.lines(language),
         )
 
     def reply(

@@ -3,6 +3,10 @@
 Shared by the catalog answerer and the idle pitches so a price is always said the same
 way the guard reads it back. Every number in a sentence comes from a fact field: the
 templates have no numbers of their own. Variants rotate so the host does not sound canned.
+
+English comes from the merchant's own English first (`name_en`, and `color_en`,
+`material_en`, `promotion_en`... columns), then from a small glossary of common colours,
+materials and units; a value neither covers is left unsaid rather than half-translated.
 """
 
 from __future__ import annotations
@@ -11,15 +15,21 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from host.catalog.facts import ProductFacts
 from host.chat.normalize import has_cjk, readable
 from host.reply.money import format_money
 from host.reply.prompts import Language, Phrasebook
+from host.reply.variants import VariantAsk, split_values
 
 PERCENT_PART = re.compile(r"(\d+(?:\.\d+)?%)")
-MAX_NAME_CHARS = 12
-LOW_STOCK = 10
+NAME_WORDS = re.compile(r"[^\s_.\-]+")
+MAX_NAME_CHARS = 16  # "Hello " + name + "!" stays a short first sentence
+MAX_LIST = 3  # products named in one category answer
+# A name ending in these is singular although it ends in "s" (Glass, Bus, Chassis, Lens).
+SINGULAR_ENDINGS = ("ss", "us", "is")
+SINGULAR_WORDS = frozenset({"lens", "series", "news", "gas", "canvas", "species"})
 
 
 @dataclass(frozen=True)
@@ -40,9 +50,20 @@ def _join(items: Sequence[str], language: Language) -> str:
 
 
 def speakable_name(name: str) -> str:
-    """A viewer's display name fit to say aloud: no emoji or symbols, not too long."""
+    """A viewer's display name fit to say aloud: no emoji or symbols, whole words, not too long.
+
+    "prompt_hacker" is said "prompt hacker"; a longer name keeps its first words, and a
+    single word too long to say is left out (the greeting then names nobody).
+    """
     kept = "".join(ch for ch in readable(name) if ch.isalnum() or ch in " _-.")
-    return kept.strip()[:MAX_NAME_CHARS].strip()
+    words = NAME_WORDS.findall(kept)
+    said = ""
+    for word in words:
+        longer = f"{said} {word}".strip()
+        if len(longer) > MAX_NAME_CHARS:
+            break
+        said = longer
+    return said
 
 
 def askers_phrase(askers: Sequence[str], language: Language) -> str:
@@ -53,6 +74,14 @@ def askers_phrase(askers: Sequence[str], language: Language) -> str:
     if language == "zh" and len(names) > 1:
         return f"{'、'.join(names[:-1])}和{names[-1]}"
     return _join(names, language)
+
+
+def is_plural(name: str) -> bool:
+    """ "Wireless Earbuds" are, "Air Fryer" is: the last word of the name decides."""
+    words = re.sub(r"\(.*?\)", " ", name).split()
+    last = words[-1].lower() if words else ""
+    singular = last.endswith(SINGULAR_ENDINGS) or last in SINGULAR_WORDS
+    return last.isascii() and last.endswith("s") and not singular
 
 
 class Phraser:
@@ -72,27 +101,34 @@ class Phraser:
         return self.rotate(key, language, self.book.variants(key, language)).format(**fields)
 
     def to_english(self, value: str) -> str | None:
-        """A zh attribute value in English through the glossary; None if some term is unknown."""
+        """A value in English through the glossary; None if some Chinese is left."""
         for term, english in self.book.glossary:
             value = value.replace(term, english)
-        return None if has_cjk(value) else value
+        return None if has_cjk(value) else value.strip()
 
-    def values(self, value: str | None, language: Language) -> str | None:
-        """ "黑色/米白" -> "black and off-white" / "黑色、米白"."""
-        if not value:
-            return None
-        parts = [p.strip() for p in value.split("/") if p.strip()]
-        if language == "en":
-            english = [self.to_english(p) for p in parts]
-            if any(e is None for e in english):
-                return None
-            parts = [e for e in english if e is not None]
-        return _join(parts, language)
+    def parts(self, product: ProductFacts, key: str, language: Language) -> list[str] | None:
+        """The listed values of an attribute, in the viewer's language; None if unsayable."""
+        if language == "zh" or product.english(key) is None:
+            parts = split_values(product.attributes.get(key))
+        else:
+            return split_values(product.english(key))
+        if language == "zh" or not parts:
+            return parts
+        english = [self.to_english(p) for p in parts]
+        return None if any(e is None for e in english) else [e for e in english if e]
 
-    def material(self, value: str | None, language: Language) -> str | None:
+    def values(self, product: ProductFacts, key: str, language: Language) -> str | None:
+        """ "黑色/米白" -> "black and off-white" / "黑色、米白"; None when nothing is sayable."""
+        parts = self.parts(product, key, language)
+        return _join(parts, language) if parts else None
+
+    def material(self, product: ProductFacts, language: Language) -> str | None:
         """ "棉98% 氨纶2%" -> "98% cotton and 2% spandex"; zh keeps the merchant's words."""
-        if not value or language == "zh":
+        value = product.attributes.get("material")
+        if language == "zh" or not value:
             return value
+        if product.english("material"):
+            return product.english("material")
         parts = []
         for part in re.split(r"[\s+/、,]+", value):
             if not part:
@@ -104,11 +140,25 @@ class Phraser:
             parts.append(f"{percent.group(1)} {term}" if percent else term)
         return _join(parts, language)
 
+    def restates_saving(self, product: ProductFacts) -> bool:
+        """ "立减300元" on a 699 -> 399 product is the same ¥300 the price line already says."""
+        if not product.promotion or product.list_price is None:
+            return False
+        saving = product.list_price - product.price
+        for pattern in self.book.savings:
+            match = pattern.search(product.promotion.strip())
+            if match and Decimal(match.group(1)) == saving:
+                return True
+        return False
+
     def promotion(self, product: ProductFacts, language: Language) -> str | None:
+        """The promotion as the merchant wrote it (its English when given), or None."""
         if not product.promotion:
             return None
         if language == "zh":
             return product.promotion
+        if product.english("promotion"):
+            return product.english("promotion")
         for rule in self.book.promotions_en:
             match = rule.pattern.search(product.promotion)
             if match:
@@ -119,6 +169,7 @@ class Phraser:
         return product.name_en if language == "en" and product.name_en else product.name
 
     def fields(self, product: ProductFacts, language: Language) -> dict[str, object]:
+        plural = language == "en" and is_plural(self.name(product, language))
         return {
             "name": self.name(product, language),
             "price": format_money(product.price, product.currency, language),
@@ -129,6 +180,9 @@ class Phraser:
             ),
             "link": product.link,
             "stock": product.stock,
+            "is": "are" if plural else "is",
+            "has": "have" if plural else "has",
+            "comes": "come" if plural else "comes",
         }
 
     def line(
@@ -142,44 +196,79 @@ class Phraser:
         return self.line("price_sale" if on_sale else "price", product, language, intent)
 
     def promotion_line(
-        self, product: ProductFacts, language: Language, intent: str = "discount"
+        self,
+        product: ProductFacts,
+        language: Language,
+        intent: str = "discount",
+        after_price: bool = False,
     ) -> Line | None:
+        """The promotion as said alone ("any deal?") or after the price line ("Plus, ...");
+        None when there is none, or when it only restates the saving the price line says."""
         promotion = self.promotion(product, language)
-        if promotion is None:
+        if promotion is None or self.restates_saving(product):
             return None
-        return self.line("promotion", product, language, intent, promotion=promotion)
+        key = "promotion_also" if after_price else "promotion"
+        return self.line(key, product, language, intent, promotion=promotion)
 
-    def stock(self, product: ProductFacts, language: Language) -> Line:
-        if product.stock is None:
-            key = "stock_unknown"
-        elif product.stock == 0:
-            key = "stock_out"
-        elif product.stock <= LOW_STOCK:
-            key = "stock_low"
-        else:
-            key = "stock"
-        return self.line(key, product, language, "stock")
+    def stock(self, product: ProductFacts, language: Language, intent: str = "stock") -> Line:
+        key = {"unknown": "stock_unknown", "out": "stock_out", "low": "stock_low", "in": "stock"}
+        return self.line(key[product.stock_state], product, language, intent)
 
-    def size(self, product: ProductFacts, language: Language) -> Line:
-        attrs = product.attributes
-        size = attrs.get("size")
-        # a size list or a measured spec (500ml, 60x40cm); not a bare word such as 标准
-        spec = size and ("/" in size or any(ch.isdigit() for ch in size))
-        sizes = self.values(size, language) if spec else None
-        colors = self.values(attrs.get("color") or attrs.get("colour"), language)
-        if sizes and colors:
-            return self.line("size_color", product, language, "size", sizes=sizes, colors=colors)
-        if sizes:
-            return self.line("size", product, language, "size", sizes=sizes)
-        if colors:
+    def alternative(
+        self, product: ProductFacts, language: Language, intent: str = "stock"
+    ) -> Line | None:
+        if product.link is None:
+            return None
+        return self.line("alternative", product, language, intent)
+
+    def size(self, product: ProductFacts, language: Language, colours_only: bool = False) -> Line:
+        """Sizes (with colours when both are known); only colours when those were asked."""
+        size = product.attributes.get("size")
+        # a measured spec (500ml, 60x40cm) or a list of sizes; not a bare word such as 标准
+        listed = size is not None and len(split_values(size)) > 1
+        spec = size is not None and not listed and any(ch.isdigit() for ch in size)
+        sizes = self.values(product, "size", language) if listed or spec else None
+        colors = self.values(product, "color", language)
+        kind = "size" if listed else "spec"
+        if colours_only and colors:
             return self.line("color", product, language, "size", colors=colors)
-        return self.line("details_card", product, language, "size")
+        if sizes and colors:
+            return self.line(f"{kind}_color", product, language, "size", sizes=sizes, colors=colors)
+        if sizes:
+            return self.line(kind, product, language, "size", sizes=sizes)
+        return self.details(product, language, "size")
+
+    def variant(self, product: ProductFacts, asked: VariantAsk, language: Language) -> Line:
+        """ "1号有黑色L码吗": yes with what was asked, or what is missing and what there is."""
+        if asked.missing:
+            return self.line(
+                "variant_no",
+                product,
+                language,
+                "size",
+                missing=_join(asked.missing, language),
+                available=_join(asked.available, language),
+            )
+        return self.line(
+            "variant_yes", product, language, "size", asked=_join(asked.found, language)
+        )
 
     def material_line(self, product: ProductFacts, language: Language) -> Line:
-        material = self.material(product.attributes.get("material"), language)
+        material = self.material(product, language)
         if material is None:
-            return self.line("details_card", product, language, "material")
+            return self.details(product, language, "material")
         return self.line("material", product, language, "material", material=material)
+
+    def details(self, product: ProductFacts, language: Language, intent: str) -> Line:
+        """The merchant's description when it has one in this language, else the product card."""
+        description = (
+            product.english("description")
+            if language == "en"
+            else product.attributes.get("description")
+        )
+        if description and has_cjk(description) == (language == "zh"):
+            return self.line("description", product, language, intent, description=description)
+        return self.line("details_card", product, language, intent)
 
     def link(self, product: ProductFacts, language: Language) -> Line:
         key = "link" if product.link is not None else "no_link"
@@ -197,5 +286,18 @@ class Phraser:
             **self.fields(first, language),
             name2=other["name"],
             price2=other["price"],
+            is2=other["is"],
         )
         return Line(text, "compare", (first.sku, second.sku))
+
+    def category(self, label: str, products: Sequence[ProductFacts], language: Language) -> Line:
+        """ "有什么数码产品": the lineup's products of that category, by link number."""
+        shown = products[:MAX_LIST]
+        items = _join(
+            [self.say("category_item", language, **self.fields(p, language)) for p in shown],
+            language,
+        )
+        more = len(products) - len(shown)
+        key = "category_more" if more else "category"
+        text = self.say(key, language, category=label, items=items, more=more, count=len(products))
+        return Line(text, "browse", tuple(p.sku for p in shown))

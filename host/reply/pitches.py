@@ -1,8 +1,9 @@
 """Idle pitches: what the host says about the product on screen when nobody is asking.
 
 Three short sentences (which product and where to buy it, its price, then the best extra
-fact: the promotion, scarcity, or the sizes), built from the same templates as answers so
-they pass the same guard.
+fact: scarcity, the promotion, or the sizes), built from the same templates as answers so
+they pass the same guard. A sold-out product is never pitched as buyable: its price gives
+way to "sold out".
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from host.catalog.facts import ProductFacts
-from host.reply.phrasing import LOW_STOCK, Line, Phraser
+from host.reply.phrasing import Line, Phraser
 from host.reply.prompts import DEFAULT_PROMPTS_DIR, Language, Phrasebook, load_phrasebook
 
 
@@ -22,16 +23,17 @@ def _book(path: Path) -> Phrasebook:
 
 def pitch_lines(phraser: Phraser, product: ProductFacts, language: Language) -> list[Line]:
     intro = "pitch_intro" if product.link is not None else "pitch_intro_unlisted"
-    lines = [
-        phraser.line(intro, product, language, "pitch"),
-        phraser.price(product, language, "pitch"),
-    ]
-    extra = phraser.promotion_line(product, language, "pitch")
-    if extra is None and product.stock is not None and product.stock <= LOW_STOCK:
-        extra = phraser.stock(product, language)
+    first = phraser.line(intro, product, language, "pitch")
+    if product.stock_state == "out":
+        return [first, phraser.stock(product, language, "pitch")]
+    extra: Line | None = None
+    if product.stock_state == "low":
+        extra = phraser.stock(product, language, "pitch")
+    if extra is None:
+        extra = phraser.promotion_line(product, language, "pitch", after_price=True)
     if extra is None and product.attributes.get("size"):
         extra = phraser.size(product, language)
-    return [*lines, *([extra] if extra else [])]
+    return [first, phraser.price(product, language, "pitch"), *([extra] if extra else [])]
 
 
 def pitch(

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
+from host.catalog.facts import POLICY_TOPICS
 from host.config import REPO_ROOT
 
 Language = Literal["zh", "en"]
@@ -32,9 +33,12 @@ class BannedLists:
 
 @dataclass(frozen=True)
 class FaqTopic:
+    """A store-policy topic: how comments name it, and what to say when the merchant gave no
+    policy for it (the policy itself is the merchant's, see `host.catalog.policy`)."""
+
     name: str
     keywords: tuple[str, ...]
-    answers: Mapping[Language, tuple[str, ...]]
+    unknown: Mapping[Language, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Phrasebook:
     templates: Mapping[str, Mapping[Language, tuple[str, ...]]]
     promotions_en: tuple[PromotionRule, ...]
     glossary: tuple[tuple[str, str], ...]  # zh term -> en, longest term first
+    savings: tuple[re.Pattern[str], ...] = ()  # promotions that restate list price - price
 
     def variants(self, key: str, language: Language) -> tuple[str, ...]:
         return self.templates[key][language]
@@ -95,13 +100,15 @@ def load_faq(path: Path = DEFAULT_PROMPTS_DIR / "faq.yaml") -> tuple[FaqTopic, .
     topics = []
     for name, body in data.items():
         where = f"{path}: {name}"
+        if name not in POLICY_TOPICS:
+            raise PromptsError(f"{where}: not a policy topic ({', '.join(POLICY_TOPICS)})")
         if not isinstance(body, dict):
-            raise PromptsError(f"{where}: expected keywords, en, zh")
+            raise PromptsError(f"{where}: expected keywords and unknown")
         topics.append(
             FaqTopic(
                 name=str(name),
                 keywords=tuple(k.lower() for k in _strings(body.get("keywords"), where)),
-                answers=_by_language(body, where),
+                unknown=_by_language(body.get("unknown"), f"{where}.unknown"),
             )
         )
     return tuple(topics)
@@ -117,9 +124,20 @@ def load_phrasebook(path: Path = DEFAULT_PROMPTS_DIR / "answers.yaml") -> Phrase
             rules.append(PromotionRule(re.compile(rule["pattern"]), str(rule["en"])))
         except (KeyError, TypeError, re.error) as exc:
             raise PromptsError(f"{path}: promotions_en[{i}]: {exc}") from exc
+    savings = []
+    for i, pattern in enumerate(data.pop("savings", []) or []):
+        try:
+            savings.append(re.compile(str(pattern)))
+        except re.error as exc:
+            raise PromptsError(f"{path}: savings[{i}]: {exc}") from exc
     glossary = data.pop("glossary", {}) or {}
     if not isinstance(glossary, dict):
         raise PromptsError(f"{path}: glossary: expected a mapping")
     terms = sorted(((str(k), str(v)) for k, v in glossary.items()), key=lambda kv: -len(kv[0]))
     templates = {str(key): _by_language(body, f"{path}: {key}") for key, body in data.items()}
-    return Phrasebook(templates=templates, promotions_en=tuple(rules), glossary=tuple(terms))
+    return Phrasebook(
+        templates=templates,
+        promotions_en=tuple(rules),
+        glossary=tuple(terms),
+        savings=tuple(savings),
+    )

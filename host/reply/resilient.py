@@ -5,7 +5,8 @@ lines must pass the guard, and a failing endpoint is skipped for a while (circui
 When any of that goes wrong the catalog answerer, which is always right and always fast,
 speaks instead, picking up after what was already said. A guard violation gets one
 regeneration with the reason before the catalog answerer takes over. Comments that only
-touch store policy (FAQ) or look like prompt injection skip the LLM altogether.
+touch store policy (FAQ), ask whether the host is a real person (it is an AI, and says
+so in words no model chooses) or look like prompt injection skip the LLM altogether.
 
 The guard runs here so a bad line can be replaced; the session's own guard check stays as
 the last line of defence. Every stopped draft travels on the sentence that replaces it
@@ -19,7 +20,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import replace
 
-from host.catalog.facts import CatalogView, ProductFacts, facts_for
+from host.catalog.facts import CatalogView, ProductFacts
 from host.chat.events import Triaged
 from host.config import Settings
 from host.reply.answerer import CatalogAnswerer
@@ -61,7 +62,7 @@ class ResilientResponder:
         cls, settings: Settings, answerer: CatalogAnswerer, guard: Guard
     ) -> ResilientResponder:
         return cls(
-            LlmResponder.from_settings(settings, tuple(answerer.faq.values())),
+            LlmResponder.from_settings(settings),
             answerer,
             guard,
             first_sentence_s=settings.llm_first_sentence_s,
@@ -69,7 +70,7 @@ class ResilientResponder:
         )
 
     async def respond(self, item: Triaged, catalog: CatalogView) -> AsyncIterator[Sentence]:
-        if item.injection or self.answerer.faq_only(item.text) or not self.breaker.allow():
+        if item.injection or self.answerer.answers_alone(item.text) or not self.breaker.allow():
             async for sentence in self.answerer.respond(item, catalog):
                 yield sentence
             return
@@ -116,7 +117,7 @@ class ResilientResponder:
             stream = self._in_time(write(draft))
             try:
                 async for sentence in stream:
-                    verdict = self.guard.check(sentence.text, facts_for(catalog, sentence.skus))
+                    verdict = self.guard.check_sentence(sentence, catalog)
                     if not verdict.ok:
                         log.warning("guard stopped %r: %s", sentence.text, verdict.violations)
                         rejected.append(Rejection(sentence.text, verdict.violations))

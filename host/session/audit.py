@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from host.chat.events import Comment, Decision, Triaged
 from host.db import models as db
 from host.db.models import utcnow
-from host.reply.events import Sentence, skus_of
+from host.reply.events import Sentence, reply_intent, skus_of
 from host.session.journal import Event, Journal, read_journal
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class SpokenReply:
             comment=item.comment.text,
             reply=" ".join(s.text for s in spoken),
             language=spoken[0].language,
-            intent=next((s.intent for s in spoken if s.skus), spoken[0].intent),
+            intent=reply_intent(spoken),
             skus=skus_of(spoken),
             backend=spoken[0].backend,
             guard_ok=not violations,

@@ -333,7 +333,7 @@ class LiveSession:
                     said.violations.extend(rejection.violations)
                     self.blocked.append((rejection.text, rejection.violations))
                 products = facts_for(self._catalog, sentence.skus)
-                verdict = self._guard.check(sentence.text, products)
+                verdict = self._guard.check(sentence.text, products, self._catalog.policy().texts())
                 if not verdict.ok:
                     if self._metrics is not None:
                         self._metrics.guard_stops.labels(self._stream).inc()
