@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from host.config import Settings
+from host.errors import HostError
 from host.voice.base import Voice
 from host.voice.espeak import Espeak
 from host.voice.openai_tts import OpenAiTts
 from host.voice.piper import Piper
+
+
+class UnknownVoiceError(HostError, ValueError):
+    """VOICE_EN or VOICE_ZH names no backend."""
 
 
 def _openai(settings: Settings) -> Voice:
