@@ -15,6 +15,19 @@ from host.cli import app
 
 runner = CliRunner()
 
+
+@pytest.fixture(autouse=True)
+def away_from_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads `.env` from the working directory; tests never read the developer's."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_the_cli_reads_dotenv_from_the_working_directory(env_db: Path, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("FPS=abc\n", encoding="utf-8")
+    result = runner.invoke(app, ["ask", "hi"])
+    assert result.exit_code == 1
+    assert "FPS='abc'" in result.output
+
 COMMANDS = [
     [],
     ["demo"],

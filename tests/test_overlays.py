@@ -38,6 +38,13 @@ LONG_CAPTION = (
     "这件轻薄羽绒服今天直播间只要三百九十九元，比原价便宜了整整三百块，库存不多了！"
     "It is light, warm and packs into its own pocket, so grab one before they are gone."
 )
+
+
+def screen_settings(**values: object) -> Settings:
+    """Settings for a test: never the developer's `.env`."""
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
 SIZES = [(720, 1280), (1280, 720), (1080, 1920), (1920, 1080)]
 
 
@@ -71,7 +78,7 @@ def test_chinese_renders_real_distinct_glyphs_not_tofu() -> None:
 
 
 def test_ai_label_is_on_every_frame_whatever_else_is_shown() -> None:
-    settings = Settings()
+    settings = screen_settings()
     compositor = OverlayCompositor(settings)
     assert compositor.label is not None
     label = compositor.label
@@ -94,11 +101,11 @@ def test_ai_label_is_on_every_frame_whatever_else_is_shown() -> None:
 
 
 def test_ai_label_is_absent_only_with_the_noncompliant_flag() -> None:
-    hidden = OverlayCompositor(Settings(noncompliant_hide_ai_label=True))
+    hidden = OverlayCompositor(screen_settings(noncompliant_hide_ai_label=True))
     assert hidden.label is None
     image = np.full((1280, 720, 3), 90, np.uint8)
     assert np.array_equal(hidden.composite(image, Overlay()), image)
-    shown = OverlayCompositor(Settings(ai_label_position="bottom-right"))
+    shown = OverlayCompositor(screen_settings(ai_label_position="bottom-right"))
     assert shown.label is not None
     assert shown.label.x > 360 and shown.label.y > 640
     assert not np.array_equal(shown.composite(image, Overlay()), image)
@@ -106,13 +113,13 @@ def test_ai_label_is_absent_only_with_the_noncompliant_flag() -> None:
 
 def test_composite_leaves_the_source_frame_untouched() -> None:
     image = np.full((1280, 720, 3), 50, np.uint8)
-    OverlayCompositor(Settings()).composite(image, Overlay(caption="hi", product=JACKET))
+    OverlayCompositor(screen_settings()).composite(image, Overlay(caption="hi", product=JACKET))
     assert (image == 50).all()
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_long_caption_wraps_inside_the_frame(width: int, height: int) -> None:
-    compositor = OverlayCompositor(Settings(width=width, height=height))
+    compositor = OverlayCompositor(screen_settings(width=width, height=height))
     caption, _label = boxes(compositor, Overlay(caption=LONG_CAPTION))
     assert inside(caption, width, height)
     layout = compositor.layout
@@ -138,7 +145,7 @@ def test_wrap_breaks_english_between_words_and_chinese_anywhere() -> None:
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_layers_stay_inside_apart_and_off_the_avatar_head(width: int, height: int) -> None:
-    compositor = OverlayCompositor(Settings(width=width, height=height))
+    compositor = OverlayCompositor(screen_settings(width=width, height=height))
     overlay = Overlay(
         caption=LONG_CAPTION,
         comment=OnAirComment("小红书用户Lily", "有黑色M码吗？" * 6),
@@ -176,7 +183,7 @@ def test_card_says_how_many_are_left_and_when_sold_out() -> None:
 
 
 def test_a_price_change_renders_a_new_card_and_equal_content_is_reused() -> None:
-    compositor = OverlayCompositor(Settings())
+    compositor = OverlayCompositor(screen_settings())
     first = compositor.patches(Overlay(product=JACKET))[0]
     again = compositor.patches(Overlay(product=JACKET, caption="hi"))[0]
     assert again is first
@@ -192,7 +199,7 @@ def test_a_price_change_renders_a_new_card_and_equal_content_is_reused() -> None
 
 def test_card_shows_the_product_photo_from_the_catalog(tmp_path) -> None:
     Image.new("RGB", (300, 300), (230, 20, 20)).save(tmp_path / "jacket.png")
-    settings = Settings(_env_file=None, products_dir=tmp_path)  # type: ignore[call-arg]
+    settings = screen_settings(products_dir=tmp_path)
     compositor = OverlayCompositor(settings)
     with_photo = dataclasses.replace(JACKET, attributes={"图片": "jacket.png"})
     black = np.zeros((settings.height, settings.width, 3), np.uint8)
@@ -205,7 +212,7 @@ def test_card_shows_the_product_photo_from_the_catalog(tmp_path) -> None:
 
 def test_an_unreadable_product_photo_leaves_the_card_without_it(tmp_path) -> None:
     (tmp_path / "broken.png").write_bytes(b"not an image")
-    settings = Settings(_env_file=None, products_dir=tmp_path)  # type: ignore[call-arg]
+    settings = screen_settings(products_dir=tmp_path)
     compositor = OverlayCompositor(settings)
     broken = dataclasses.replace(JACKET, attributes={"image": "broken.png"})
     black = np.zeros((settings.height, settings.width, 3), np.uint8)
@@ -222,7 +229,7 @@ def comment_from(text: str, kind: CommentKind = "chat", **extra: object) -> Comm
 
 def caption_patch(text: str) -> np.ndarray:
     """The caption layer alone, as RGB over black."""
-    compositor = OverlayCompositor(Settings(_env_file=None, noncompliant_hide_ai_label=True))  # type: ignore[call-arg]
+    compositor = OverlayCompositor(screen_settings(noncompliant_hide_ai_label=True))
     black = np.zeros((1280, 720, 3), np.uint8)
     return compositor.composite(black, Overlay(caption=text))
 
@@ -282,7 +289,7 @@ def test_the_spoken_mark_counts_characters_of_the_caption_as_given(emoji_font: N
 
 
 def caption_patch_spoken(text: str, spoken: int) -> np.ndarray:
-    compositor = OverlayCompositor(Settings(_env_file=None, noncompliant_hide_ai_label=True))  # type: ignore[call-arg]
+    compositor = OverlayCompositor(screen_settings(noncompliant_hide_ai_label=True))
     return compositor.composite(np.zeros((1280, 720, 3), np.uint8), Overlay(text, spoken))
 
 
@@ -313,7 +320,7 @@ def test_chinese_lines_never_start_with_closing_punctuation_or_a_unit(text: str)
 
 
 def test_a_caption_never_leaves_a_unit_and_full_stop_alone_on_a_line() -> None:
-    layout = OverlayCompositor(Settings(_env_file=None)).layout  # type: ignore[call-arg]
+    layout = OverlayCompositor(screen_settings()).layout
     font = face(layout.caption_font)
     width = layout.caption_box()[1] - 2 * layout.caption_pad
     lines = wrap(KINSOKU_TEXTS[0], font, width, CAPTION_MAX_LINES)
@@ -337,7 +344,7 @@ def test_a_gift_shows_the_gift_and_its_count() -> None:
     hearts = comment_from("小心心 x5", "gift", amount=Decimal("0.5"), currency="CNY")
     named = on_air(triaged(hearts))
     assert named is not None and "小心心 x5" in named.text and "¥0.50" in named.text
-    compositor = OverlayCompositor(Settings(_env_file=None))  # type: ignore[call-arg]
+    compositor = OverlayCompositor(screen_settings())
     band = compositor.patches(Overlay(comment=shown))[0]
     bare = compositor.patches(Overlay(comment=OnAirComment("Rosa", "")))[0]
     assert band.size[0] > 3 * bare.size[0]
