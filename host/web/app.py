@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from host import __version__
 from host.config import Settings
+from host.web.docs import serve_docs_offline
 from host.web.routes import catalog, douyin, ingress
 
 
@@ -22,4 +23,5 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    serve_docs_offline(app)
     return app
