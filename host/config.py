@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         default=None,
         description="avatar to wear, from host avatar create (unset: the illustrated host)",
     )
+    host_look: Literal["auto", "female", "male"] = Field(
+        default="auto",
+        description="the illustrated host's look; auto matches the bundled voices (male)",
+    )
 
     # program
     fps: int = Field(default=25, description="program frame rate")
