@@ -14,11 +14,13 @@ import itertools
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 
 import cv2
 import numpy as np
 from machine import describe
 
+from host.face.avatar_art import LOOKS
 from host.face.base import Animator
 from host.face.builtin import IllustratedAnimator
 from host.face.mouth import mouth_track
@@ -85,9 +87,10 @@ def main() -> None:
     cv2.setNumThreads(1)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    print(f"machine: {describe()}; pinned to 1 core")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {describe()}; pinned to 1 core; load average {load} before the run")
     animators: list[tuple[str, Callable[[int, int], Animator]]] = [
-        ("built-in", IllustratedAnimator),
+        *((f"built-in ({look})", partial(IllustratedAnimator, look=look)) for look in LOOKS),
         ("photo", _photo_animator()),
         ("loop video", _loop_animator()),
     ]

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         default=None,
         description="avatar to wear, from host avatar create (unset: the illustrated host)",
     )
+    host_look: Literal["auto", "female", "male"] = Field(
+        default="auto",
+        description="the illustrated host's look; auto matches the bundled voices (male)",
+    )
 
     # catalog imports: what one uploaded file may cost before it is refused
     catalog_max_file_mb: float = Field(

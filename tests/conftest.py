@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -18,6 +19,24 @@ from host.db.migrate import migrated_engine
 
 POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, None]:
+    """Under CI (CI set, as .ci/run does), a skip is a failure.
+
+    Tests skip where a service or extra is missing on a developer's machine (PostgreSQL,
+    nginx with the RTMP module, Coqui, the emoji font); CI installs and starts all of them,
+    so a skip there means a test it is meant to run did not run.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI") and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where every test must run: {reason}"
 
 
 @pytest.fixture

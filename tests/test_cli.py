@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,19 @@ from typer.testing import CliRunner
 from host.cli import app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def away_from_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads `.env` from the working directory; tests never read the developer's."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_the_cli_reads_dotenv_from_the_working_directory(env_db: Path, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("FPS=abc\n", encoding="utf-8")
+    result = runner.invoke(app, ["ask", "hi"])
+    assert result.exit_code == 1
+    assert "FPS='abc'" in result.output
 
 COMMANDS = [
     [],
@@ -113,11 +129,68 @@ def test_import_of_a_missing_file_is_a_one_line_error(env_db: Path) -> None:
     assert "no such file" in result.output
 
 
+def host_in_subprocess(
+    args: list[str], cwd: Path, env: dict[str, str], before: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`host ARGS` in a fresh interpreter (after the Python in `before`), cwd without a .env."""
+    code = f"{before}\nfrom host.cli import app\napp({args!r}, prog_name='host')"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{cwd / 'cli.db'}", **env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+# (environment, command, what stops Python from importing the `llm` extra, the line's start)
+USER_ERRORS = {
+    "bad-number": ({"FPS": "abc"}, ["ask", "hi"], "", "error: FPS='abc': "),
+    "database-down": (
+        {"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"},
+        ["ask", "hi"],
+        "",
+        "error: the database at DATABASE_URL cannot be used: ",
+    ),
+    "unknown-voice": (
+        {"VOICE_EN": "nope"},
+        ["demo", "--duration", "1", "--fast"],
+        "",
+        "error: VOICE_EN=nope: unknown voice",
+    ),
+    "llm-extra-missing": (
+        {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
+        ["ask", "hi"],
+        "import sys; sys.modules['langchain_openai'] = None  # as if not installed",
+        "error: OPENAI_BASE_URL, OPENAI_API_KEY or RESPONDER=llm needs the 'llm' extra",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", USER_ERRORS)
+def test_user_errors_are_one_line_naming_the_setting_and_exit_non_zero(
+    case: str, tmp_path: Path
+) -> None:
+    env, args, before, start = USER_ERRORS[case]
+    if args[0] == "demo":
+        args = [*args, "--out", str(tmp_path / "out")]
+    result = host_in_subprocess(args, tmp_path, env, before)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()  # the demo prints its banner on stderr first
+    assert [line for line in lines if line.startswith("error:")] == lines[-1:], result.stderr
+    assert lines[-1].startswith(start), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_missing_extra_line_says_how_to_install_it(tmp_path: Path) -> None:
+    _, args, before, _ = USER_ERRORS["llm-extra-missing"]
+    result = host_in_subprocess(args, tmp_path, {"OPENAI_BASE_URL": "http://x/v1"}, before)
+    assert "pip install -e '.[llm]'" in result.stderr
+
+
 def test_serve_answers_health_and_the_catalog_api(env_db: Path, tmp_path: Path) -> None:
-    import os
     import socket
-    import subprocess
-    import sys
     import time
 
     import httpx

@@ -30,6 +30,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
     url = f"sqlite:///{work / 'demo.db'}"
     mp = pytest.MonkeyPatch()
     mp.setenv("DATABASE_URL", url)
+    mp.chdir(work)  # the CLI reads .env from the working directory: never the developer's
     try:
         result = CliRunner().invoke(app, ["demo", "--fast", "--out", str(out)])
     finally:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from host.config import Settings
+from host.face.avatar_art import LOOKS, LookName, draw_avatar
 from host.face.base import MouthPose
 from host.face.builtin import IllustratedAnimator
 from host.face.mouth import mouth_track
+from host.face.wear import build_animator, builtin_look
 from host.voice.base import Viseme
+from host.voice.registry import voice_gender
 from tests.face_metrics import eye_darkness, eyes_closed, h264_round_trip, mouth_openness
 
 RATE = 48_000
@@ -242,3 +247,51 @@ def test_every_shape_opens_wider_with_level(animator: IllustratedAnimator) -> No
         assert measured == sorted(measured) and measured[-1] > measured[0] + 0.05, shape
     pressed = animator.speak([MouthPose(1.0, "closed")], 0)
     assert mouth_openness(next(pressed), animator.mouth_box) == 0
+
+
+# --- one look per bundled voice --------------------------------------------------------
+
+
+@pytest.mark.parametrize("look", list(LOOKS))
+@pytest.mark.parametrize("size", [(720, 1280), (1280, 720)])
+def test_every_look_opens_its_mouth_and_blinks(look: LookName, size: tuple[int, int]) -> None:
+    anim = IllustratedAnimator(*size, look=look)
+    wide_open = next(anim.speak([MouthPose(1.0, "open")], 0))
+    assert mouth_openness(wide_open, anim.mouth_box) > 0.1
+    assert mouth_openness(anim.idle(0), anim.mouth_box) == 0
+    blink = next(i for i in range(400) if anim.eyes(i) == "closed")
+    assert eyes_closed(anim.idle(blink), anim.eye_box)
+    assert not eyes_closed(anim.idle(blink + 10), anim.eye_box)
+
+
+def hair_rows(look: LookName) -> np.ndarray:
+    """Rows of the head layer where the look's hair colour shows, in face heights from the top."""
+    art = draw_avatar(720, 1280, look)
+    hair = np.abs(art.head.rgb.astype(int) - LOOKS[look].hair).sum(axis=2) < 30
+    rows = np.flatnonzero((hair & (art.head.alpha == 255)).sum(axis=1) > 3)
+    return rows / art.head.alpha.shape[0]
+
+
+def test_the_two_looks_differ_where_a_viewer_sees_it_and_share_every_sprite_box() -> None:
+    female, male = draw_avatar(720, 1280, "female"), draw_avatar(720, 1280, "male")
+    assert (female.eyes_rect, female.mouth_rect) == (male.eyes_rect, male.mouth_rect)
+    mouth_level = (female.mouth_rect[1] + female.mouth_rect[3]) / female.head.alpha.shape[0]
+    assert hair_rows("female").max() > mouth_level  # a bob down past the mouth
+    assert hair_rows("male").max() < mouth_level - 0.2  # short hair, above the ears' middle
+    assert (male.body.alpha > 0).sum() > (female.body.alpha > 0).sum() * 1.03  # broader
+    differs = np.abs(female.head.rgb.astype(int) - male.head.rgb.astype(int)).sum(axis=2) > 60
+    assert differs.mean() > 0.1
+
+
+def test_the_default_host_looks_like_the_bundled_voices_sound(settings: Settings) -> None:
+    assert (voice_gender(settings, "en"), voice_gender(settings, "zh")) == ("male", "male")
+    assert builtin_look(settings) == "male"
+    worn = build_animator(settings)
+    assert isinstance(worn, IllustratedAnimator) and worn.look == "male"
+    chosen = settings.model_copy(update={"host_look": "female"})
+    assert builtin_look(chosen) == "female"
+    server = settings.model_copy(update={"voice_en": "openai", "voice_zh": "openai"})
+    assert voice_gender(server, "en") is None  # a server's voice is the user's to describe
+    assert builtin_look(server) == "female"
+    own_piper = settings.model_copy(update={"piper_model": Path("/models/amy.onnx")})
+    assert voice_gender(own_piper, "en") is None

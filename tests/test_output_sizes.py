@@ -15,13 +15,16 @@ from host.config import OUTPUT_SIZES, OutputPreset, Settings
 from host.face.builtin import IllustratedAnimator
 from host.stream.base import Overlay, ProgramFrame
 from host.stream.clock import ProgramClock
+from host.stream.onair import OnAirComment
 from host.stream.program import Program
 from host.stream.sinks.mp4 import mp4_sink
 
 PRODUCT = ProductFacts(
     sku="J1", name="轻羽绒服 Down jacket", price=Decimal("399"), currency="CNY", link=1
 )
-OVERLAY = Overlay(caption="欢迎来到直播间 Welcome!", comment=("Lily", "多少钱?"), product=PRODUCT)
+OVERLAY = Overlay(
+    caption="欢迎来到直播间 Welcome!", comment=OnAirComment("Lily", "多少钱?"), product=PRODUCT
+)
 
 
 class AvatarWithOverlays:

@@ -66,41 +66,44 @@ def test_serve_starts_two_streams_and_each_answers_its_own_ingress(
 
     async def scenario() -> tuple[dict, dict]:
         app = create_app(small, demo_engine)
-        async with serving(app) as port:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                refused = await client.post("/api/streams", json={"file": "../etc/passwd"})
-                assert refused.status_code == 422
-                missing = await client.post("/api/streams", json={"file": "nope.yaml"})
-                assert missing.status_code == 404
-                for name in ("north", "south"):
-                    started = await client.post("/api/streams", json={"file": f"{name}.yaml"})
-                    assert started.status_code == 202, started.text
-                    await wait_for(client, name, "on air")
-                again = await client.post("/api/streams", json={"file": "north.yaml"})
-                assert again.status_code == 422 and "already running" in again.text
-                question = {"id": "n1", "user": "Tom", "text": "How much is the down jacket?"}
-                assert await ask(port, "north", "token-north", question) == "accepted"
-                question = {"id": "s1", "user": "阿强", "text": "3号多少钱"}
-                assert await ask(port, "south", "token-south", question) == "accepted"
-                for _ in range(300):
-                    listed = (await client.get("/api/streams")).json()
-                    if all(s["replies"] >= 1 for s in listed):
-                        break
-                    await asyncio.sleep(0.1)
-                assert [s["replies"] for s in listed] == [1, 1], listed
-                health = (await client.get("/health")).json()
-                assert health["status"] == "ok" and set(health["streams"]) == {"north", "south"}
-                spoken = 'livehost_replies_total{backend="catalog",stream="north"} 1.0'
-                for _ in range(300):  # counted once the reply has been spoken
-                    if spoken in (metrics := (await client.get("/metrics")).text):
-                        break
-                    await asyncio.sleep(0.1)
-                assert spoken in metrics
-                for name in ("north", "south"):
-                    assert (await client.post(f"/api/streams/{name}/stop")).status_code == 202
-                north = await wait_for(client, "north", "ended")
-                south = await wait_for(client, "south", "ended")
-                return north, south
+        url = "http://127.0.0.1:{port}"
+        async with (
+            serving(app) as port,
+            httpx.AsyncClient(base_url=url.format(port=port)) as client,
+        ):
+            refused = await client.post("/api/streams", json={"file": "../etc/passwd"})
+            assert refused.status_code == 422
+            missing = await client.post("/api/streams", json={"file": "nope.yaml"})
+            assert missing.status_code == 404
+            for name in ("north", "south"):
+                started = await client.post("/api/streams", json={"file": f"{name}.yaml"})
+                assert started.status_code == 202, started.text
+                await wait_for(client, name, "on air")
+            again = await client.post("/api/streams", json={"file": "north.yaml"})
+            assert again.status_code == 422 and "already running" in again.text
+            question = {"id": "n1", "user": "Tom", "text": "How much is the down jacket?"}
+            assert await ask(port, "north", "token-north", question) == "accepted"
+            question = {"id": "s1", "user": "阿强", "text": "3号多少钱"}
+            assert await ask(port, "south", "token-south", question) == "accepted"
+            for _ in range(300):
+                listed = (await client.get("/api/streams")).json()
+                if all(s["replies"] >= 1 for s in listed):
+                    break
+                await asyncio.sleep(0.1)
+            assert [s["replies"] for s in listed] == [1, 1], listed
+            health = (await client.get("/health")).json()
+            assert health["status"] == "ok" and set(health["streams"]) == {"north", "south"}
+            spoken = 'livehost_replies_total{backend="catalog",stream="north"} 1.0'
+            for _ in range(300):  # counted once the reply has been spoken
+                if spoken in (metrics := (await client.get("/metrics")).text):
+                    break
+                await asyncio.sleep(0.1)
+            assert spoken in metrics
+            for name in ("north", "south"):
+                assert (await client.post(f"/api/streams/{name}/stop")).status_code == 202
+            north = await wait_for(client, "north", "ended")
+            south = await wait_for(client, "south", "ended")
+            return north, south
 
     north, south = asyncio.run(scenario())
     assert north["comments"] == 1 and south["comments"] == 1

@@ -22,7 +22,7 @@ from host.stream.sinks.mp4 import mp4_sink
 from host.stream.sinks.registry import make_sink
 from host.trace import Trace
 
-SETTINGS = Settings(width=720, height=1280, fps=25, audio_rate=48000)
+SETTINGS = Settings(_env_file=None, width=720, height=1280, fps=25, audio_rate=48000)  # type: ignore[call-arg]
 SAMPLES = SETTINGS.audio_rate // SETTINGS.fps
 
 
@@ -213,7 +213,7 @@ def test_stop_ends_the_run_after_the_current_frame_with_complete_files(tmp_path:
 
 
 def test_realtime_paces_frames_on_the_wall_clock(tmp_path: Path) -> None:
-    small = Settings(width=320, height=568, fps=25)
+    small = Settings(_env_file=None, width=320, height=568, fps=25)  # type: ignore[call-arg]
     started = time.monotonic()
     stats = run_program([mp4_sink(tmp_path / "rt.mp4")], MovingColours(small), 0.6, WallClock())
     assert time.monotonic() - started >= 14 / 25

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from host.catalog.facts import Candidate, ProductFacts
+from host.catalog.policy import StorePolicy, read_policy
 from host.catalog.product_rows import active_products, facts_of
 from host.catalog.retrieval import ProductIndex
 from host.catalog.skus import normalise_sku
@@ -40,6 +41,7 @@ class Snapshot:
     products: dict[str, ProductFacts]  # every active product by SKU
     lineup: tuple[ProductFacts, ...]  # in link order
     index: ProductIndex
+    policy: StorePolicy
 
 
 def catalog_version(session: Session, merchant: str) -> Version:
@@ -61,7 +63,8 @@ def load_snapshot(engine: Engine, merchant: str, lineup: Sequence[str] | None) -
         rows = [dataclasses.replace(p, link=links.get(p.sku)) for p in rows]
     products = {p.sku: p for p in rows}
     linked = sorted((p for p in rows if p.link is not None), key=lambda p: (p.link, p.sku))
-    return Snapshot(version, products, tuple(linked), ProductIndex(rows))
+    policy = read_policy(engine, merchant)
+    return Snapshot(version, products, tuple(linked), ProductIndex(rows), policy)
 
 
 class LiveCatalog:
@@ -130,6 +133,10 @@ class LiveCatalog:
             moved = catalog_version(session, self.merchant) != self.snapshot.version
         if moved:
             self._snapshot = load_snapshot(self._engine, self.merchant, self._lineup)
+        else:  # the policy is one small row: read it every time rather than version it
+            policy = read_policy(self._engine, self.merchant)
+            if policy != self.snapshot.policy:
+                self._snapshot = dataclasses.replace(self.snapshot, policy=policy)
         return True
 
     def _failed(self, reason: str) -> None:
@@ -153,6 +160,9 @@ class LiveCatalog:
         if sku is not None and self.get(sku) is None:
             raise KeyError(f"no active product {sku!r} for merchant {self.merchant!r}")
         self._current_sku = None if sku is None else normalise_sku(sku)
+
+    def policy(self) -> StorePolicy:
+        return self.snapshot.policy
 
     def get(self, sku: str) -> ProductFacts | None:
         return self.snapshot.products.get(sku) or self.snapshot.products.get(normalise_sku(sku))

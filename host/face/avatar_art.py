@@ -1,9 +1,11 @@
-"""The demo host: an original illustrated avatar, drawn by code at any program size.
+"""The demo hosts: original illustrated avatars, drawn by code at any program size.
 
-Everything is drawn once, supersampled and anti-aliased, into separate layers (backdrop,
-body, head) and small sprites (eye states, mouth shapes at several openings), so an animator
-only copies and pastes at frame time. Geometry is derived from the frame size alone, so the
-same size always gives the same pixels.
+There is a look for each voice the project bundles, so the host looks like it sounds: a
+woman and a man (`LOOKS`), sharing the studio, the figure's geometry and every sprite
+rectangle, so animator code works on either. Everything is drawn once, supersampled and
+anti-aliased, into separate layers (backdrop, body, head) and small sprites (eye states,
+mouth shapes at several openings), so an animator only copies and pastes at frame time.
+Geometry is derived from the frame size alone, so the same size always gives the same pixels.
 """
 
 from __future__ import annotations
@@ -28,21 +30,74 @@ _S = 4  # supersampling factor of every drawing
 
 SKIN: Color = (246, 214, 190)
 SKIN_SHADE: Color = (228, 186, 162)
-HAIR: Color = (58, 40, 52)
-HAIR_SHINE: Color = (96, 70, 88)
 BRAND: Color = (22, 160, 150)
 BRAND_DARK: Color = (14, 118, 111)
 SCLERA: Color = (252, 252, 250)
 IRIS: Color = (78, 52, 42)
 PUPIL: Color = (26, 18, 20)
 LASH: Color = (40, 28, 32)
-BROW: Color = (92, 64, 66)
-LIP: Color = (214, 104, 112)
-LIP_LINE: Color = (186, 86, 96)
 MOUTH_INSIDE: Color = (70, 22, 34)
 TONGUE: Color = (150, 60, 72)
 TEETH: Color = (250, 248, 244)
 BLUSH: Color = (240, 150, 150)
+
+LookName = Literal["female", "male"]
+
+
+@dataclass(frozen=True)
+class Look:
+    """What differs between the hosts; lengths are in face half-widths (a)."""
+
+    hair: Color
+    hair_shine: Color
+    brow: Color
+    brow_width: float  # stroke
+    brow_arch: float  # how high the middle of the brow rises
+    lip: Color
+    lip_line: Color
+    blush: float  # opacity of the cheek blush
+    lash_wing: bool  # the flick at the outer corner of the upper lid
+    jaw_taper: float  # how much the face narrows towards the chin
+    long_hair: bool  # a bob to the jaw with side locks; else short hair with sideburns
+    neck: float  # half-width
+    shoulders: float  # half-width of the torso
+    neckline: Literal["vee", "crew"]
+
+
+LOOKS: dict[LookName, Look] = {
+    "female": Look(
+        hair=(58, 40, 52),
+        hair_shine=(96, 70, 88),
+        brow=(92, 64, 66),
+        brow_width=0.07,
+        brow_arch=0.1,
+        lip=(214, 104, 112),
+        lip_line=(186, 86, 96),
+        blush=0.45,
+        lash_wing=True,
+        jaw_taper=0.18,
+        long_hair=True,
+        neck=0.32,
+        shoulders=2.15,
+        neckline="vee",
+    ),
+    "male": Look(
+        hair=(44, 36, 34),
+        hair_shine=(84, 70, 64),
+        brow=(58, 44, 40),
+        brow_width=0.1,
+        brow_arch=0.05,
+        lip=(200, 128, 122),
+        lip_line=(172, 104, 100),
+        blush=0.12,
+        lash_wing=False,
+        jaw_taper=0.1,
+        long_hair=False,
+        neck=0.4,
+        shoulders=2.35,
+        neckline="crew",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -198,49 +253,62 @@ def _backdrop(g: _Geometry) -> np.ndarray:
     return out
 
 
-def _body(g: _Geometry) -> _Canvas:
-    """Neck and shoulders in the brand colour with a V-neck and a small round badge."""
+def _body(g: _Geometry, look: Look) -> _Canvas:
+    """Neck and shoulders in the brand colour with the look's neckline and a round badge."""
     a, cx, ys = g.a, g.cx, g.shoulder_y
     top = int(g.cy + 0.5 * g.b)
     c = _Canvas(0, top, g.width, g.height + 4 - top)
+    neck = look.neck * a
     c.poly(
         np.array(
             [
-                [cx - 0.32 * a, top],
-                [cx + 0.32 * a, top],
-                [cx + 0.34 * a, ys + 0.2 * a],
-                [cx - 0.34 * a, ys + 0.2 * a],
+                [cx - neck, top],
+                [cx + neck, top],
+                [cx + neck + 0.02 * a, ys + 0.2 * a],
+                [cx - neck - 0.02 * a, ys + 0.2 * a],
             ]
         ),
         SKIN,
     )
-    c.ellipse(cx, g.cy + 0.98 * g.b, 0.36 * a, 0.16 * a, SKIN_SHADE)
+    c.ellipse(cx, g.cy + 0.98 * g.b, neck + 0.04 * a, 0.16 * a, SKIN_SHADE)
+
+    reach = look.shoulders * a
 
     def shoulder(x: np.ndarray) -> np.ndarray:
-        d = np.clip((np.abs(x - cx) - 0.5 * a) / (1.65 * a), 0, 1)
+        d = np.clip((np.abs(x - cx) - 0.5 * a) / (reach - 0.5 * a), 0, 1)
         return ys + 0.9 * a * (1 - np.sqrt(1 - d**2))
 
-    outline = _curve(cx - 2.15 * a, cx + 2.15 * a, shoulder, 96)
+    outline = _curve(cx - reach, cx + reach, shoulder, 96)
     bottom = g.height + 4
-    torso = np.vstack([[[cx - 2.2 * a, bottom]], outline, [[cx + 2.2 * a, bottom]]])
+    torso = np.vstack(
+        [[[cx - reach - 0.05 * a, bottom]], outline, [[cx + reach + 0.05 * a, bottom]]]
+    )
     c.poly(torso, BRAND)
-    vee = np.array(
-        [[cx - 0.4 * a, ys - 0.02 * a], [cx + 0.4 * a, ys - 0.02 * a], [cx, ys + 0.75 * a]]
-    )
-    c.poly(vee, SKIN)
-    c.line(
-        np.array([[cx - 0.44 * a, ys], [cx, ys + 0.8 * a], [cx + 0.44 * a, ys]]),
-        0.09 * a,
-        BRAND_DARK,
-    )
+    if look.neckline == "vee":
+        vee = np.array(
+            [[cx - 0.4 * a, ys - 0.02 * a], [cx + 0.4 * a, ys - 0.02 * a], [cx, ys + 0.75 * a]]
+        )
+        c.poly(vee, SKIN)
+        c.line(
+            np.array([[cx - 0.44 * a, ys], [cx, ys + 0.8 * a], [cx + 0.44 * a, ys]]),
+            0.09 * a,
+            BRAND_DARK,
+        )
+    else:
+        c.poly(_bow(cx - neck - 0.06 * a, cx + neck + 0.06 * a, ys - 0.02 * a, 0.3 * a), SKIN)
+        c.line(
+            _bow(cx - neck - 0.1 * a, cx + neck + 0.1 * a, ys - 0.04 * a, 0.36 * a),
+            0.1 * a,
+            BRAND_DARK,
+        )
     c.ellipse(cx + 1.1 * a, ys + 1.0 * a, 0.16 * a, 0.16 * a, (250, 236, 200))
     c.ellipse(cx + 1.1 * a, ys + 1.0 * a, 0.09 * a, 0.09 * a, BRAND_DARK)
     return c
 
 
-def _face_outline(g: _Geometry) -> np.ndarray:
+def _face_outline(g: _Geometry, look: Look) -> np.ndarray:
     t = np.linspace(0, 2 * np.pi, 160, endpoint=False)
-    narrow = 1 - 0.18 * np.clip(np.sin(t), 0, None)
+    narrow = 1 - look.jaw_taper * np.clip(np.sin(t), 0, None)
     return np.stack([g.cx + g.a * np.cos(t) * narrow, g.cy + g.b * np.sin(t)], axis=1)
 
 
@@ -249,35 +317,46 @@ def _head_rect(g: _Geometry) -> Rect:
     return x0, y0, int(g.cx + 1.4 * g.a) + 1 - x0, int(g.cy + 1.06 * g.b) + 1 - y0
 
 
-def _bare_head(g: _Geometry) -> _Canvas:
+def _bare_head(g: _Geometry, look: Look) -> _Canvas:
     """Hair, ears, face, blush, nose and brows: the head without eyes and mouth."""
     a, b, cx, cy = g.a, g.b, g.cx, g.cy
     c = _Canvas(*_head_rect(g))
-    back = np.vstack(
-        [
-            _ellipse(cx, cy - 0.12 * b, 1.2 * a, 1.12 * b),
-            _curve(
-                cx + 1.22 * a,
-                cx - 1.22 * a,
-                lambda x: cy + 0.72 * b - 0.12 * b * ((x - cx) / a) ** 4,
-            ),
-        ]
-    )
-    c.poly(cv2.convexHull(back.astype(np.float32)).reshape(-1, 2), HAIR)
+    if look.long_hair:
+        back = np.vstack(
+            [
+                _ellipse(cx, cy - 0.12 * b, 1.2 * a, 1.12 * b),
+                _curve(
+                    cx + 1.22 * a,
+                    cx - 1.22 * a,
+                    lambda x: cy + 0.72 * b - 0.12 * b * ((x - cx) / a) ** 4,
+                ),
+            ]
+        )
+    else:
+        back = _ellipse(cx, cy - 0.16 * b, 1.1 * a, 1.1 * b)
+        back = back[back[:, 1] <= cy - 0.05 * b]
+    c.poly(cv2.convexHull(back.astype(np.float32)).reshape(-1, 2), look.hair)
     for side in (-1, 1):
         c.ellipse(cx + side * 0.97 * a, cy + 0.08 * b, 0.17 * a, 0.27 * a, SKIN)
         c.ellipse(cx + side * 0.99 * a, cy + 0.08 * b, 0.08 * a, 0.16 * a, SKIN_SHADE)
-    c.poly(_face_outline(g), SKIN)
+    c.poly(_face_outline(g, look), SKIN)
     for side in (-1, 1):
-        c.soft_spot(cx + side * 0.56 * a, cy + 0.36 * b, 0.17 * a, 0.11 * a, BLUSH, 0.45)
+        c.soft_spot(cx + side * 0.56 * a, cy + 0.36 * b, 0.17 * a, 0.11 * a, BLUSH, look.blush)
     c.line(
         _bow(cx - 0.07 * a, cx + 0.07 * a, cy + 0.27 * b + 0.06 * a, -0.06 * a),
         0.035 * a,
         SKIN_SHADE,
     )
     for side in (-1, 1):
-        brow = _bow(cx + side * 0.22 * a, cx + side * 0.66 * a, cy - 0.36 * a, -0.1 * a)
-        c.line(brow, 0.07 * a, BROW)
+        brow = _bow(cx + side * 0.22 * a, cx + side * 0.66 * a, cy - 0.36 * a, -look.brow_arch * a)
+        c.line(brow, look.brow_width * a, look.brow)
+    (_long_hair if look.long_hair else _short_hair)(c, g, look)
+    return c
+
+
+def _long_hair(c: _Canvas, g: _Geometry, look: Look) -> None:
+    """A rounded cap, a fringe sloping across the forehead, locks down to the jaw."""
+    a, b, cx, cy = g.a, g.b, g.cx, g.cy
     cap = _ellipse(cx, cy - 0.04 * b, 1.07 * a, 1.1 * b, 120)
     cap = cap[cap[:, 1] <= cy - 0.3 * b]
     fringe = _curve(
@@ -285,7 +364,10 @@ def _bare_head(g: _Geometry) -> _Canvas:
         cx - 1.0 * a,
         lambda x: cy - 0.55 * b + 0.22 * b * np.clip((x - cx) / a + 1, 0, 2) ** 1.6 / 3.03,
     )
-    c.poly(np.vstack([cap[np.argsort(np.arctan2(cap[:, 1] - cy, cap[:, 0] - cx))], fringe]), HAIR)
+    c.poly(
+        np.vstack([cap[np.argsort(np.arctan2(cap[:, 1] - cy, cap[:, 0] - cx))], fringe]),
+        look.hair,
+    )
     for side in (-1, 1):
         lock = np.array(
             [
@@ -296,9 +378,43 @@ def _bare_head(g: _Geometry) -> _Canvas:
                 [cx + side * 1.12 * a, cy + 0.1 * b],
             ]
         )
-        c.poly(lock, HAIR)
-    c.line(_bow(cx - 0.55 * a, cx + 0.1 * a, cy - 0.86 * b, -0.2 * b), 0.06 * a, HAIR_SHINE)
-    return c
+        c.poly(lock, look.hair)
+    c.line(_bow(cx - 0.55 * a, cx + 0.1 * a, cy - 0.86 * b, -0.2 * b), 0.06 * a, look.hair_shine)
+
+
+def _short_hair(c: _Canvas, g: _Geometry, look: Look) -> None:
+    """Short hair with volume on top, a fringe swept up to the right, neat sideburns."""
+    a, b, cx, cy = g.a, g.b, g.cx, g.cy
+    cap = _ellipse(cx, cy - 0.16 * b, 1.07 * a, 1.1 * b, 120)
+    cap = cap[cap[:, 1] <= cy - 0.42 * b]
+
+    def hairline(x: np.ndarray) -> np.ndarray:
+        u = np.clip((x - cx) / a, -1, 1)  # -1 at the left temple, 1 at the right
+        swept = 0.2 * b * np.exp(-(((u - 0.45) / 0.45) ** 2))  # forehead bared on the right
+        return cy - 0.52 * b - 0.08 * b * (1 - u**2) - swept + 0.05 * b * (u + 1)
+
+    c.poly(
+        np.vstack(
+            [
+                cap[np.argsort(np.arctan2(cap[:, 1] - cy, cap[:, 0] - cx))],
+                _curve(cx + 1.06 * a, cx - 1.06 * a, hairline, 96),
+            ]
+        ),
+        look.hair,
+    )
+    for side in (-1, 1):
+        burn = np.array(
+            [
+                [cx + side * 1.05 * a, cy - 0.5 * b],
+                [cx + side * 0.9 * a, cy - 0.46 * b],
+                [cx + side * 0.91 * a, cy - 0.04 * b],
+                [cx + side * 0.99 * a, cy - 0.04 * b],
+            ]
+        )
+        c.poly(burn, look.hair)
+    for x0, x1, y, depth in ((-0.6, 0.2, -0.98, -0.14), (-0.15, 0.6, -0.86, -0.1)):
+        strand = _bow(cx + x0 * a, cx + x1 * a, cy + y * b, depth * b)
+        c.line(strand, 0.05 * a, look.hair_shine)
 
 
 def _rect_around(g: _Geometry, x0: float, y0: float, x1: float, y1: float) -> Rect:
@@ -311,7 +427,7 @@ def _eyes_rect(g: _Geometry) -> Rect:
     return _rect_around(g, -0.76 * a, -0.26 * a, 0.76 * a, 0.26 * a)
 
 
-def _draw_eyes(c: _Canvas, g: _Geometry, state: EyeState) -> None:
+def _draw_eyes(c: _Canvas, g: _Geometry, look: Look, state: EyeState) -> None:
     a = g.a
     ew, up, lo = 0.22 * a, 0.16 * a, 0.11 * a
     for side in (-1, 1):
@@ -348,6 +464,8 @@ def _draw_eyes(c: _Canvas, g: _Geometry, state: EyeState) -> None:
             )
             c.poly(cover, SKIN)
         c.line(_curve(ex - ew, ex + ew, lid), 0.045 * a, LASH)
+        if not look.lash_wing:
+            continue
         c.line(
             np.array(
                 [
@@ -378,7 +496,7 @@ _MOUTH_FORM: dict[MouthShape, tuple[float, float, float, float, float, float, fl
 }
 
 
-def _draw_mouth(c: _Canvas, g: _Geometry, shape: MouthShape, level: float) -> None:
+def _draw_mouth(c: _Canvas, g: _Geometry, look: Look, shape: MouthShape, level: float) -> None:
     """Lips around a dark opening whose height is `level` of the shape's full opening."""
     a = g.a
     *sizes, teeth_up, teeth_lo = _MOUTH_FORM[shape]
@@ -412,9 +530,9 @@ def _draw_mouth(c: _Canvas, g: _Geometry, shape: MouthShape, level: float) -> No
             ),
         ]
     )
-    c.poly(lips, LIP)
+    c.poly(lips, look.lip)
     if opening < 0.02 * a:
-        c.line(_curve(mx - half_w, mx + half_w, upper), 0.03 * a, LIP_LINE)
+        c.line(_curve(mx - half_w, mx + half_w, upper), 0.03 * a, look.lip_line)
         return
     hole = c.mask(
         np.vstack(
@@ -454,20 +572,24 @@ def _sprite(bare: _Canvas, rect: Rect, draw: Callable[[_Canvas], None]) -> np.nd
 
 
 @lru_cache(maxsize=4)
-def draw_avatar(width: int, height: int) -> AvatarArt:
-    """Draw the avatar for a frame size. Cached: sessions of one size share read-only arrays."""
+def draw_avatar(width: int, height: int, look: LookName = "female") -> AvatarArt:
+    """Draw a host for a frame size. Cached: sessions of one size share read-only arrays."""
     if width < 64 or height < 64:
         raise ValueError(f"frame {width}x{height} is too small for the avatar (min 64x64)")
     g = _Geometry.for_frame(width, height)
-    bare = _bare_head(g)
+    style = LOOKS[look]
+    bare = _bare_head(g, style)
     head = bare.layer()
     eyes_rect, mouth_rect = _eyes_rect(g), _mouth_rect(g)
-    eyes = {s: _sprite(bare, eyes_rect, partial(_draw_eyes, g=g, state=s)) for s in EYE_STATES}
+    eyes = {
+        s: _sprite(bare, eyes_rect, partial(_draw_eyes, g=g, look=style, state=s))
+        for s in EYE_STATES
+    }
     mouths = {
         (shape, i): _sprite(
             bare,
             mouth_rect,
-            partial(_draw_mouth, g=g, shape=shape, level=i / (MOUTH_LEVELS - 1)),
+            partial(_draw_mouth, g=g, look=style, shape=shape, level=i / (MOUTH_LEVELS - 1)),
         )
         for shape in MOUTH_SHAPES
         for i in range(MOUTH_LEVELS)
@@ -481,7 +603,7 @@ def draw_avatar(width: int, height: int) -> AvatarArt:
         width,
         height,
         _backdrop(g),
-        _body(g).layer(),
+        _body(g, style).layer(),
         head,
         _to_head(eyes_rect, head),
         eyes,

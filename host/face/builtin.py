@@ -14,7 +14,15 @@ from collections.abc import Iterator, Sequence
 import cv2
 import numpy as np
 
-from host.face.avatar_art import MOUTH_LEVELS, AvatarArt, EyeState, Layer, Rect, draw_avatar
+from host.face.avatar_art import (
+    MOUTH_LEVELS,
+    AvatarArt,
+    EyeState,
+    Layer,
+    LookName,
+    Rect,
+    draw_avatar,
+)
 from host.face.base import MouthPose
 from host.face.blinks import eyelid_closure, unit_hash
 from host.voice.base import MouthShape
@@ -39,11 +47,19 @@ def _paste(dst: np.ndarray, layer: Layer, x: int, y: int) -> None:
 
 
 class IllustratedAnimator:
-    """`Animator` over the built-in illustrated host."""
+    """`Animator` over a built-in illustrated host (`look`: see `avatar_art.LOOKS`)."""
 
-    def __init__(self, width: int = 720, height: int = 1280, fps: int = 25, seed: int = 7) -> None:
+    def __init__(
+        self,
+        width: int = 720,
+        height: int = 1280,
+        fps: int = 25,
+        seed: int = 7,
+        look: LookName = "female",
+    ) -> None:
         self.width, self.height, self.fps, self.seed = width, height, fps, seed
-        self._art: AvatarArt = draw_avatar(width, height)
+        self.look = look
+        self._art: AvatarArt = draw_avatar(width, height, look)
         self._bases: dict[int, np.ndarray] = {}
         self._phases = tuple(2 * math.pi * unit_hash(seed, -k) for k in range(1, 4))
         self._head_inv = cv2.merge([255 - self._art.head.alpha] * 3)

@@ -1,15 +1,18 @@
-"""Which face the host wears: the avatar named in settings, or the illustrated host."""
+"""Which face the host wears: the avatar named in settings, or the illustrated host that
+looks like the voice sounds."""
 
 from __future__ import annotations
 
 from host.config import Settings
 from host.errors import HostError
+from host.face.avatar_art import LookName
 from host.face.avatars import load_avatar
 from host.face.base import Animator
 from host.face.builtin import IllustratedAnimator
 from host.face.loop_animator import LoopAnimator
 from host.face.photo import PhotoAnimator
 from host.face.sadtalker import SadTalkerClient, SadTalkerFace
+from host.voice.registry import voice_gender
 
 
 def build_animator(settings: Settings) -> Animator:
@@ -22,7 +25,7 @@ def build_animator(settings: Settings) -> Animator:
     if not settings.avatar:
         if settings.sadtalker_dir is not None:
             raise HostError("SadTalker needs a photo of a face: set AVATAR to a photo avatar")
-        return IllustratedAnimator(*size)
+        return IllustratedAnimator(*size, look=builtin_look(settings))
     avatar = load_avatar(settings, settings.avatar)
     if avatar.manifest.kind == "loop":
         animator: Animator = LoopAnimator(avatar.folder, *size)
@@ -35,3 +38,11 @@ def build_animator(settings: Settings) -> Animator:
     return SadTalkerFace(
         client, animator, avatar.folder / "source.png", settings.var_dir / "sadtalker-clips"
     )
+
+
+def builtin_look(settings: Settings) -> LookName:
+    """HOST_LOOK, or with auto the gender both voices are known to have (female otherwise)."""
+    if settings.host_look != "auto":
+        return settings.host_look
+    genders = {g for g in (voice_gender(settings, "en"), voice_gender(settings, "zh")) if g}
+    return genders.pop() if len(genders) == 1 else "female"

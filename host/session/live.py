@@ -34,6 +34,7 @@ from host.session.speech import ClipSource, Segment, speak
 from host.session.supervisor import Supervisor
 from host.stream.base import Overlay
 from host.stream.clock import Clock
+from host.stream.onair import OnAirComment, on_air
 from host.stream.program import Program, ProgramStats
 from host.trace import Trace
 from host.voice.router import VoiceRouter
@@ -300,8 +301,7 @@ class LiveSession:
         self.pitched.extend(zip(said.times, (s.text for s in said.spoken), strict=True))
 
     async def _reply(self, item: Triaged) -> None:
-        # A comment triage flagged is answered as data but never shown on air word for word.
-        comment = None if item.injection else (", ".join(item.askers), item.comment.text)
+        comment = on_air(item)  # None for a comment triage flagged: answered, never shown
         said = await self._say(
             self._responder.respond(item, self._catalog), comment, item.trace, preemptible=False
         )
@@ -316,7 +316,7 @@ class LiveSession:
     async def _say(
         self,
         sentences: AsyncIterator[Sentence],
-        comment: tuple[str, str] | None,
+        comment: OnAirComment | None,
         trace: Trace | None,
         *,
         preemptible: bool,

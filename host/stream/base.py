@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from host.catalog.facts import ProductFacts
+from host.stream.onair import OnAirComment
 from host.trace import Trace
 
 
@@ -17,7 +18,7 @@ class Overlay:
 
     caption: str | None = None  # the line being spoken
     spoken: int | None = None  # how many characters of the caption have been said so far
-    comment: tuple[str, str] | None = None  # (viewer name, comment text) being answered
+    comment: OnAirComment | None = None  # the comment being answered; made only by `on_air`
     product: ProductFacts | None = None  # product card: name, live price, link number
 
 

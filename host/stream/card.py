@@ -19,7 +19,7 @@ from host.catalog.photos import PHOTO_SIDE, stored_photo
 from host.stream.layout import Layout
 from host.stream.palette import ACCENT, BOX, GREY, PRICE, WARNING, WHITE
 from host.stream.patch import Patch
-from host.stream.typeset import ellipsize, font, wrap
+from host.stream.typeset import ellipsize, face, wrap
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,8 @@ def render_card(card: CardText, layout: Layout) -> Patch:
     px = layout.px
     pad = px(16)
     inner = width - 2 * pad
-    name_face, en_face, price_face = font(px(30)), font(px(20)), font(px(64))
-    small_face = font(px(22))
+    name_face, en_face, price_face = face(px(30)), face(px(20)), face(px(64))
+    small_face = face(px(22))
 
     # (text, face, colour, line height) rows, top to bottom; the price row is drawn apart.
     rows: list[tuple[str, int, tuple[int, int, int]]] = []
@@ -136,19 +136,19 @@ def render_card(card: CardText, layout: Layout) -> Patch:
         image.alpha_composite(photo, (pad + (inner - photo.size[0]) // 2, y))
         y += photo_h
     for text, size, colour in rows:
-        draw.text((pad, y), text, font=font(size), fill=colour)
+        face(size).draw(image, (pad, y), text, colour, "la")
         y += round(size * 1.4)
     price_colour = GREY if card.sold_out else PRICE
     baseline = y + round(px(64) * 1.05)
-    draw.text((pad, baseline), card.price, font=price_face, fill=price_colour, anchor="ls")
+    price_face.draw(image, (pad, baseline), card.price, price_colour, "ls")
     if card.list_price:
-        x = pad + price_face.getlength(card.price) + px(12)
-        strike = font(px(24))
-        draw.text((x, baseline), card.list_price, font=strike, fill=GREY, anchor="ls")
+        x = pad + price_face.length(card.price) + px(12)
+        strike = face(px(24))
+        strike.draw(image, (x, baseline), card.list_price, GREY, "ls")
         mid = baseline - px(24) * 0.35
-        draw.line((x, mid, x + strike.getlength(card.list_price), mid), fill=GREY, width=px(2))
+        draw.line((x, mid, x + strike.length(card.list_price), mid), fill=GREY, width=px(2))
     y += price_h
     for text, size, colour in tail:
-        draw.text((pad, y), text, font=font(size), fill=colour)
+        face(size).draw(image, (pad, y), text, colour, "la")
         y += round(size * 1.4)
     return Patch.from_image(image, left, bottom - height)

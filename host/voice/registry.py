@@ -7,12 +7,21 @@ engine is an optional extra (Coqui) are imported only when chosen.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from host.config import Settings
+from host.errors import HostError
 from host.voice.base import Voice
 from host.voice.espeak import Espeak
 from host.voice.openai_tts import OpenAiTts
 from host.voice.piper import Piper
+
+Gender = Literal["female", "male"]
+Language = Literal["en", "zh"]
+
+
+class UnknownVoiceError(HostError, ValueError):
+    """VOICE_EN or VOICE_ZH names no backend."""
 
 
 def _openai(settings: Settings) -> Voice:
@@ -39,3 +48,18 @@ VOICES: dict[str, Callable[[Settings], Voice]] = {
     "openai": _openai,
     "coqui": _coqui,
 }
+
+
+def voice_gender(settings: Settings, language: Language) -> Gender | None:
+    """How the voice chosen for `language` sounds, where the project knows: its bundled voices.
+
+    Piper's bundled voice (joe, en_US) and espeak-ng's default variant are both male voices
+    (pitch about 90 Hz). A Piper model, Coqui model or TTS server the user names is theirs
+    to describe (HOST_LOOK), so it is None here.
+    """
+    name = settings.voice_en if language == "en" else settings.voice_zh
+    if name == "piper" and settings.piper_model is None:
+        return "male"
+    if name == "espeak":
+        return "male"
+    return None

@@ -17,7 +17,7 @@ from host.config import Settings
 from host.voice.base import SpeechChunk, Voice
 from host.voice.cache import AudioCache, CachedVoice
 from host.voice.normalize import normalize_for_speech
-from host.voice.registry import VOICES
+from host.voice.registry import VOICES, UnknownVoiceError
 
 _LOGGER = logging.getLogger(__name__)
 _SPEAKABLE = re.compile(r"\w")
@@ -119,7 +119,10 @@ def build_router(settings: Settings) -> VoiceRouter:
             factory = VOICES.get(backend)
             if factory is None:
                 known = ", ".join(sorted(VOICES))
-                raise ValueError(f"unknown voice {backend!r} for {language!r}; known: {known}")
+                raise UnknownVoiceError(
+                    f"VOICE_{language.upper()}={backend}: unknown voice {backend!r};"
+                    f" choose one of {known}"
+                )
             if backend not in built:
                 voice = factory(settings)
                 built[backend] = voice if cache is None else CachedVoice(voice, cache)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from host import __version__
 from host.config import Settings
 from host.session.manager import StreamManager
+from host.web.docs import serve_docs_offline
 from host.web.routes import catalog, douyin, ingress, streams
 
 
@@ -57,4 +58,5 @@ def create_app(
         registry: CollectorRegistry = manager.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    serve_docs_offline(app)
     return app
