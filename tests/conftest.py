@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -51,12 +52,9 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a PostgreSQL database created for this test only."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database created for one test and dropped after it; yields its name."""
     name = f"livehost_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True)
@@ -65,9 +63,27 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield POSTGRES_URL.format(name=name)
+            yield name
         finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')  # after outages
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a PostgreSQL database created for this test only."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    with postgres_database() as name:
+        yield POSTGRES_URL.format(name=name)
+
+
+@pytest.fixture
+def postgres_name() -> Iterator[str]:
+    """A fresh PostgreSQL database's name, for tests about PostgreSQL alone (outages, limits)."""
+    with postgres_database() as name:
+        yield name
 
 
 @pytest.fixture

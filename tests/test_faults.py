@@ -8,8 +8,6 @@ import json
 import re
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -64,19 +62,6 @@ def assert_never_stopped(run: HostRun, seconds: float) -> None:
     assert late <= LATE_ALLOWED, run.output()
 
 
-@pytest.fixture
-def postgres_db() -> Iterator[str]:
-    name = f"livehost_fault_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def database_away(name: str, at_s: float, for_s: float) -> threading.Thread:
     """From `at_s`, for `for_s`: every connection to `name` terminated, none accepted."""
 
@@ -98,16 +83,16 @@ def database_away(name: str, at_s: float, for_s: float) -> threading.Thread:
 
 @pytest.mark.postgres
 def test_database_away_for_15_s_the_stream_goes_on_and_every_row_is_written(
-    tmp_path: Path, postgres_db: str
+    tmp_path: Path, postgres_name: str
 ) -> None:
     comments = questions(10, 4.0)  # one every 4 s, before, during and after the outage
     stream = replay_stream(tmp_path, "dbdown", comments, pitches={"idle_s": 2})
-    run = HostRun(tmp_path, stream, {"DATABASE_URL": POSTGRES_URL.format(name=postgres_db)})
-    run.db_url = POSTGRES_URL.format(name=postgres_db)
+    run = HostRun(tmp_path, stream, {"DATABASE_URL": POSTGRES_URL.format(name=postgres_name)})
+    run.db_url = POSTGRES_URL.format(name=postgres_name)
     try:
         run.start("--duration", "45")
         run.on_air()
-        outage = database_away(postgres_db, 8.0, 15.0)
+        outage = database_away(postgres_name, 8.0, 15.0)
         time.sleep(12)
         status = run.health()["streams"]["dbdown"]
         assert status["audit_pending"] > 0, status  # held in the journal meanwhile

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from host.chat.events import Comment, Decision, Triaged
@@ -89,6 +90,7 @@ class AuditCounts:
     queued: int = 0
     written: int = 0
     lost: int = 0  # refused by a full queue or a full journal: each is also logged
+    rejected: int = 0  # refused by the database itself (a value it cannot store): logged
     db_failures: int = 0
     journal_pending: int = 0  # events in the journal not yet in the database
 
@@ -252,17 +254,24 @@ class _Writer:
                 self._jsonl.close()
 
     def _drain(self, *, final: bool) -> None:
-        """Write pending events to the database, oldest first; on failure wait and retry."""
+        """Write pending events to the database, oldest first.
+
+        A database that is away (a connection error) is waited for and retried. Any other
+        error is an event the database refuses (a value no validation foresaw): the batch is
+        written one event at a time so only that event is set aside, logged and counted,
+        never the rows around it and never the writer.
+        """
         deadline = time.monotonic() + 10.0 if final else 0.0
+        single = False
         while self._pending:
             if time.monotonic() < self._retry_at:
                 if not final:
                     return
                 time.sleep(max(0.0, self._retry_at - time.monotonic()))
-            chunk = self._pending[:BATCH_MAX]
+            chunk = self._pending[: 1 if single else BATCH_MAX]
             try:
                 write_events(self._engine, self._session_id, chunk)
-            except Exception as error:
+            except (OperationalError, InterfaceError) as error:
                 self._counts.db_failures += 1
                 if self._retry_s == RETRY_MIN_S:
                     log.warning(
@@ -276,6 +285,20 @@ class _Writer:
                 self._counts.journal_pending = len(self._pending)
                 if final and time.monotonic() > deadline:
                     return
+                continue
+            except Exception as error:
+                if len(chunk) > 1:
+                    single = True  # find the one event the database refuses
+                    continue
+                self._counts.rejected += 1
+                log.error(
+                    "audit: the database refused %s event %d (%s: %s); set aside",
+                    chunk[0]["kind"],
+                    chunk[0]["seq"],
+                    type(error).__name__,
+                    str(error).splitlines()[0][:200],
+                )
+                del self._pending[:1]
                 continue
             if self._retry_s != RETRY_MIN_S:
                 log.warning("audit: database back; journal written")
