@@ -231,27 +231,33 @@ class _Writer:
         self._retry_s = RETRY_MIN_S
 
     def run(self, inbox: queue.Queue[Event | None]) -> None:
+        """The thread's loop; it outlives any one failure (logged, and the batch kept)."""
         stopping = False
         try:
             while not stopping:
                 batch, stopping = _take(inbox, BATCH_MAX, FLUSH_S)
-                if batch:
-                    refused = {id(e) for e in self._journal.append(batch)}
-                    for event in batch:
-                        if id(event) in refused:
-                            self._counts.lost += 1
-                            log.error("audit journal full: %s event lost", event["kind"])
-                        else:
-                            self._pending.append(event)
-                    self._write_jsonl(batch)
-                self._drain(final=stopping)
-        except Exception:
-            log.exception("audit writer of session %d failed", self._session_id)
-            raise
+                try:
+                    self._accept(batch)
+                    self._drain(final=stopping)
+                except Exception:
+                    log.exception("audit writer of session %d: a pass failed", self._session_id)
+                    time.sleep(RETRY_MIN_S)
         finally:
             self._journal.close()
             if self._jsonl is not None:
                 self._jsonl.close()
+
+    def _accept(self, batch: list[Event]) -> None:
+        if not batch:
+            return
+        refused = {id(e) for e in self._journal.append(batch)}
+        for event in batch:
+            if id(event) in refused:
+                self._counts.lost += 1
+                log.error("audit journal full: %s event lost", event["kind"])
+            else:
+                self._pending.append(event)
+        self._write_jsonl(batch)
 
     def _drain(self, *, final: bool) -> None:
         """Write pending events to the database, oldest first.
@@ -314,7 +320,8 @@ class _Writer:
             return
         for event in batch:
             if "jsonl" in event:
-                self._jsonl.write(json.dumps(event["jsonl"], ensure_ascii=False) + "\n")
+                line = json.dumps(event["jsonl"], ensure_ascii=False)
+                self._jsonl.write(line.encode("utf-8", "replace").decode("utf-8") + "\n")
         self._jsonl.flush()
 
 

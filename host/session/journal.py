@@ -33,7 +33,9 @@ class Journal:
         refused: list[Event] = []
         size = self.size
         for event in events:
-            line = json.dumps(event, ensure_ascii=False, default=str) + "\n"
+            # ASCII escapes: any string (a lone surrogate too) has a line; the database may
+            # still refuse the value, and then only that event is set aside.
+            line = json.dumps(event, default=str) + "\n"
             if size + len(line) > self.max_bytes:
                 refused.append(event)
                 continue
