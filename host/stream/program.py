@@ -30,6 +30,7 @@ from host.stream.sinks import Sink
 
 log = logging.getLogger(__name__)
 
+LATE_LOG_S = 10.0  # at most one "behind its clock" warning per this many seconds
 TIMING_SAMPLES = 10_000  # per-frame timings kept for percentiles: the last ~7 minutes, bounded
 
 
@@ -55,6 +56,8 @@ class Program:
         self._sinks = list(sinks)
         self._stopping = False
         self.stats = ProgramStats()  # live while running: metrics read it
+        self._late_logged = -LATE_LOG_S
+        self._late_since = 0
         self._image_shape = (settings.height, settings.width, 3)
         self._audio_samples = settings.audio_rate // settings.fps
 
@@ -87,7 +90,9 @@ class Program:
                     await self.clock.sleep_until(due)
                     lateness = max(0.0, self.clock.now() - due)
                     stats.max_lateness_ms = max(stats.max_lateness_ms, lateness * 1000)
-                    stats.late_frames += lateness > interval
+                    if lateness > interval:
+                        stats.late_frames += 1
+                        self._report_late(index, lateness)
                 frame = await source.next_frame(index)
                 self._check(index, frame)
                 work = asyncio.ensure_future(asyncio.to_thread(output.emit, index, frame))
@@ -102,6 +107,21 @@ class Program:
                 await asyncio.wait({work})  # cancelled mid-frame: let the worker finish first
             output.finish()
         return stats
+
+    def _report_late(self, index: int, lateness: float) -> None:
+        """A late frame is logged, at most once per LATE_LOG_S with the count since, so a
+        struggling machine is visible in the logs without flooding them."""
+        self._late_since += 1
+        now = time.monotonic()
+        if now - self._late_logged >= LATE_LOG_S:
+            log.warning(
+                "program behind its clock: frame %d started %.0f ms late (%d late frames since"
+                " the last report)",
+                index,
+                lateness * 1000,
+                self._late_since,
+            )
+            self._late_logged, self._late_since = now, 0
 
     def _check(self, index: int, frame: ProgramFrame) -> None:
         image, audio = frame.image, frame.audio
