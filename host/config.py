@@ -287,6 +287,11 @@ class Settings(BaseSettings):
     douyin_webhook_secret: SecretStr | None = Field(
         default=None, description="Douyin live data push secret (webhook signatures)"
     )
+    douyin_max_skew_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Douyin pushes stamped more than this many seconds old or ahead are refused",
+    )
 
     @property
     def llm_configured(self) -> bool:
