@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, MutableMapping
 from decimal import Decimal
 from typing import Any
 
@@ -200,13 +200,13 @@ def test_an_oversize_body_is_refused_before_it_is_read_in_full(settings: Setting
     )
     headers, _ = signed("live_comment", b"[]", SECRET)
     reads: list[int] = []
-    answers: list[dict[str, Any]] = []
+    answers: list[MutableMapping[str, Any]] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         reads.append(1)
         return {"type": "http.request", "body": b" " * 65_536, "more_body": len(reads) < 1024}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         answers.append(message)
 
     scope = {

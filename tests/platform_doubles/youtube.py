@@ -137,11 +137,11 @@ class LiveChatApi:
         self.requests.append((time.monotonic(), query))
         if method != "GET" or url.path != "/youtube/v3/liveChat/messages":
             return error(404, "notFound", "Not Found")
-        status, body = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
+        status, answer = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
         now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        for item in body.get("items", []):
+        for item in answer.get("items", []):
             item["snippet"].setdefault("publishedAt", now)
-        return status, body
+        return status, answer
 
     def __enter__(self) -> LiveChatApi:
         self._http.start()
