@@ -134,8 +134,15 @@ def main() -> None:
             host = str(Path(sys.executable).with_name("host"))
             seconds = args.minutes * 60
             process = subprocess.Popen(
-                [host, "run", str(work / "faults.yaml"), "--port", str(port), "--duration",
-                 f"{seconds:g}"],  # fmt: skip
+                [
+                    host,
+                    "run",
+                    str(work / "faults.yaml"),
+                    "--port",
+                    str(port),
+                    "--duration",
+                    f"{seconds:g}",
+                ],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

@@ -260,6 +260,20 @@ class Settings(BaseSettings):
     ingress_queue_size: int = Field(
         default=1000, description="ingress comments buffered per stream before senders hear busy"
     )
+    ingress_max_connections: int = Field(
+        default=200, gt=0, description="ingress sockets open at once, authenticated or not"
+    )
+    ingress_max_per_stream: int = Field(
+        default=8, gt=0, description="authenticated ingress bridges one stream may have at once"
+    )
+    ingress_auth_timeout_s: float = Field(
+        default=5.0, gt=0, description="seconds a new ingress socket has to authenticate"
+    )
+    ingress_auth_failures: int = Field(
+        default=10,
+        gt=0,
+        description="per client address: sockets authenticating + failed auths in the last minute",
+    )
     twitch_client_id: str | None = Field(default=None, description="Twitch app client id")
     twitch_user_token: SecretStr | None = Field(
         default=None, description="Twitch user access token (user:read:chat) for EventSub"
@@ -350,6 +364,11 @@ class Settings(BaseSettings):
     )
     douyin_webhook_secret: SecretStr | None = Field(
         default=None, description="Douyin live data push secret (webhook signatures)"
+    )
+    douyin_max_skew_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Douyin pushes stamped more than this many seconds old or ahead are refused",
     )
 
     def stored(self) -> dict[str, Any]:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import tomllib
 import zlib
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
 from pydantic import SecretStr
 
 from host.chat.events import Comment
-from host.chat.sources import Backoff
+from host.chat.sources import Backoff, bilibili_frames
 from host.chat.sources.bilibili import BilibiliSource, OpenPlatformApp
 from host.chat.sources.bilibili_frames import (
     OP_COMMAND,
@@ -24,6 +26,7 @@ from host.chat.sources.bilibili_frames import (
     pack,
     unpack,
 )
+from host.config import REPO_ROOT
 from host.stream.clock import WallClock
 from tests.platform_doubles import take
 from tests.platform_doubles.bilibili import (
@@ -153,6 +156,48 @@ async def test_malformed_frames_are_skipped_and_counted_and_resends_deduped() ->
     assert [c.text for c in comments] == ["first", "second"]
     assert source.health.malformed == 4
     assert source.health.duplicates == 1
+
+
+class Brotli11Decompressor:
+    """brotli 1.1's decoder: `process` takes no `output_buffer_limit` (added in 1.2)."""
+
+    def process(self, data: bytes) -> bytes:
+        return b""
+
+    def is_finished(self) -> bool:
+        return False
+
+
+def test_an_unexpected_decoder_error_skips_the_frame_and_the_source_reads_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bilibili_frames.brotli, "Decompressor", Brotli11Decompressor)
+    script = [
+        batch(command(danmu("lost in brotli", 1, "A", "c1")), VERSION_BROTLI),
+        command(danmu("read after it", 2, "B", "c2")),
+    ]
+    server = DanmakuServer(scripts=[script])
+
+    async def scenario() -> list[Comment]:
+        async with danmaku_server(server):
+            source = BilibiliSource(clock=WallClock(), room_id="7", ws_url=server.url)
+            comments = await take(source, 1, close=True)
+        assert source.health.malformed == 1 and source.health.state == "connected"
+        assert "TypeError" in (source.health.last_error or "")
+        return comments
+
+    comments = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert [c.text for c in comments] == ["read after it"]
+    assert server.connections == 1  # read on: neither ended nor reconnected
+
+
+def test_the_declared_brotli_floor_has_the_decoder_limit_the_frames_use() -> None:
+    """`Decompressor.process(..., output_buffer_limit=...)` exists from brotli 1.2."""
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    (declared,) = [
+        Requirement(r) for r in pyproject["project"]["dependencies"] if r.startswith("brotli")
+    ]
+    assert not declared.specifier.contains("1.1.0") and declared.specifier.contains("1.2.0")
 
 
 @in_loop

@@ -249,3 +249,105 @@ def test_registry_builds_sources_and_names_missing_settings(ingress_settings) ->
     with pytest.raises(HostError, match="YOUTUBE_API_KEY"):
         SOURCES["youtube"](SourceContext(ingress_settings, clock, "shop"))
     assert set(SOURCES) >= {"replay", "websocket", "twitch", "twitch-irc", "youtube"}
+
+
+def limited(settings: Settings, **limits: Any) -> Settings:
+    return settings.model_copy(update=limits)
+
+
+async def refused_at_once(url: str, **connect_args: Any) -> tuple[int, str]:
+    """A socket the server closes without being sent anything."""
+    async with asyncio.timeout(1.0):
+        return await closed_with(await connect(url, **connect_args))
+
+
+def test_an_idle_unauthenticated_socket_is_closed_after_the_auth_timeout(
+    ingress_settings, sqlite_engine
+) -> None:
+    async def scenario(url: str, source: IngressSource) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        code, reason = await closed_with(await connect(f"{url}/shop"))
+        assert (code, reason) == (1008, "no auth message within 0.3 s")
+        assert 0.25 < loop.time() - started < 2.0
+
+    run(limited(ingress_settings, ingress_auth_timeout_s=0.3), sqlite_engine, scenario)
+
+
+def test_500_idle_unauthenticated_sockets_are_not_held(ingress_settings, sqlite_engine) -> None:
+    """One address may hold as many sockets awaiting auth as its failure budget, no more; a
+    bridge from another address still gets in."""
+
+    async def scenario(url: str, source: IngressSource) -> None:
+        idle = await asyncio.gather(*(connect(f"{url}/shop") for _ in range(500)))
+        outcomes = await asyncio.gather(
+            *(asyncio.wait_for(closed_with(ws), 1.0) for ws in idle), return_exceptions=True
+        )
+        held = [o for o in outcomes if isinstance(o, TimeoutError)]
+        refused = [o for o in outcomes if isinstance(o, tuple)]
+        assert len(held) == 10 and len(refused) == 490
+        assert {code for code, _ in refused} == {1008}
+        assert "too many failed authentications" in refused[0][1]
+        bridge = await connect(
+            f"{url}/shop",
+            local_addr=("127.0.0.2", 0),
+            additional_headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert json.loads(await bridge.recv())["type"] == "ready"
+        await bridge.send(comment("m1", "still served"))
+        assert json.loads(await bridge.recv())["status"] == "accepted"
+        for ws in [*idle, bridge]:
+            await ws.close()
+
+    run(limited(ingress_settings, ingress_auth_failures=10), sqlite_engine, scenario)
+
+
+def test_failed_tokens_spend_the_address_budget_then_it_is_refused_at_once(
+    ingress_settings, sqlite_engine
+) -> None:
+    async def scenario(url: str, source: IngressSource) -> None:
+        for _ in range(3):
+            ws = await connect(f"{url}/shop")
+            await ws.send(json.dumps({"type": "auth", "token": "guess"}))
+            assert await closed_with(ws) == (1008, "invalid token for this stream")
+        right = {"Authorization": f"Bearer {TOKEN}"}
+        code, reason = await refused_at_once(f"{url}/shop", additional_headers=right)
+        assert code == 1008 and "too many failed authentications" in reason
+        assert "retry in" in reason
+        other = await connect(f"{url}/shop", local_addr=("127.0.0.2", 0), additional_headers=right)
+        assert json.loads(await other.recv())["type"] == "ready"
+        await other.close()
+
+    run(limited(ingress_settings, ingress_auth_failures=3), sqlite_engine, scenario)
+
+
+def test_connections_past_the_total_cap_are_told_to_try_again_later(
+    ingress_settings, sqlite_engine
+) -> None:
+    async def scenario(url: str, source: IngressSource) -> None:
+        first, second = await authed(url), await authed(url)
+        code, reason = await refused_at_once(f"{url}/shop", local_addr=("127.0.0.3", 0))
+        assert (code, reason) == (1013, "ingress is at its limit of 2 connections; retry later")
+        await first.close()
+        await asyncio.sleep(0.1)
+        third = await authed(url)
+        await second.close()
+        await third.close()
+
+    run(limited(ingress_settings, ingress_max_connections=2), sqlite_engine, scenario)
+
+
+def test_a_stream_takes_at_most_its_bridge_limit(ingress_settings, sqlite_engine) -> None:
+    async def scenario(url: str, source: IngressSource) -> None:
+        first, second = await authed(url), await authed(url)
+        extra = await connect(f"{url}/shop")
+        await extra.send(json.dumps({"type": "auth", "token": TOKEN}))
+        assert await closed_with(extra) == (1013, "stream 'shop' already has 2 bridges")
+        assert source.connections == 2
+        await first.close()
+        await asyncio.sleep(0.1)
+        third = await authed(url)
+        await second.close()
+        await third.close()
+
+    run(limited(ingress_settings, ingress_max_per_stream=2), sqlite_engine, scenario)

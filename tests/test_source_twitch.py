@@ -13,7 +13,7 @@ from host.chat.sources import Backoff
 from host.chat.sources.twitch import TwitchEventSubSource, TwitchIrcSource, parse_irc
 from host.stream.clock import WallClock
 from tests.platform_doubles import take, twitch
-from tests.platform_doubles.twitch import Helix, WebSocketDouble
+from tests.platform_doubles.twitch import EventSubSession, Helix, WebSocketDouble
 
 FAST = Backoff(base=0.01, cap=0.05)
 
@@ -170,6 +170,46 @@ def test_eventsub_session_reconnect_closes_the_old_socket_only_after_the_new_wel
     with helix:
         run(scenario)
     assert len(helix.requests) == 1  # subscriptions move with the session: no resubscribe
+
+
+def test_eventsub_session_reconnect_loses_no_message_and_repeats_none() -> None:
+    """Twitch keeps delivering on the old socket until the new one has welcomed the client,
+    then resends the last notification there: every comment arrives once, in order."""
+    helix = Helix()
+    session = EventSubSession()
+    total = 40
+
+    async def old_home(ws: ServerConnection) -> None:
+        await ws.send(twitch.welcome())
+        session.start(ws)
+        await hold(ws)
+
+    async def new_home(ws: ServerConnection) -> None:
+        await asyncio.sleep(0.2)  # the welcome takes a while; the old socket keeps delivering
+        await session.welcome_new(ws)
+        await hold(ws)
+
+    async def feed(reconnect_url: str) -> None:
+        await subscribed(helix)
+        for n in range(total):
+            if n == 5:
+                await session.ask_to_move(reconnect_url)
+            await session.deliver(f"m{n}", f"comment {n}")
+            await asyncio.sleep(0.01)
+
+    async def scenario() -> None:
+        async with WebSocketDouble([old_home, new_home]) as double:
+            source = eventsub(double, helix)
+            feeding = asyncio.create_task(feed(f"{double.url}/reconnect?id=S1"))
+            got = await take(source, total, close=True)
+            await feeding
+        assert session.moved.is_set()
+        assert [c.message_id for c in got] == session.sent == [f"m{n}" for n in range(total)]
+        assert source.health.duplicates == 1 and source.health.reconnects == 1
+
+    with helix:
+        run(scenario)
+    assert len(helix.requests) == 1
 
 
 def test_eventsub_revocation_marks_the_source_failed_and_ends_it() -> None:

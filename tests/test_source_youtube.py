@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -67,6 +68,29 @@ def test_polls_with_next_page_token_at_the_asked_interval_and_maps_events() -> N
     assert t1 - t0 >= 0.3
     h = src.health
     assert (h.state, h.duplicates, h.malformed, h.received) == ("connected", 1, 1, 3)
+
+
+def test_messages_published_before_the_start_are_not_replayed() -> None:
+    """The first page holds the chat's recent backlog; a host answering it would reply to
+    viewers who asked before it was on air."""
+    started = datetime.now(UTC)
+    script: list[tuple[int, Any]] = [
+        yt.page(
+            [
+                yt.text_message("old1", "Lily", "an hour ago", started - timedelta(hours=1)),
+                yt.text_message("old2", "Tom", "just before", started - timedelta(seconds=2)),
+                yt.text_message("new1", "Ann", "just after the start"),
+            ],
+            "page-2",
+            100,
+        ),
+        yt.page([yt.text_message("new2", "Bo", "on the next page")], "page-3", 10_000),
+    ]
+    with LiveChatApi(script) as api:
+        src = source(api)
+        got = asyncio.run(take(src, 2))
+    assert [c.message_id for c in got] == ["new1", "new2"]
+    assert src.health.received == 2 and src.health.malformed == 0
 
 
 def test_quota_errors_back_off_exponentially_then_resume() -> None:

@@ -1,5 +1,5 @@
-"""Sessions that survive a kill: the audit journal's high-water mark, a heartbeat and owner, replies'
-merged comment ids, and an index to find a reply's comment.
+"""Sessions that survive a kill: the audit journal's high-water mark, a heartbeat and an
+owner, replies' merged comment ids, and an index to find a reply's comment.
 
 Revision ID: 0003
 Revises: 0002

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from typing import Any
 
 import httpx
@@ -40,6 +41,30 @@ def fansclub(msg_id: str, openid: str, nickname: str) -> dict[str, Any]:
             "timestamp": 1_700_000_000}  # fmt: skip
 
 
+def signed(
+    msg_type: str,
+    body: bytes | list[dict[str, Any]],
+    secret: str,
+    room: str = "7300000000000000000",
+    signature: str | None = None,
+    sent_at: float | None = None,
+) -> tuple[dict[str, str], bytes]:
+    """One push's headers and body: `x-roomid`, `x-msg-type`, `x-nonce-str`, `x-timestamp`
+    (milliseconds since the epoch; now unless `sent_at` says otherwise), `x-signature`."""
+    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    headers = {
+        "content-type": "application/json",
+        "x-roomid": room,
+        "x-msg-type": msg_type,
+        "x-nonce-str": secrets.token_hex(8),
+        "x-timestamp": str(int((time.time() if sent_at is None else sent_at) * 1000)),
+    }
+    headers["x-signature"] = (
+        douyin_signature(headers, raw, secret) if signature is None else signature
+    )
+    return headers, raw
+
+
 async def push(
     http: httpx.AsyncClient,
     url: str,
@@ -48,17 +73,8 @@ async def push(
     secret: str,
     room: str = "7300000000000000000",
     signature: str | None = None,
+    sent_at: float | None = None,
 ) -> httpx.Response:
-    """One push: headers `x-roomid`, `x-msg-type`, `x-nonce-str`, `x-timestamp`, `x-signature`."""
-    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-    headers = {
-        "content-type": "application/json",
-        "x-roomid": room,
-        "x-msg-type": msg_type,
-        "x-nonce-str": secrets.token_hex(8),
-        "x-timestamp": "1700000000000",
-    }
-    headers["x-signature"] = (
-        douyin_signature(headers, raw, secret) if signature is None else signature
-    )
+    """One signed push, as Douyin sends it."""
+    headers, raw = signed(msg_type, body, secret, room, signature, sent_at)
     return await http.post(url, content=raw, headers=headers)

@@ -7,6 +7,7 @@ example of dev.twitch.tv/docs/chat/irc, with only ids and texts made parameters.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -194,6 +195,45 @@ class WebSocketDouble:
             await self.scripts[min(n, len(self.scripts) - 1)](ws)
         finally:
             self.events.append(f"close {n}")
+
+
+class EventSubSession:
+    """Twitch's side of one EventSub session: each notification goes to the session's current
+    socket, whichever connection that is.
+
+    After `session_reconnect` the old socket stays current, and keeps delivering, until the
+    client has connected to the reconnect URL and been welcomed there; only then does delivery
+    move to the new socket (dev.twitch.tv/docs/eventsub/handling-websocket-events#reconnect-
+    message). Delivery is at least once: the notification sent last on the old socket is sent
+    again on the new one, as Twitch may when it cannot tell whether it arrived.
+    """
+
+    def __init__(self) -> None:
+        self.current: ServerConnection | None = None
+        self.sent: list[str] = []  # chat message ids, each once, in delivery order
+        self._last: str | None = None
+        self.moved = asyncio.Event()
+
+    def start(self, ws: ServerConnection) -> None:
+        self.current = ws
+
+    async def deliver(self, message_id: str, text: str) -> None:
+        assert self.current is not None, "no socket has been welcomed yet"
+        self._last = chat_message(message_id, text)
+        self.sent.append(message_id)
+        await self.current.send(self._last)
+
+    async def ask_to_move(self, url: str) -> None:
+        assert self.current is not None
+        await self.current.send(session_reconnect(url))
+
+    async def welcome_new(self, ws: ServerConnection) -> None:
+        """The new socket's welcome; from here on notifications go to it."""
+        await ws.send(welcome())
+        self.current = ws
+        if self._last is not None:
+            await ws.send(self._last)
+        self.moved.set()
 
 
 class Helix:

@@ -1,12 +1,15 @@
 """YouTube Data API `liveChat/messages` on a local HTTP server, answering from a script.
 
 Bodies follow developers.google.com/youtube/v3/live/docs/liveChatMessages (list response,
-textMessageEvent, superChatEvent, newSponsorEvent) and the Google API error format.
+textMessageEvent, superChatEvent, newSponsorEvent) and the Google API error format. An item
+built without `published` is stamped `publishedAt` when it is first served (a message
+published just then); give `published` for one from before.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,7 +32,10 @@ def _author(name: str) -> dict[str, Any]:
     }
 
 
-def _item(message_id: str, name: str, snippet: dict[str, Any]) -> dict[str, Any]:
+def _item(
+    message_id: str, name: str, snippet: dict[str, Any], published: datetime | None = None
+) -> dict[str, Any]:
+    stamp = {} if published is None else {"publishedAt": published.isoformat()}
     return {
         "kind": "youtube#liveChatMessage",
         "etag": f"etag-{message_id}",
@@ -37,7 +43,7 @@ def _item(message_id: str, name: str, snippet: dict[str, Any]) -> dict[str, Any]
         "snippet": {
             "liveChatId": CHAT_ID,
             "authorChannelId": f"UC{name}channel",
-            "publishedAt": "2024-05-01T10:00:00.123+00:00",
+            **stamp,
             "hasDisplayContent": True,
             **snippet,
         },
@@ -45,7 +51,9 @@ def _item(message_id: str, name: str, snippet: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def text_message(message_id: str, name: str, text: str) -> dict[str, Any]:
+def text_message(
+    message_id: str, name: str, text: str, published: datetime | None = None
+) -> dict[str, Any]:
     return _item(
         message_id,
         name,
@@ -54,6 +62,7 @@ def text_message(message_id: str, name: str, text: str) -> dict[str, Any]:
             "displayMessage": text,
             "textMessageDetails": {"messageText": text},
         },
+        published,
     )
 
 
@@ -128,7 +137,11 @@ class LiveChatApi:
         self.requests.append((time.monotonic(), query))
         if method != "GET" or url.path != "/youtube/v3/liveChat/messages":
             return error(404, "notFound", "Not Found")
-        return self.script[min(len(self.requests) - 1, len(self.script) - 1)]
+        status, answer = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        for item in answer.get("items", []):
+            item["snippet"].setdefault("publishedAt", now)
+        return status, answer
 
     def __enter__(self) -> LiveChatApi:
         self._http.start()

@@ -8,6 +8,7 @@ duplicate message ids, and reports its health for the console. Registered by nam
 from __future__ import annotations
 
 import asyncio
+import heapq
 import random
 import time
 from collections import OrderedDict
@@ -97,3 +98,40 @@ class Deduper:
         """Lets an id through again: it was seen but not taken (a full queue), so a resend
         must not be dropped as a duplicate."""
         self._seen.pop(message_id, None)
+
+
+class DedupeFull(Exception):
+    """More live ids than a `WindowDeduper` holds: refuse the newcomer rather than forget one."""
+
+
+class WindowDeduper:
+    """Remembers each id until a time given with it: as long as a replay of it could be taken.
+
+    A count-bounded memory (`Deduper`) lets an id through again once enough newer ones have
+    come, which a replay can wait for. Paired with a freshness check that refuses whatever is
+    stamped outside a window, remembering every id for that window refuses replays whatever
+    came between. Bounded all the same: past `max_ids` live ids it raises `DedupeFull`
+    instead of forgetting an id early.
+    """
+
+    def __init__(self, max_ids: int) -> None:
+        self._until: dict[str, float] = {}
+        self._expiry: list[tuple[float, str]] = []  # heap of (until, id)
+        self._max = max_ids
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def seen(self, message_id: str, *, now: float, until: float) -> bool:
+        """True if the id came before and is still remembered; records it until `until`."""
+        while self._expiry and self._expiry[0][0] <= now:
+            expired, old = heapq.heappop(self._expiry)
+            if self._until.get(old) == expired:
+                del self._until[old]
+        if message_id in self._until:
+            return True
+        if len(self._until) >= self._max:
+            raise DedupeFull(f"{self._max} message ids inside the replay window")
+        self._until[message_id] = until
+        heapq.heappush(self._expiry, (until, message_id))
+        return False

@@ -5,7 +5,8 @@ Every binary websocket message holds one or more packets, each a 16-byte big-end
 u32) then a body. Version 0 bodies are JSON, version 1 a big-endian u32 (the popularity in a
 heartbeat reply), and versions 2 (zlib) and 3 (brotli) a compressed run of whole packets,
 which is how the server batches commands. A frame that lies about a length or does not
-decompress raises `FrameError` at that point; the packets before it are still returned, so
+decompress raises `FrameError` at that point (so does any other decoder failure, such as
+brotli < 1.2 refusing `output_buffer_limit`); the packets before it are still returned, so
 the listener loses only what was broken.
 """
 
@@ -75,23 +76,32 @@ def unpack(data: bytes, depth: int = 0) -> Iterator[Packet]:
 
 
 def _inflate(version: int, body: bytes) -> bytes:
+    name = "zlib" if version == VERSION_ZLIB else "brotli"
     try:
-        if version == VERSION_ZLIB:
-            inflater = zlib.decompressobj()
-            out = inflater.decompress(body, MAX_INFLATED)
-            if inflater.unconsumed_tail:
-                raise FrameError(f"batch inflates past {MAX_INFLATED} bytes")
-            if not inflater.eof:
-                raise FrameError("truncated zlib batch")
-            return out
-        decompressor = brotli.Decompressor()
-        out = decompressor.process(body, output_buffer_limit=MAX_INFLATED)
-        if len(out) >= MAX_INFLATED and not decompressor.is_finished():
-            raise FrameError(f"batch inflates past {MAX_INFLATED} bytes")
-        if not decompressor.is_finished():
-            raise FrameError("truncated brotli batch")
-        return out
+        return _inflate_zlib(body) if version == VERSION_ZLIB else _inflate_brotli(body)
+    except FrameError:
+        raise
     except (zlib.error, brotli.error) as exc:
-        raise FrameError(
-            f"bad {'zlib' if version == VERSION_ZLIB else 'brotli'} batch: {exc}"
-        ) from exc
+        raise FrameError(f"bad {name} batch: {exc}") from exc
+    except Exception as exc:  # a decoder bug or version mismatch costs one frame, not the stream
+        raise FrameError(f"{name} decoder failed: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _inflate_zlib(body: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(body, MAX_INFLATED)
+    if inflater.unconsumed_tail:
+        raise FrameError(f"batch inflates past {MAX_INFLATED} bytes")
+    if not inflater.eof:
+        raise FrameError("truncated zlib batch")
+    return out
+
+
+def _inflate_brotli(body: bytes) -> bytes:
+    decompressor = brotli.Decompressor()
+    out = decompressor.process(body, output_buffer_limit=MAX_INFLATED)  # brotli >= 1.2
+    if len(out) >= MAX_INFLATED and not decompressor.is_finished():
+        raise FrameError(f"batch inflates past {MAX_INFLATED} bytes")
+    if not decompressor.is_finished():
+        raise FrameError("truncated brotli batch")
+    return out

@@ -9,7 +9,11 @@ data-push documentation, is base64(md5(P + body + secret)), where P is those fou
 
 Douyin expects a 2xx fast and retries otherwise, so the web route only checks the signature,
 maps the payload and enqueues (`DouyinWebhookSource.accept`); the session reads the queue.
-Retries resend the same `msg_id`: those are dropped here.
+
+Replays: `x-timestamp` (milliseconds since the epoch) is signed, so a push stamped more than
+`max_skew_s` from now, either way, is refused; every id taken is remembered for that window
+(until its push would be refused anyway), so a retry or a replay inside it is dropped, however
+many messages came between.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from host.chat.events import Comment, CommentKind
-from host.chat.sources import Deduper, Health
+from host.chat.sources import Health, WindowDeduper
 from host.stream.clock import Clock, WallClock
 
 log = logging.getLogger(__name__)
@@ -39,10 +45,25 @@ MSG_KINDS: dict[str, CommentKind] = {
     "live_fansclub": "follow",
 }
 MAX_MESSAGES = 500  # per push: Douyin batches a few dozen
+# Ids remembered inside the window: ~250 B each, so ~50 MB at most; a busy room sends a few
+# hundred a minute. Past it pushes are refused (Douyin retries) rather than an id forgotten.
+MAX_REMEMBERED = 200_000
 
 
 class DouyinPayloadError(ValueError):
     """A push whose body or headers are not what the platform documents."""
+
+
+class StalePush(Exception):
+    """A signed push stamped outside the freshness window: a replay, or a clock far off."""
+
+
+def sent_at(headers: Mapping[str, str]) -> float:
+    """`x-timestamp` (milliseconds since the epoch, as Douyin documents it) in epoch seconds."""
+    stamp = headers.get("x-timestamp", "")
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 16:
+        raise DouyinPayloadError(f"x-timestamp {stamp[:40]!r} is not milliseconds since the epoch")
+    return int(stamp) / 1000
 
 
 def douyin_signature(headers: Mapping[str, str], body: bytes, secret: str) -> str:
@@ -117,18 +138,31 @@ class DouyinWebhookSource:
 
     name = "douyin"
 
-    def __init__(self, clock: Clock | None = None, queue_size: int = 1_000) -> None:
+    def __init__(
+        self, clock: Clock | None = None, queue_size: int = 1_000, max_skew_s: float = 300.0
+    ) -> None:
         self.clock: Clock = clock or WallClock()
         self.health = Health(state="connected")
         self.overflow = 0
+        self.max_skew_s = max_skew_s
         self._queue: asyncio.Queue[Comment] = asyncio.Queue(queue_size)
-        self._dedupe = Deduper()
+        self._dedupe = WindowDeduper(MAX_REMEMBERED)
 
-    def accept(self, comments: list[Comment]) -> int:
-        """Enqueue a push's comments; returns how many were new."""
+    def accept(self, comments: list[Comment], sent: float, now: float | None = None) -> int:
+        """Enqueue the comments of a push stamped `sent` (epoch seconds); returns how many were
+        new. Raises `StalePush` outside the window and `DedupeFull` when it holds too many."""
+        now = time.time() if now is None else now
+        if abs(now - sent) > self.max_skew_s:
+            raise StalePush(
+                f"x-timestamp {_utc(sent)} is {_offset(now - sent)}; pushes more than "
+                f"{self.max_skew_s:g} s old or ahead are refused (DOUYIN_MAX_SKEW_S="
+                f"{self.max_skew_s:g})"
+            )
+        until = max(sent, now) + self.max_skew_s  # a replay of this push is refused after it
         added = 0
         for comment in comments:
-            if self._dedupe.seen(f"{comment.kind}:{comment.message_id}"):
+            key = f"{comment.kind}:{comment.message_id}"
+            if self._dedupe.seen(key, now=now, until=until):
                 self.health.duplicates += 1
                 continue
             try:
@@ -150,3 +184,14 @@ class DouyinWebhookSource:
             now = self.clock.now()
             self.health.last_message_at = now
             yield dataclasses.replace(comment, ts=now)
+
+
+def _utc(epoch_s: float) -> str:
+    try:
+        return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return f"{epoch_s:.0f} s after the epoch"
+
+
+def _offset(seconds: float) -> str:
+    return f"{seconds:.0f} s old" if seconds >= 0 else f"{-seconds:.0f} s ahead of this clock"

@@ -115,7 +115,7 @@ def _bilibili(ctx: SourceContext) -> Source:
 
 def _douyin(ctx: SourceContext) -> Source:
     _required(ctx.settings.douyin_webhook_secret, "DOUYIN_WEBHOOK_SECRET")
-    return ctx.douyin or DouyinWebhookSource(ctx.clock)
+    return ctx.douyin or DouyinWebhookSource(ctx.clock, max_skew_s=ctx.settings.douyin_max_skew_s)
 
 
 SOURCES: dict[str, SourceFactory] = {

@@ -4,8 +4,9 @@ EventSub is the supported way to read chat as a bot: connect, take the session i
 `session_welcome`, subscribe `channel.chat.message` through Helix for that session, then
 read `notification`s. Twitch sends `session_keepalive` when it has nothing else; silence
 longer than the keepalive timeout means the connection is dead. `session_reconnect` names
-a new URL: the subscriptions move there, and the old socket is closed only after the new
-one says welcome, so no message falls between them.
+a new URL: the subscriptions move there, and Twitch keeps delivering on the old socket until
+the new one says welcome; the old socket is read until then and drained before it closes, so
+no message falls between them.
 
 IRC (`justinfan…`, no token) reads any public channel read-only: the fallback when the
 merchant has not authorised an app.
@@ -18,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +28,7 @@ import httpx
 from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.typing import Data
 
 from host.chat.events import Comment
 from host.chat.sources import Backoff, Deduper, Health
@@ -84,27 +87,17 @@ class TwitchEventSubSource:
     async def _run(self) -> AsyncIterator[Comment]:
         async with httpx.AsyncClient(timeout=10.0) as http:
             while True:
-                ws: ClientConnection | None = None
                 try:
-                    ws = await connect(self._url)
-                    keepalive = await self._welcome(ws)
-                    await self._subscribe(http, ws)
-                    self.health.set("connected")
-                    self._backoff.reset()
-                    while True:
-                        message = await self._next(ws, keepalive)
-                        if message is None:
-                            continue
-                        kind = message["metadata"]["message_type"]
-                        if kind == "notification":
-                            comment = self._comment(message)
-                            if comment is not None:
-                                yield comment
-                        elif kind == "session_reconnect":
-                            ws, keepalive = await self._move(ws, message)
-                        elif kind == "revocation":
-                            status = message["payload"]["subscription"]["status"]
-                            raise Revoked(f"subscription revoked: {status}")
+                    async with aclosing(self._session(http)) as messages:
+                        async for message in messages:
+                            kind = message["metadata"]["message_type"]
+                            if kind == "notification":
+                                comment = self._comment(message)
+                                if comment is not None:
+                                    yield comment
+                            elif kind == "revocation":
+                                status = message["payload"]["subscription"]["status"]
+                                raise Revoked(f"subscription revoked: {status}")
                 except Revoked as exc:
                     self.health.set("failed", str(exc))
                     log.error("twitch eventsub: %s", exc)
@@ -114,21 +107,91 @@ class TwitchEventSubSource:
                 except InvalidURI as exc:
                     self.health.set("failed", str(exc))
                     return
-                finally:
-                    if ws is not None:
-                        await ws.close()
                 await self._backoff.wait()
+
+    async def _session(self, http: httpx.AsyncClient) -> AsyncGenerator[dict[str, Any], None]:
+        """Every new message of one EventSub session, followed across `session_reconnect`.
+
+        Twitch keeps delivering on the old socket until the new one has said welcome, so the
+        old one is read all the while; once welcomed, it is closed and drained (Twitch sends
+        nothing after it acknowledges the close) before the new socket is read. A message
+        sent on both sockets is dropped by the dedupe.
+        """
+        ws, keepalive = await self._open(self._url)
+        try:
+            await self._subscribe(http)
+            self.health.set("connected")
+            self._backoff.reset()
+            while True:
+                message = self._read(await self._receive(ws, keepalive))
+                if message is None:
+                    continue
+                if _kind(message) != "session_reconnect":
+                    yield message
+                    continue
+                moving = asyncio.create_task(self._open(_reconnect_url(message)))
+                pending: asyncio.Future[Data] | None = None
+                try:
+                    while not moving.done():
+                        pending = pending or asyncio.ensure_future(ws.recv())
+                        await asyncio.wait(
+                            (pending, moving),
+                            timeout=_keepalive_deadline(keepalive),
+                            return_when=asyncio.FIRST_COMPLETED,
+                        )
+                        if pending.done():
+                            message, pending = self._read(pending.result()), None
+                            if message is not None and _kind(message) != "session_reconnect":
+                                yield message
+                        elif not moving.done():
+                            raise Reconnect(f"no keepalive within {keepalive:g} s")
+                    old, (ws, keepalive) = ws, moving.result()
+                except BaseException:
+                    if pending is not None:
+                        pending.cancel()
+                    await _abandon(moving)
+                    raise
+                self.health.reconnects += 1
+                for message in await self._drain(old, pending):
+                    yield message
+        finally:
+            await ws.close()
+
+    async def _drain(
+        self, old: ClientConnection, pending: asyncio.Future[Data] | None
+    ) -> list[dict[str, Any]]:
+        """The messages the old socket still holds, read while its close handshake runs.
+
+        Reading while closing keeps websockets' flow control from pausing the socket (which
+        would hold back the server's close frame until the close timeout aborts it).
+        """
+        closing = asyncio.create_task(old.close())
+        messages: list[dict[str, Any]] = []
+        try:
+            while True:
+                raw = await (pending if pending is not None else old.recv())
+                pending = None
+                message = self._read(raw)
+                if message is not None and _kind(message) != "session_reconnect":
+                    messages.append(message)
+        except ConnectionClosed:
+            pass  # an old socket that ended before the welcome is drained too
+        finally:
+            await closing
+        return messages
 
     def _lost(self, reason: str) -> None:
         self.health.lost(reason)
         log.warning("twitch eventsub: %s; reconnecting", reason)
 
-    async def _next(self, ws: ClientConnection, keepalive: float) -> dict[str, Any] | None:
-        """The next readable, not yet seen message; None for one to skip."""
+    async def _receive(self, ws: ClientConnection, keepalive: float) -> Data:
         try:
-            raw = await asyncio.wait_for(ws.recv(), _keepalive_deadline(keepalive))
+            return await asyncio.wait_for(ws.recv(), _keepalive_deadline(keepalive))
         except TimeoutError as exc:
             raise Reconnect(f"no keepalive within {keepalive:g} s") from exc
+
+    def _read(self, raw: Data) -> dict[str, Any] | None:
+        """A frame as a readable, not yet seen message; None for one to skip."""
         try:
             message = json.loads(raw)
             metadata = message["metadata"]
@@ -141,6 +204,15 @@ class TwitchEventSubSource:
             self.health.duplicates += 1
             return None
         return message
+
+    async def _open(self, url: str) -> tuple[ClientConnection, float]:
+        """A socket to `url` that has said welcome, and its keepalive timeout."""
+        ws = await connect(url)
+        try:
+            return ws, await self._welcome(ws)
+        except BaseException:
+            await ws.close()
+            raise
 
     async def _welcome(self, ws: ClientConnection) -> float:
         """Waits for `session_welcome`; returns its keepalive timeout."""
@@ -155,7 +227,7 @@ class TwitchEventSubSource:
         except (TimeoutError, ValueError, TypeError, KeyError) as exc:
             raise Reconnect(f"no usable session_welcome ({exc.__class__.__name__})") from exc
 
-    async def _subscribe(self, http: httpx.AsyncClient, ws: ClientConnection) -> None:
+    async def _subscribe(self, http: httpx.AsyncClient) -> None:
         body = {
             "type": "channel.chat.message",
             "version": "1",
@@ -178,21 +250,6 @@ class TwitchEventSubSource:
         if response.status_code == 429 or response.status_code >= 500:
             raise Reconnect(reason)
         raise Revoked(reason)  # 400/401/403/409: the request itself is wrong; retrying won't help
-
-    async def _move(
-        self, old: ClientConnection, message: Mapping[str, Any]
-    ) -> tuple[ClientConnection, float]:
-        """`session_reconnect`: the new socket must welcome us before the old one closes."""
-        url = message["payload"]["session"]["reconnect_url"]
-        new = await connect(url)
-        try:
-            keepalive = await self._welcome(new)
-        except BaseException:
-            await new.close()
-            raise
-        await old.close()
-        self.health.reconnects += 1
-        return new, keepalive
 
     def _comment(self, message: Mapping[str, Any]) -> Comment | None:
         try:
@@ -221,6 +278,27 @@ class TwitchEventSubSource:
             return None
         self.health.received += 1
         return comment
+
+
+def _kind(message: Mapping[str, Any]) -> str:
+    return str(message["metadata"]["message_type"])
+
+
+def _reconnect_url(message: Mapping[str, Any]) -> str:
+    try:
+        return str(message["payload"]["session"]["reconnect_url"])
+    except (KeyError, TypeError) as exc:
+        raise Reconnect("session_reconnect without a reconnect_url") from exc
+
+
+async def _abandon(moving: asyncio.Task[tuple[ClientConnection, float]]) -> None:
+    """Stops a move that is no longer wanted, closing the new socket if it was opened."""
+    moving.cancel()
+    try:
+        new, _ = await moving
+    except (asyncio.CancelledError, Exception):
+        return
+    await new.close()
 
 
 def _helix_message(response: httpx.Response) -> str:

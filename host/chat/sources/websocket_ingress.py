@@ -21,25 +21,30 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from host.chat.events import Comment, CommentKind
 from host.chat.sources import Deduper, Health
+from host.chat.storable import MESSAGE_ID_MAX, PLATFORM_MAX, USER_ID_MAX, USER_NAME_MAX
 from host.stream.clock import Clock
 
 AckStatus = Literal["accepted", "duplicate", "busy", "rejected"]
 
 
 class IngressComment(BaseModel):
-    """One comment as a bridge sends it; fields beyond these are kept in `Comment.raw`."""
+    """One comment as a bridge sends it; fields beyond these are kept in `Comment.raw`.
+
+    Lengths are those of the columns the comment is stored in, so a bridge hears at once
+    what storage would refuse.
+    """
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
     type: Literal["comment"] = "comment"
-    id: str = Field(min_length=1, max_length=200)
-    user: str = Field(min_length=1, max_length=100)
-    user_id: str | None = Field(default=None, max_length=200)
+    id: str = Field(min_length=1, max_length=MESSAGE_ID_MAX)
+    user: str = Field(min_length=1, max_length=USER_NAME_MAX)
+    user_id: str | None = Field(default=None, max_length=USER_ID_MAX)
     text: str = Field(default="", max_length=4000)
     kind: CommentKind = "chat"
     amount: Decimal | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, max_length=16)
-    platform: str = Field(default="ingress", min_length=1, max_length=40)
+    platform: str = Field(default="ingress", min_length=1, max_length=PLATFORM_MAX)
 
 
 def token_matches(tokens: Mapping[str, SecretStr], stream: str, token: str) -> bool:

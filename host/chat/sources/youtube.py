@@ -4,6 +4,11 @@ Each answer says when to ask again (`pollingIntervalMillis`) and from where
 (`nextPageToken`); asking sooner only burns quota. Quota and rate errors (403
 `quotaExceeded` / `rateLimitExceeded`, 429) and server errors back off exponentially
 instead; a chat that ended or does not exist ends the source with the API's reason.
+
+The first answer (no page token) is the chat's recent backlog, not news: its messages
+published before the source started are skipped, so the host does not answer viewers who
+asked before it was on air. Later pages hold only what came after the token, so they are
+taken whole (and a clock that differs from Google's costs nothing after the first page).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +61,7 @@ class YouTubeChatSource:
         return self._run()
 
     async def _run(self) -> AsyncIterator[Comment]:
+        started = datetime.now(UTC)
         page: str | None = None
         # the key goes in a header: URLs (with their query) end up in httpx's request log
         headers = {"X-Goog-Api-Key": self._key.get_secret_value()}
@@ -84,7 +91,10 @@ class YouTubeChatSource:
                     return
                 self.health.set("connected")
                 self._backoff.reset()
-                for item in body.get("items") or []:
+                items = body.get("items") or []
+                if page is None:
+                    items = self._after(items, started)
+                for item in items:
                     comment = self._comment(item)
                     if comment is not None:
                         yield comment
@@ -92,6 +102,18 @@ class YouTubeChatSource:
                 interval = body.get("pollingIntervalMillis")
                 wait = interval / 1000 if isinstance(interval, int | float) else self._min_poll
                 await asyncio.sleep(max(wait, 0.0))
+
+    def _after(self, items: list[Any], started: datetime) -> list[Any]:
+        """The first page's items published after `started`; an item without a readable
+        `publishedAt` is kept (and judged by `_comment`)."""
+        kept = [item for item in items if not _published_before(item, started)]
+        if len(kept) < len(items):
+            log.info(
+                "youtube chat %s: skipped %d messages published before the start",
+                self._chat,
+                len(items) - len(kept),
+            )
+        return kept
 
     async def _retry(self, reason: str) -> None:
         self.health.lost(reason)
@@ -139,6 +161,16 @@ class YouTubeChatSource:
         self.health.received += 1
         self.health.last_message_at = comment.ts
         return comment
+
+
+def _published_before(item: Any, moment: datetime) -> bool:
+    try:
+        published = datetime.fromisoformat(str(item["snippet"]["publishedAt"]))
+    except (KeyError, TypeError, ValueError):
+        return False
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return published < moment
 
 
 def _error_reason(body: Any) -> str:
