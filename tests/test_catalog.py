@@ -252,6 +252,21 @@ def test_xlsx_workbook(demo_engine: Engine, tmp_path: Path) -> None:
     assert DbCatalog(demo_engine, "xl").get("X-1").stock == 12  # type: ignore[union-attr]
 
 
+def test_xlsx_number_cells_import_as_written(demo_engine: Engine, tmp_path: Path) -> None:
+    """Excel stores typed numbers as floats: a shoe size of 42.5 and a SKU typed as 1001.0."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["SKU", "商品名称", "价格", "尺码"])
+    sheet.append([1001.0, "跑鞋", 399, 42.5])
+    path = tmp_path / "catalog.xlsx"
+    workbook.save(path)
+    report = import_file(demo_engine, path, "xl")
+    assert report.errors == []
+    shoe = DbCatalog(demo_engine, "xl").get("1001")
+    assert shoe is not None and shoe.attributes == {"size": "42.5"}
+
+
 def test_currency_disagreement_is_an_error(demo_engine: Engine, tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "c.csv", [{"sku": "A", "name": "a", "price": "$5", "currency": "CNY"}]
