@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +31,17 @@ def write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8") -
     writer.writeheader()
     writer.writerows(rows)
     path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def write_xlsx(path: Path, rows: Sequence[Sequence[object]]) -> Path:
+    """A one-sheet workbook; numbers stay numbers, as a merchant's Excel stores them."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
     return path
 
 
@@ -233,14 +245,14 @@ def test_json_errors_name_the_object(demo_engine: Engine, tmp_path: Path) -> Non
 
 
 def test_xlsx_workbook(demo_engine: Engine, tmp_path: Path) -> None:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["SKU", "商品名称", "价格", "库存", "链接号", "币种"])
-    sheet.append(["X-1", "保温杯", 69, 12, 1, "CNY"])
-    sheet.append(["X-2", "茶杯", "19,90 €", None, None, "EUR"])
-    path = tmp_path / "catalog.xlsx"
-    workbook.save(path)
+    path = write_xlsx(
+        tmp_path / "catalog.xlsx",
+        [
+            ["SKU", "商品名称", "价格", "库存", "链接号", "币种"],
+            ["X-1", "保温杯", 69, 12, 1, "CNY"],
+            ["X-2", "茶杯", "19,90 €", None, None, "EUR"],
+        ],
+    )
     report = import_file(demo_engine, path, "xl")
     assert report.errors == []
     cup = DbCatalog(demo_engine, "xl").get("X-2")
@@ -250,6 +262,18 @@ def test_xlsx_workbook(demo_engine: Engine, tmp_path: Path) -> None:
         None,
     )
     assert DbCatalog(demo_engine, "xl").get("X-1").stock == 12  # type: ignore[union-attr]
+
+
+def test_xlsx_number_cells_import_as_written(demo_engine: Engine, tmp_path: Path) -> None:
+    """Excel stores typed numbers as floats: a shoe size of 42.5 and a SKU typed as 1001.0."""
+    path = write_xlsx(
+        tmp_path / "catalog.xlsx",
+        [["SKU", "商品名称", "价格", "尺码"], [1001.0, "跑鞋", 399, 42.5]],
+    )
+    report = import_file(demo_engine, path, "xl")
+    assert report.errors == []
+    shoe = DbCatalog(demo_engine, "xl").get("1001")
+    assert shoe is not None and shoe.attributes == {"size": "42.5"}
 
 
 def test_currency_disagreement_is_an_error(demo_engine: Engine, tmp_path: Path) -> None:

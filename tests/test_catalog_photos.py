@@ -59,6 +59,21 @@ def test_photo_is_reencoded_into_the_store_and_shown_on_the_card(
 
 
 @pytest.mark.parametrize(
+    ("alpha", "suffix"), [(255, "jpg"), (254, "png")], ids=["opaque", "one-translucent-pixel"]
+)
+def test_a_photo_keeps_its_transparency_as_png(
+    settings: Settings, tmp_path: Path, alpha: int, suffix: str
+) -> None:
+    logo = Image.new("RGBA", (40, 40), (200, 30, 30, 255))
+    logo.putpixel((39, 39), (200, 30, 30, alpha))
+    logo.save(tmp_path / "logo.png")
+    ref = store(settings).ingest("logo.png", tmp_path, write=True)
+    assert ref.endswith(f".{suffix}")
+    with Image.open(media_dir(settings) / ref.removeprefix("media/")) as photo:
+        assert photo.getpixel((39, 39)) == (200, 30, 30, alpha)[: len(photo.getbands())]
+
+
+@pytest.mark.parametrize(
     ("cell", "reason"),
     [
         ("/etc/shadow", "an absolute path"),

@@ -67,7 +67,7 @@ class StorePolicy:
 
     def lines(self, language: str) -> list[str]:
         """One wording per topic, in `language` where the merchant gave it, else in another."""
-        out = []
+        out: list[str] = []
         for by_language in self.answers.values():
             wordings = by_language.get(language) or next(iter(by_language.values()), ())
             out += wordings[:1]

@@ -178,7 +178,11 @@ def _locked_merchant(session: Session, name: str) -> Merchant:
     """The merchant's row, created if new (idempotently: a concurrent creator is no error)
     and locked for this transaction, so one merchant's imports apply one after another."""
     dialect = session.get_bind().dialect.name
-    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    upserts: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
+        "postgresql": postgresql.insert,
+        "sqlite": sqlite.insert,
+    }
+    upsert = upserts.get(dialect)
     if upsert is None:
         raise CatalogError(None, None, f"imports are not supported on {dialect} databases")
     session.execute(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import String
+
 from host.catalog.errors import CatalogError
 from host.config import Settings
 from host.db.models import Product
@@ -21,7 +23,7 @@ _MB = 1024 * 1024
 MAX_TEXT = {
     column.name: column.type.length
     for column in Product.__table__.columns
-    if getattr(column.type, "length", None)
+    if isinstance(column.type, String) and column.type.length
 }
 """Longest text each `products` column holds, e.g. {"sku": 64, "name": 200, ...}."""
 

@@ -9,13 +9,24 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import Numeric
+
 from host.db.models import Money
 
 KNOWN_CURRENCIES = frozenset(
     {"CNY", "USD", "EUR", "GBP", "JPY", "HKD", "TWD", "KRW", "SGD", "AUD", "CAD", "MYR", "THB"}
 )
 
-MAX_PRICE = Decimal(10) ** (Money.precision - Money.scale) - Decimal(1).scaleb(-Money.scale)
+
+def _largest_amount(column: Numeric[Decimal]) -> Decimal:
+    """The largest amount `column` holds, read from its declared digits."""
+    precision, scale = column.precision, column.scale
+    if precision is None or scale is None:
+        raise TypeError("a money column declares its precision and scale")
+    return Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
+
+
+MAX_PRICE = _largest_amount(Money)
 """The largest amount the money columns hold (Numeric(12, 2): 9,999,999,999.99)."""
 
 # fmt: off

@@ -126,7 +126,7 @@ class MediaStore:
             raise PhotoError(f"a damaged image: {exc}") from exc
         image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
         out = io.BytesIO()
-        if image.getextrema()[3][0] < 255:  # some transparency: keep it
+        if image.getchannel("A").getextrema() != (255, 255):  # some transparency: keep it
             image.save(out, "PNG", optimize=True)
             return out.getvalue(), "png"
         image.convert("RGB").save(out, "JPEG", quality=88)

@@ -13,6 +13,7 @@ a later row with no SKU, price or stock (Shopify's extra-picture rows) is not a 
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -301,10 +302,11 @@ def text_problem(text: str) -> str | None:
 
 
 def _text(value: Any) -> str:
+    """A cell as text; a whole number typed in Excel (1001.0) reads as the merchant wrote it."""
     if value is None:
         return ""
-    if isinstance(value, float | Decimal) and value == value.to_integral_value():
-        value = int(value) if abs(value) < MAX_INT else value
+    if isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
+        value = int(value) if -MAX_INT < value < MAX_INT else value
     return unicodedata.normalize("NFC", str(value)).strip()
 
 

@@ -250,8 +250,10 @@ class CatalogAnswerer:
         lines = [self.phraser.stock(product, lang, intent)]
         alternative = in_stock_alternative(product, catalog.lineup())
         if alternative is not None:
-            lines.append(self.phraser.alternative(alternative, lang, intent))
-        return [line for line in lines if line is not None]
+            offer = self.phraser.alternative(alternative, lang, intent)
+            if offer is not None:  # None when the alternative has no link to name
+                lines.append(offer)
+        return lines
 
     def _category(self, text: str, catalog: CatalogView, lang: Language) -> Line | None:
         """ "有什么数码产品": the lineup's in-stock products of the category the comment names."""

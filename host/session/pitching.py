@@ -2,7 +2,8 @@
 
 A stream that goes quiet loses viewers, so after `idle_s` with nothing queued the host
 pitches a lineup product, moving to the next one every `rotate_s` seconds of session time
-(the operator's schedule); with no schedule it pitches the product on screen.
+(the operator's schedule); with no schedule it pitches the product on screen. Sold-out
+products are left out of both.
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ class PitchPlan:
         return self.offset + (int(now // self.rotate_s) if self.rotate_s > 0 else 0)
 
     def product(self, catalog: CatalogView, now: float) -> ProductFacts | None:
-        lineup = catalog.lineup()
-        if self.rotate_s <= 0 or not lineup:
-            return catalog.current() or next(iter(lineup), None)
-        return lineup[self.slot(now) % len(lineup)]
+        """The product to pitch at `now`, or None when nothing on offer can be bought.
+
+        A sold-out product is never pitched (a pitch invites a purchase); one whose stock
+        is unknown is. The rotation runs over the products still on offer.
+        """
+        on_offer = [p for p in catalog.lineup() if p.stock_state != "out"]
+        if self.rotate_s > 0 and on_offer:
+            return on_offer[self.slot(now) % len(on_offer)]
+        current = catalog.current()
+        if current is not None and current.stock_state != "out":
+            return current
+        return next(iter(on_offer), None)
