@@ -287,7 +287,7 @@ class LiveSession:
         """Pitch a lineup product; a queued comment cuts in at the next sentence boundary."""
         assert self._pitches is not None
         product = self._pitches.product(self._catalog, self._clock.now())
-        if product is None:  # an empty lineup: nothing to pitch until someone asks
+        if product is None:  # nothing to pitch (no lineup, or all sold out) until someone asks
             self._replying = False
             await self._work.wait()
             return
