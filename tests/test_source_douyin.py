@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine
 
 from host.chat.sources import DedupeFull, WindowDeduper
-from host.chat.sources.douyin import DouyinWebhookSource, douyin_signature
+from host.chat.sources.douyin import DouyinHub, douyin_signature
 from host.config import Settings
 from host.web.app import create_app
 from host.web.routes.douyin import douyin_source
@@ -165,7 +165,7 @@ def test_a_replayed_push_is_refused_however_many_ids_came_between(settings: Sett
     """A count-bounded memory forgets an id after N newer ones; a replay must not get in then."""
 
     async def scenario(http: httpx.AsyncClient, url: str, app: Any) -> None:
-        app.state.douyin = DouyinWebhookSource(queue_size=20_000)  # the session keeps up
+        app.state.douyin = DouyinHub(queue_size=20_000)  # the session keeps up
         headers, raw = signed("live_comment", [comment("c0", "o0", "Lily", "hi")], SECRET)
         assert (await http.post(url, content=raw, headers=headers)).json()["accepted"] == 1
         for start in range(1, 12_000, 500):
@@ -231,11 +231,11 @@ def test_without_a_secret_the_webhook_refuses_everything(settings: Settings) -> 
 
 def test_a_full_queue_drops_and_counts_instead_of_holding(settings: Settings) -> None:
     async def scenario(http: httpx.AsyncClient, url: str, app: Any) -> None:
-        app.state.douyin = DouyinWebhookSource(queue_size=2)
+        app.state.douyin = DouyinHub(queue_size=2)
         messages = [comment(f"c{n}", f"o{n}", "A", "hi") for n in range(5)]
         response = await push(http, url, "live_comment", messages, SECRET)
         assert response.status_code == 200 and response.json()["accepted"] == 2
-        assert app.state.douyin.overflow == 3
+        assert douyin_source(app).overflow == 3
 
     run(settings, scenario)
 

@@ -22,7 +22,7 @@ from host.catalog.snapshot import LiveCatalog
 from host.chat.events import Comment
 from host.chat.mux import Feed, SourceMux
 from host.chat.sources import Health
-from host.chat.sources.douyin import DouyinWebhookSource
+from host.chat.sources.douyin import DouyinHub
 from host.chat.sources.registry import SOURCES, SourceContext
 from host.chat.sources.websocket_ingress import IngressHub
 from host.chat.triage import Triage
@@ -60,7 +60,7 @@ class Front:
     """What the web front in this process hands to sessions: its comment bus and metrics."""
 
     ingress: IngressHub | None = None
-    douyin: DouyinWebhookSource | None = None
+    douyin: DouyinHub | None = None
     metrics: Metrics | None = None
 
 
@@ -169,7 +169,7 @@ async def run_stream(
         clock=clock,
         stream=spec.name,
         ingress=front.ingress,
-        douyin=front.douyin,
+        douyin=front.douyin.source(spec.name) if front.douyin is not None else None,
     )
     if source is not None:
         feeds = [Feed("custom", lambda: _Custom(source(clock)))]

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from host.chat.sources.douyin import DouyinWebhookSource
+from host.chat.sources.douyin import DouyinHub
 from host.chat.sources.websocket_ingress import IngressHub
 from host.config import Settings
 from host.errors import HostError
@@ -54,9 +54,10 @@ class StreamManager:
         self.settings = settings
         self.engine = engine
         self.registry = CollectorRegistry()
+        self.douyin = DouyinHub(settings.douyin_max_skew_s)
         self.front = Front(
             ingress=IngressHub(WallClock(), settings.ingress_queue_size),
-            douyin=DouyinWebhookSource(),
+            douyin=self.douyin,
             metrics=Metrics(self.registry),
         )
         self.streams: dict[str, Managed] = {}
@@ -94,6 +95,9 @@ class StreamManager:
         )
         managed = Managed(spec, settings, path, task)
         task.add_done_callback(lambda t: self._ended(managed, t))
+        secret = settings.douyin_webhook_secret
+        if secret is not None and any(s.kind == "douyin" for s in spec.sources):
+            self.douyin.secrets[spec.name] = secret  # the webhook route reads it
         self.streams[spec.name] = managed
         return managed
 
@@ -148,6 +152,7 @@ class StreamManager:
 
     def _ended(self, managed: Managed, task: asyncio.Task[SessionResult]) -> None:
         managed.started.set()
+        self.douyin.secrets.pop(managed.spec.name, None)
         if task.cancelled():
             return
         error = task.exception()

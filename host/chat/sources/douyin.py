@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import SecretStr
+
 from host.chat.events import Comment, CommentKind
 from host.chat.sources import Health, WindowDeduper
 from host.stream.clock import Clock, WallClock
@@ -195,3 +197,21 @@ def _utc(epoch_s: float) -> str:
 
 def _offset(seconds: float) -> str:
     return f"{seconds:.0f} s old" if seconds >= 0 else f"{-seconds:.0f} s ahead of this clock"
+
+
+class DouyinHub:
+    """The Douyin sources of one process by stream name, shared by the webhook route and the
+    sessions (the in-process comment bus for pushes), with each stream's webhook secret."""
+
+    def __init__(self, max_skew_s: float = 300.0, queue_size: int = 1_000) -> None:
+        self.max_skew_s = max_skew_s
+        self.queue_size = queue_size
+        self.secrets: dict[str, SecretStr] = {}  # streams on air that read Douyin pushes
+        self._sources: dict[str, DouyinWebhookSource] = {}
+
+    def source(self, stream: str) -> DouyinWebhookSource:
+        if stream not in self._sources:
+            self._sources[stream] = DouyinWebhookSource(
+                queue_size=self.queue_size, max_skew_s=self.max_skew_s
+            )
+        return self._sources[stream]

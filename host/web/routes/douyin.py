@@ -1,4 +1,5 @@
-"""`POST /webhooks/douyin`: the callback Douyin's live data push calls (see chat/sources/douyin.py).
+"""`POST /webhooks/douyin[/{stream}]`: the callback of Douyin's live data push
+(see chat/sources/douyin.py); `{stream}` names the stream when a process runs several.
 
 Thin and fast: check the signature and the timestamp, read the payload, enqueue, answer 200.
 Any refusal enqueues nothing: 401 for a missing or wrong signature or a push stamped outside
@@ -16,6 +17,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 
 from host.chat.sources import DedupeFull
 from host.chat.sources.douyin import (
+    DouyinHub,
     DouyinPayloadError,
     DouyinWebhookSource,
     StalePush,
@@ -31,13 +33,17 @@ router = APIRouter()
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def douyin_source(app: FastAPI) -> DouyinWebhookSource:
-    """The app's one Douyin source: a session running beside the app reads from it."""
-    source: DouyinWebhookSource | None = getattr(app.state, "douyin", None)
-    if source is None:
+def douyin_hub(app: FastAPI) -> DouyinHub:
+    """The app's Douyin sources by stream; sessions running beside the app read from it."""
+    hub: DouyinHub | None = getattr(app.state, "douyin", None)
+    if hub is None:
         settings: Settings = app.state.settings
-        source = app.state.douyin = DouyinWebhookSource(max_skew_s=settings.douyin_max_skew_s)
-    return source
+        hub = app.state.douyin = DouyinHub(settings.douyin_max_skew_s)
+    return hub
+
+
+def douyin_source(app: FastAPI, stream: str = "") -> DouyinWebhookSource:
+    return douyin_hub(app).source(stream)
 
 
 async def _body(request: Request) -> bytes:
@@ -56,7 +62,28 @@ async def _body(request: Request) -> bytes:
 
 @router.post("/webhooks/douyin")
 async def douyin_push(request: Request, settings: SettingsDep) -> dict[str, Any]:
-    secret = settings.douyin_webhook_secret
+    """For a process with one Douyin stream (or none yet, with DOUYIN_WEBHOOK_SECRET set)."""
+    hub = douyin_hub(request.app)
+    on_air = list(hub.secrets)
+    if len(on_air) > 1:
+        raise HTTPException(409, "several streams read Douyin: push to /webhooks/douyin/{stream}")
+    return await _push(request, settings, hub, on_air[0] if on_air else "")
+
+
+@router.post("/webhooks/douyin/{stream}")
+async def douyin_stream_push(
+    stream: str, request: Request, settings: SettingsDep
+) -> dict[str, Any]:
+    hub = douyin_hub(request.app)
+    if stream not in hub.secrets:
+        raise HTTPException(503, f"stream {stream} is not on air with a Douyin source; retry")
+    return await _push(request, settings, hub, stream)
+
+
+async def _push(
+    request: Request, settings: Settings, hub: DouyinHub, stream: str
+) -> dict[str, Any]:
+    secret = hub.secrets.get(stream) or settings.douyin_webhook_secret
     if secret is None:
         raise HTTPException(503, "DOUYIN_WEBHOOK_SECRET is not set")
     body = await _body(request)
@@ -69,7 +96,7 @@ async def douyin_push(request: Request, settings: SettingsDep) -> dict[str, Any]
     except DouyinPayloadError as exc:
         raise HTTPException(400, str(exc)) from exc
     try:
-        added = douyin_source(request.app).accept(comments, sent, time.time())
+        added = hub.source(stream).accept(comments, sent, time.time())
     except StalePush as exc:
         raise HTTPException(401, str(exc)) from exc
     except DedupeFull as exc:
