@@ -4,6 +4,7 @@ few late) and the audit in the database after the run."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -12,12 +13,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from websockets.asyncio.client import connect
 
 from host.db import models as db
 from tests.conftest import POSTGRES_ADMIN, POSTGRES_URL
 from tests.host_run import HostRun, free_port
 from tests.llm_double import LlmDouble
 from tests.llm_double import Script as LlmScript
+from tests.platform_doubles.bilibili import DanmakuServer, command, danmaku_server, danmu
 from tests.test_rtmp import packets, start_receiver
 from tests.tts_double import Script as TtsScript
 from tests.tts_double import running_tts_double
@@ -190,3 +193,111 @@ def test_llm_server_killed_mid_reply_the_catalog_answerer_speaks(tmp_path: Path)
         if reply.comment_id is not None and reply.backend == "catalog":
             wait = reply.stamps["first_audio"] - reply.stamps["received"]
             assert wait < 2 + 3, reply.stamps  # the first-sentence deadline, then speech
+
+
+def test_a_source_server_dropping_the_connection_is_reconnected(tmp_path: Path) -> None:
+    first = [command(danmu("How much is the down jacket?", 11, "Lily", "ct1"))]
+    second = [command(danmu("3号多少钱", 12, "阿强", "ct2"))]
+
+    async def scenario() -> HostRun:
+        server = DanmakuServer(scripts=[first, second], close_after=True)
+        async with danmaku_server(server):
+            stream = {
+                **replay_stream(tmp_path, "dropped", []),
+                "sources": [{"kind": "bilibili", "room_id": 7, "token_env": "BILI_TOKEN"}],
+            }
+            run = HostRun(tmp_path, stream, {"BILI_TOKEN": "t", "BILIBILI_WS_URL": server.url})
+            await asyncio.to_thread(run.start, "--duration", "30")
+            try:
+                assert await asyncio.to_thread(run.wait, 90) == 0, run.output()
+            finally:
+                run.stop()
+            assert server.connections >= 2
+        return run
+
+    run = asyncio.run(scenario())
+    assert_never_stopped(run, 30)
+    (session,) = run.sessions()
+    texts = [c.text for c in run.rows(db.CommentRecord, session.id)]
+    assert texts == ["How much is the down jacket?", "3号多少钱"]
+    assert len([r for r in run.rows(db.ReplyRecord, session.id) if r.comment_id]) == 2
+
+
+@pytest.mark.postgres
+def test_audit_tables_locked_for_15_s_never_freeze_the_video(
+    tmp_path: Path, postgres_name: str
+) -> None:
+    comments = questions(8, 4.0)
+    stream = replay_stream(tmp_path, "locked", comments)
+    url = POSTGRES_URL.format(name=postgres_name)
+    run = HostRun(tmp_path, stream, {"DATABASE_URL": url})
+    run.db_url = url
+
+    def lock() -> None:
+        with psycopg.connect(url.replace("+psycopg", "")) as locker:
+            locker.execute("LOCK TABLE comments, replies IN ACCESS EXCLUSIVE MODE")
+            time.sleep(15)
+            locker.rollback()
+
+    try:
+        run.start("--duration", "40")
+        run.on_air()
+        time.sleep(5)
+        locker = threading.Thread(target=lock)
+        locker.start()
+        assert run.wait(120) == 0, run.output()
+        locker.join()
+    finally:
+        run.stop()
+    assert_never_stopped(run, 40)
+    (session,) = run.sessions()
+    assert [c.message_id for c in run.rows(db.CommentRecord, session.id)] == [
+        c["id"] for c in comments
+    ]
+
+
+def test_a_flood_of_2000_comments_a_second_never_slows_the_clock(tmp_path: Path) -> None:
+    stream = {
+        **replay_stream(tmp_path, "flood", []),
+        "sources": [{"kind": "websocket", "token_env": "FLOOD_TOKEN"}],
+    }
+    run = HostRun(tmp_path, stream, {"FLOOD_TOKEN": "flood"})
+
+    async def flood() -> int:
+        await asyncio.to_thread(run.on_air)
+        await asyncio.sleep(3)
+        sent = 0
+        async with connect(
+            f"ws://127.0.0.1:{run.port}/ws/ingress/flood",
+            additional_headers={"Authorization": "Bearer flood"},
+            max_queue=None,
+        ) as ws:
+            await ws.recv()
+            start = time.monotonic()
+            while (elapsed := time.monotonic() - start) < 5:
+                while sent < int(elapsed * 2000):
+                    texts = ["多少钱", "666", "How much is the down jacket?", "3号有货吗"]
+                    message = {"id": f"f{sent}", "user": f"v{sent % 500}", "text": texts[sent % 4]}
+                    await ws.send(json.dumps({"type": "comment", **message}))
+                    sent += 1
+                await asyncio.sleep(0.005)
+            for _ in range(sent):
+                await asyncio.wait_for(ws.recv(), 30)  # every one acknowledged
+        return sent
+
+    async def scenario() -> int:
+        await asyncio.to_thread(run.start, "--duration", "25")
+        try:
+            sent = await flood()
+            assert await asyncio.to_thread(run.wait, 120) == 0, run.output()
+        finally:
+            run.stop()
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert_never_stopped(run, 25)
+    received, *_ = summary(run)
+    assert received == sent >= 9_000
+    (session,) = run.sessions()
+    decisions = [c.reason for c in run.rows(db.CommentRecord, session.id)]
+    assert len(decisions) == sent and all(decisions)  # each answered, merged or dropped by reason
