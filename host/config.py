@@ -239,6 +239,16 @@ class Settings(BaseSettings):
     llm_first_sentence_s: float = Field(
         default=2.5, description="deadline for the LLM's first sentence before the fallback speaks"
     )
+    llm_next_sentence_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="deadline for each later LLM sentence before a closing line ends the reply",
+    )
+    llm_reply_budget_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="seconds one reply may spend waiting on the LLM in all before it is closed",
+    )
     llm_breaker_failures: int = Field(
         default=3, description="LLM failures in a row that open the circuit breaker"
     )
