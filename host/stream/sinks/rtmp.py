@@ -8,7 +8,8 @@ backoff and resumes at the next keyframe, muxing the program's own timestamps, s
 platform sees the stream continue on the program clock with a gap, not a restart at 0.
 
 The stream key (the URL's last path segment and any query or password) is a credential:
-`redact` removes it from the sink's name, every log line and every error it reports.
+`redact_url` shows the URL without it in the sink's name, and `redact` removes it from every
+log line and every error the sink reports.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import av
 from av.audio.stream import AudioStream
@@ -33,27 +34,55 @@ from host.stream.encoder import MediaKind
 log = logging.getLogger(__name__)
 
 HIDDEN = "***"
+MIN_SECRET = 6  # shorter query values are flags (`s_bl=1`), not tokens
 CLOSE_WAIT_S = 5.0  # longest close() waits for queued packets to go out
 
 
+def redact_url(url: str) -> str:
+    """`url` as it may be shown: scheme, host, port and app kept; the stream key (the last
+    non-empty path segment after the app), user info, query and fragment replaced by ***.
+
+    Ingests put the key in every shape: `/app/KEY`, `/app/KEY/`, `/app/sub/KEY`,
+    `/app/?streamname=..&key=..` (Bilibili), `/app/KEY?sign=..` (Douyin), `user:pass@`.
+    A lone path segment is the app when a query follows, else it may be the key itself.
+    """
+    return _split_secrets(url)[0]
+
+
 def redact(text: str, url: str) -> str:
-    """`text` with the secret parts of `url` (stream key, query, password) replaced by ***."""
-    parts = urlsplit(url)
-    secrets = [url]
-    path, _, key = parts.path.rpartition("/")
-    if key:
-        secrets.append(key)
-    if parts.query:
-        secrets.append(parts.query)
-    if parts.password:
-        secrets.append(parts.password)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    safe_url = f"{parts.scheme}://{host}{path}/{HIDDEN}"
+    """`text` with `url` shown as `redact_url` shows it and every secret part of it (stream
+    key, query values, user info, fragment), wherever else it appears, replaced by ***."""
+    safe, secrets = _split_secrets(url)
+    if url:
+        text = text.replace(url, safe)
     for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, safe_url if secret == url else HIDDEN)
+        text = text.replace(secret, HIDDEN)
     return text
+
+
+def _split_secrets(url: str) -> tuple[str, set[str]]:
+    """The URL safe to show, and its secrets as written and percent-decoded; a URL that does
+    not parse is hidden whole."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return HIDDEN, {url} - {""}
+    userinfo, at, address = parts.netloc.rpartition("@")
+    segments = [segment for segment in parts.path.split("/") if segment]
+    secrets = {userinfo.partition(":")[2], parts.query, parts.fragment, userinfo}
+    if len(segments) > 1 or (segments and not parts.query):
+        secrets.add(segments[-1])
+        segments[-1] = HIDDEN
+    values = [pair.partition("=")[2] for pair in parts.query.split("&")]
+    secrets |= {value for value in values if len(value) >= MIN_SECRET}
+    secrets |= {unquote(secret) for secret in secrets}
+    safe = f"{parts.scheme}://{HIDDEN + at if at else ''}{address}"
+    safe += "".join(f"/{segment}" for segment in segments)
+    if parts.query:
+        safe += f"?{HIDDEN}"
+    if parts.fragment:
+        safe += f"#{HIDDEN}"
+    return safe, secrets - {""}
 
 
 @dataclass(frozen=True)
@@ -85,7 +114,7 @@ class RtmpSink:
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
     ) -> None:
-        safe = redact(url, url)
+        safe = redact_url(url)
         if urlsplit(url).scheme not in ("rtmp", "rtmps"):
             raise ValueError(f"not an RTMP URL: {safe} (expected rtmp:// or rtmps://)")
         self.url = url
