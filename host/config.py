@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     rtmp_reconnect_max_s: float = Field(
         default=10.0, description="longest wait between RTMP reconnect attempts"
     )
+    rtmp_stall_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds an RTMP send may make no progress before the connection is cut",
+    )
     music_path: Path | None = Field(
         default=None,
         description="background music file, looped under the host (any format FFmpeg reads);"
