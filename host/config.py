@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     rtmp_reconnect_max_s: float = Field(
         default=10.0, description="longest wait between RTMP reconnect attempts"
     )
+    rtmp_stall_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds an RTMP send may make no progress before the connection is cut",
+    )
     music_path: Path | None = Field(
         default=None,
         description="background music file, looped under the host (any format FFmpeg reads);"
@@ -316,6 +321,16 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=20.0, description="LLM request timeout, seconds")
     llm_first_sentence_s: float = Field(
         default=2.5, description="deadline for the LLM's first sentence before the fallback speaks"
+    )
+    llm_next_sentence_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="deadline for each later LLM sentence before a closing line ends the reply",
+    )
+    llm_reply_budget_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="seconds one reply may spend waiting on the LLM in all before it is closed",
     )
     llm_breaker_failures: int = Field(
         default=3, description="LLM failures in a row that open the circuit breaker"

@@ -4,8 +4,13 @@ It speaks the real protocol over a real socket: `POST /v1/chat/completions` with
 `stream: true` answers Server-Sent Events exactly like OpenAI (a first chunk carrying the
 role and empty content, content chunks, a last chunk with empty content and a
 finish_reason, then `data: [DONE]`). Timing (time to first token, delay per token), the
-replies and failures (HTTP 500, a hang) are scripted per test, and every request is kept
-so a test can read the prompt the host sent.
+replies and failures (HTTP 500, a hang, a stream that stalls part-way) are scripted per
+test, and every request is kept so a test can read the prompt the host sent.
+
+A stalled stream is the slow-LLM case a socket timeout never sees: `silent` stops sending
+after the first sentences, `keepalive` then sends SSE comment lines and empty deltas for
+ever, as proxies and some servers do while a model is stuck, so the client's read timeout
+is reset again and again.
 
 It runs its own event loop in a thread, so sync and async tests use it alike.
 """
@@ -23,8 +28,9 @@ from typing import Any, Literal
 
 from tests.http_double import PostServer, Request, respond, send_chunk, serving, start_chunked
 
-Mode = Literal["ok", "error", "hang"]
+Mode = Literal["ok", "error", "hang", "silent", "keepalive"]
 TOKEN = re.compile(r"\s*[A-Za-z]+|\s*\d+(?:\.\d+)?|\s*\S")
+SENTENCE_END = re.compile(r"[。！？!?～.]$")
 
 # What a model that ignores its instructions says: wrong prices, absolute claims.
 HALLUCINATIONS = (
@@ -55,6 +61,8 @@ class Script:
     token_delay_s: float = 0.0
     mode: Mode = "ok"
     fail_first: int = 0  # this many requests fail with HTTP 500 before the mode applies
+    stall_after: int = 1  # silent / keepalive: sentences sent before the stream stalls
+    keepalive_s: float = 0.1  # keepalive: seconds between keepalives
 
 
 def tokens(text: str) -> list[str]:
@@ -69,6 +77,7 @@ class LlmDouble(PostServer):
     def __init__(self, script: Script | None = None) -> None:
         super().__init__()
         self.script = script or Script()
+        self.hung_up: list[float] = []  # when a client left a stalled stream (perf_counter)
 
     async def answer(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         script = self.script
@@ -96,16 +105,47 @@ class LlmDouble(PostServer):
         async def send(payload: str) -> None:
             await send_chunk(writer, f"data: {payload}\n\n".encode())
 
+        async def content(piece: str, finish: str | None = None) -> None:
+            await send(json.dumps(_chunk(ident, model, {"content": piece}, finish)))
+
         await send(json.dumps(_chunk(ident, model, {"role": "assistant", "content": ""}, None)))
         await asyncio.sleep(self.script.ttft_s)
-        for i, piece in enumerate(tokens(text)):
+        pieces = tokens(text)
+        if self.script.mode in ("silent", "keepalive"):
+            pieces = _before_stall(pieces, self.script.stall_after)
+        for i, piece in enumerate(pieces):
             if i:
                 await asyncio.sleep(self.script.token_delay_s)
-            await send(json.dumps(_chunk(ident, model, {"content": piece}, None)))
-        await send(json.dumps(_chunk(ident, model, {"content": ""}, "stop")))
+            await content(piece)
+        if self.script.mode == "silent":
+            await asyncio.sleep(3600)
+        if self.script.mode == "keepalive":
+            try:
+                while True:  # a comment line, then an empty delta: both carry no text
+                    await asyncio.sleep(self.script.keepalive_s)
+                    await send_chunk(writer, b": keepalive\n\n")
+                    await asyncio.sleep(self.script.keepalive_s)
+                    await content("")
+            except ConnectionError:
+                self.hung_up.append(time.perf_counter())
+                raise
+        await content("", "stop")
         await send("[DONE]")
         await send_chunk(writer, b"")
         request.finished = time.perf_counter()
+
+
+def _before_stall(pieces: list[str], sentences: int) -> list[str]:
+    """The tokens a model stuck mid-reply has sent: its first `sentences` sentences and half of
+    the next (at least two tokens, so the client knows the last full sentence has ended)."""
+    if sentences == 0:
+        return []
+    ends = [i + 1 for i, piece in enumerate(pieces) if SENTENCE_END.search(piece)]
+    if len(ends) < sentences:
+        return pieces
+    done = ends[sentences - 1]
+    following = (ends[sentences] if len(ends) > sentences else len(pieces)) - done
+    return pieces[: done + max(2, following // 2)]
 
 
 def _chunk(ident: str, model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from host.reply.events import Sentence
 from host.reply.guard import Guard
 from host.reply.llm import LlmResponder
 from host.reply.prompts import load_banned
-from host.reply.resilient import ResilientResponder
+from host.reply.resilient import CLOSING, ResilientResponder
 from tests.llm_double import LlmDouble, Script, hallucinating_reply, running
 
 JACKET = "Lily你好！羽绒服现在399元，原价699元。库存还有128件，直播间立减300元哦！"
@@ -49,14 +49,19 @@ def responder(
     double: LlmDouble,
     deadline: float = 2.5,
     breaker: CircuitBreaker | None = None,
+    *,
+    next_sentence_s: float = 3.0,
+    reply_budget_s: float = 15.0,
+    guard: Guard | None = None,
 ) -> ResilientResponder:
     llm_settings = settings.model_copy(update={"openai_base_url": double.base_url})
-    guard = Guard(load_banned(settings.prompts_dir / "banned.yaml").claims)
     wrapper = ResilientResponder(
         LlmResponder.from_settings(llm_settings),
         CatalogAnswerer(),
-        guard,
+        guard or Guard(load_banned(settings.prompts_dir / "banned.yaml").claims),
         first_sentence_s=deadline,
+        next_sentence_s=next_sentence_s,
+        reply_budget_s=reply_budget_s,
         breaker=breaker,
     )
     return wrapper
@@ -174,6 +179,109 @@ def test_circuit_breaker_skips_a_failing_llm_then_tries_again(
     in_one_loop(wrapper, double, scenario)
     assert len(double.requests) == 3 and backends[0] == "llm"
     assert breaker.allow()
+
+
+JACKET_EN = "Hi Lily! The down jacket is ¥399 today. We still have 128 in stock. Grab one now!"
+STALLS = [  # (comment, what the model streams, the first sentence it gets out)
+    ("羽绒服多少钱", JACKET, "Lily你好！"),
+    ("how much is the down jacket?", JACKET_EN, "Hi Lily!"),
+]
+
+
+@pytest.mark.parametrize("mode", ["silent", "keepalive"])
+@pytest.mark.parametrize(("comment", "text", "first"), STALLS, ids=["zh", "en"])
+def test_llm_stalled_after_its_first_sentence_ends_the_reply_with_a_closing_line(
+    settings: Settings,
+    double: LlmDouble,
+    demo_catalog: DbCatalog,
+    mode: str,
+    comment: str,
+    text: str,
+    first: str,
+) -> None:
+    """Neither silence nor keepalives (which reset the client's read timeout) hold the air."""
+    breaker = CircuitBreaker(failures=3)
+    wrapper = responder(settings, double, breaker=breaker, next_sentence_s=0.5)
+    double.script = Script(replies=[text], mode=mode, stall_after=1)  # type: ignore[arg-type]
+    question = item(comment)
+    start = time.perf_counter()
+    got = collect(wrapper, double, demo_catalog, question)[0]
+    ended = got[-1][0] - start
+    assert ended < 0.5 + 0.5, ended  # the sentence deadline and a small margin, not 20 s
+    said = [s for _, s in got]
+    assert said[0].text == first and said[0].backend == "llm"
+    assert [s.text for s in said[1:]] == [CLOSING[question.language]]
+    assert said[-1].last and said[-1].language == question.language
+    assert breaker.failures == 1
+
+
+def test_llm_trickling_sentences_is_cut_at_the_reply_budget(
+    settings: Settings, double: LlmDouble, demo_catalog: DbCatalog
+) -> None:
+    """Every sentence in time, but the reply as a whole would hold the air for 4 s."""
+    breaker = CircuitBreaker(failures=3)
+    wrapper = responder(settings, double, breaker=breaker, next_sentence_s=0.8, reply_budget_s=1.5)
+    double.script = Script(replies=["Lily你好！" + "羽绒服399元。" * 8], token_delay_s=0.08)
+    start = time.perf_counter()
+    got = collect(wrapper, double, demo_catalog, item("羽绒服多少钱"))[0]
+    ended = got[-1][0] - start
+    assert 1.5 <= ended < 1.5 + 0.5, ended
+    said = [s for _, s in got]
+    assert len(said) > 2 and {s.backend for s in said[:-1]} == {"llm"}
+    assert said[-1].text == CLOSING["zh"] and said[-1].last
+    assert breaker.failures == 1
+
+
+def test_stalled_replies_open_the_breaker(
+    settings: Settings, double: LlmDouble, demo_catalog: DbCatalog
+) -> None:
+    breaker = CircuitBreaker(failures=2, cooldown_s=60)
+    wrapper = responder(settings, double, breaker=breaker, next_sentence_s=0.3)
+    double.script = Script(replies=[JACKET], mode="keepalive")
+    replies = collect(wrapper, double, demo_catalog, *[item("羽绒服多少钱")] * 3)
+    assert len(double.requests) == 2 and not breaker.allow()
+    assert [s.backend for _, s in replies[2]] == ["catalog"] * len(replies[2])
+    assert "399" in " ".join(s.text for _, s in replies[2])
+
+
+def test_a_cut_reply_hangs_up_on_the_llm_server(
+    settings: Settings, double: LlmDouble, demo_catalog: DbCatalog
+) -> None:
+    """A server left streaming keepalives would keep a slot (and, for vLLM, a GPU) busy."""
+    wrapper = responder(settings, double, next_sentence_s=0.3)
+    double.script = Script(replies=[JACKET], mode="keepalive", keepalive_s=0.05)
+    got = collect(wrapper, double, demo_catalog, item("羽绒服多少钱"))[0]
+    time.sleep(0.3)
+    assert len(double.hung_up) == 1
+    assert double.hung_up[0] - got[-1][0] < 0.3
+
+
+def test_keepalives_before_the_first_sentence_meet_the_first_sentence_deadline(
+    settings: Settings, double: LlmDouble, demo_catalog: DbCatalog
+) -> None:
+    breaker = CircuitBreaker(failures=3)
+    wrapper = responder(settings, double, deadline=0.4, breaker=breaker)
+    double.script = Script(replies=[JACKET], mode="keepalive", stall_after=0)
+    start = time.perf_counter()
+    got = collect(wrapper, double, demo_catalog, item("羽绒服多少钱"))[0]
+    assert got[0][0] - start < 0.4 + 0.5
+    assert {s.backend for _, s in got} == {"catalog"}
+    assert "399" in " ".join(s.text for _, s in got)
+    assert breaker.failures == 1
+
+
+def test_a_closing_line_the_guard_refuses_gives_way_to_the_catalog_answer(
+    settings: Settings, double: LlmDouble, demo_catalog: DbCatalog
+) -> None:
+    """The closing line is guarded like every line: here a merchant has banned its wording."""
+    guard = Guard((CLOSING["zh"][:4],))
+    wrapper = responder(settings, double, next_sentence_s=0.3, guard=guard)
+    double.script = Script(replies=[JACKET], mode="silent")
+    said = [s for _, s in collect(wrapper, double, demo_catalog, item("羽绒服多少钱"))[0]]
+    assert said[0].text == "Lily你好！"
+    assert CLOSING["zh"] not in [s.text for s in said]
+    assert {s.backend for s in said[1:]} == {"catalog"} and said[-1].last
+    assert "399" in " ".join(s.text for s in said)
 
 
 def test_faq_questions_take_the_fast_path(

@@ -25,6 +25,11 @@ class CircuitBreaker:
         self._opened_at: float | None = None
 
     @property
+    def failures(self) -> int:
+        """Failures in a row since the last success."""
+        return self._failures
+
+    @property
     def open(self) -> bool:
         return self._opened_at is not None and self._clock() - self._opened_at < self.cooldown_s
 

@@ -8,6 +8,13 @@ regeneration with the reason before the catalog answerer takes over. Comments th
 touch store policy (FAQ), ask whether the host is a real person (it is an AI, and says
 so in words no model chooses) or look like prompt injection skip the LLM altogether.
 
+Once the viewer is hearing the LLM's reply, every later sentence has its own deadline and
+the reply a budget for all its waiting on the LLM (time spent speaking is not counted, so a
+long reply from a healthy model is never cut). A socket timeout cannot do this: a stuck
+server that sends keepalives resets it for ever. When either runs out the reply ends with a
+short closing line rather than the catalog answer, which would restart what the viewer is
+already hearing; it counts as a failure for the breaker.
+
 The guard runs here so a bad line can be replaced; the session's own guard check stays as
 the last line of defence. Every stopped draft travels on the sentence that replaces it
 (`Sentence.rejected`), so the audit records the verdict, the violation and what was spoken.
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import replace
 
@@ -33,10 +41,41 @@ from host.reply.prompts import Language
 log = logging.getLogger(__name__)
 
 MAX_DRAFTS = 2  # the first draft and one regeneration with the guard's reason
+# How a reply cut short by a stalled LLM ends: no numbers, no product, so it is true whatever
+# was said before it.
+CLOSING: dict[Language, str] = {
+    "zh": "其他细节我们稍后再聊，有问题继续问我哦！",
+    "en": "More on that in a moment, keep your questions coming!",
+}
 
 
 class LlmMissed(Exception):
     """The LLM failed, timed out, or missed its first-sentence deadline."""
+
+
+class LlmStalled(LlmMissed):
+    """A sentence after the first, or the reply as a whole, ran past its deadline."""
+
+
+class Waits:
+    """The deadlines of one reply: the next sentence's, capped by what is left of the budget."""
+
+    def __init__(self, first_s: float, next_s: float, budget_s: float) -> None:
+        self.first_s, self.next_s, self.left_s = first_s, next_s, budget_s
+
+    async def next(self, sentences: AsyncIterator[Sentence], started: bool) -> Sentence:
+        """The next sentence; TimeoutError (LlmStalled once `started`) when it is late."""
+        limit = min(self.next_s if started else self.first_s, self.left_s)
+        began = time.monotonic()
+        try:
+            return await asyncio.wait_for(anext(sentences), max(limit, 0.0))
+        except TimeoutError as exc:
+            why = f"no sentence within {limit:.1f}s" + (
+                " (reply budget spent)" if limit == self.left_s else ""
+            )
+            raise (LlmStalled if started else LlmMissed)(why) from exc
+        finally:
+            self.left_s -= time.monotonic() - began
 
 
 class ResilientResponder:
@@ -49,12 +88,16 @@ class ResilientResponder:
         guard: Guard,
         *,
         first_sentence_s: float = 2.5,
+        next_sentence_s: float = 3.0,
+        reply_budget_s: float = 15.0,
         breaker: CircuitBreaker | None = None,
     ) -> None:
         self.llm = llm
         self.answerer = answerer
         self.guard = guard
         self.first_sentence_s = first_sentence_s
+        self.next_sentence_s = next_sentence_s
+        self.reply_budget_s = reply_budget_s
         self.breaker = breaker or CircuitBreaker()
 
     @classmethod
@@ -66,6 +109,8 @@ class ResilientResponder:
             answerer,
             guard,
             first_sentence_s=settings.llm_first_sentence_s,
+            next_sentence_s=settings.llm_next_sentence_s,
+            reply_budget_s=settings.llm_reply_budget_s,
             breaker=CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s),
         )
 
@@ -109,12 +154,14 @@ class ResilientResponder:
     ) -> AsyncIterator[Sentence]:
         """LLM drafts, each line guarded, then the catalog answer for whatever is left."""
         rejected: list[Rejection] = []
+        waits = Waits(self.first_sentence_s, self.next_sentence_s, self.reply_budget_s)
+        stalled = False
         for _ in range(MAX_DRAFTS):
             draft = Draft(
                 spoken=" ".join(s.text for s in spoken),
                 correction="; ".join(v for r in rejected[-1:] for v in r.violations),
             )
-            stream = self._in_time(write(draft))
+            stream = self._in_time(write(draft), waits, spoken)
             try:
                 async for sentence in stream:
                     verdict = self.guard.check_sentence(sentence, catalog)
@@ -131,33 +178,58 @@ class ResilientResponder:
                     return
             except LlmMissed as exc:
                 self.breaker.failure()
-                log.warning("LLM missed (%s); the catalog answerer speaks", exc)
+                stalled = isinstance(exc, LlmStalled)
+                log.warning(
+                    "LLM %s (%s); %s",
+                    "stalled" if stalled else "missed",
+                    exc,
+                    "the reply ends" if stalled else "the catalog answerer speaks",
+                )
                 break
             finally:
                 await stream.aclose()
-        for sentence in self._rest(fallback(), spoken, rejected):
+        closing = self._closing(spoken, rejected) if stalled else None
+        for sentence in [closing] if closing else self._rest(fallback(), spoken, rejected):
             yield sentence
 
-    async def _in_time(self, sentences: AsyncIterator[Sentence]) -> AsyncGenerator[Sentence, None]:
-        """The LLM's sentences, the first within the deadline; any failure becomes LlmMissed."""
-        first = True
+    async def _in_time(
+        self, sentences: AsyncIterator[Sentence], waits: Waits, spoken: Sequence[Sentence]
+    ) -> AsyncGenerator[Sentence, None]:
+        """The LLM's sentences, each within its deadline; any failure becomes LlmMissed."""
         try:
             while True:
                 try:
-                    nxt = anext(sentences)
-                    sentence = await (
-                        asyncio.wait_for(nxt, self.first_sentence_s) if first else nxt
-                    )
+                    sentence = await waits.next(sentences, started=bool(spoken))
                 except StopAsyncIteration:
                     return
-                except TimeoutError as exc:
-                    raise LlmMissed(f"no sentence within {self.first_sentence_s}s") from exc
+                except LlmMissed:
+                    raise
                 except Exception as exc:  # any client or server error: the fallback must speak
                     raise LlmMissed(f"{type(exc).__name__}: {exc}") from exc
-                first = False
                 yield sentence
         finally:
             await _close(sentences)
+
+    def _closing(
+        self, spoken: Sequence[Sentence], rejected: Sequence[Rejection]
+    ) -> Sentence | None:
+        """The line that ends a stalled reply in its language, if the guard lets it through."""
+        language = spoken[-1].language
+        text = CLOSING[language]
+        verdict = self.guard.check(text, [])
+        if not verdict.ok:
+            log.warning("guard stopped the closing line %r: %s", text, verdict.violations)
+            return None
+        return Sentence(
+            text,
+            language,
+            intent="closing",
+            skus=(),
+            backend="catalog",
+            index=len(spoken),
+            last=True,
+            rejected=tuple(rejected),
+        )
 
     @staticmethod
     def _rest(
