@@ -19,12 +19,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from host.catalog.snapshot import LiveCatalog
+from host.chat.bus import CommentBus
 from host.chat.events import Comment
 from host.chat.mux import Feed, SourceMux
 from host.chat.sources import Health
-from host.chat.sources.douyin import DouyinHub
+from host.chat.sources.douyin import DouyinWebhookSource
 from host.chat.sources.registry import SOURCES, SourceContext
-from host.chat.sources.websocket_ingress import IngressHub
+from host.chat.sources.websocket_ingress import IngressSource
 from host.chat.triage import Triage
 from host.config import Settings
 from host.db import models as db
@@ -57,10 +58,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Front:
-    """What the web front in this process hands to sessions: its comment bus and metrics."""
+    """What the web front in this process shares with sessions: its comment buses (one per
+    kind of push it receives) and the metrics registry."""
 
-    ingress: IngressHub | None = None
-    douyin: DouyinHub | None = None
+    ingress: CommentBus[IngressSource] | None = None
+    douyin: CommentBus[DouyinWebhookSource] | None = None
     metrics: Metrics | None = None
 
 
@@ -168,7 +170,7 @@ async def run_stream(
         settings=settings,
         clock=clock,
         stream=spec.name,
-        ingress=front.ingress,
+        ingress=front.ingress.source(spec.name) if front.ingress is not None else None,
         douyin=front.douyin.source(spec.name) if front.douyin is not None else None,
     )
     if source is not None:

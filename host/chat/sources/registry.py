@@ -18,7 +18,7 @@ from host.chat.sources import Source
 from host.chat.sources.bilibili import BilibiliSource, OpenPlatformApp
 from host.chat.sources.douyin import DouyinWebhookSource
 from host.chat.sources.twitch import TwitchEventSubSource, TwitchIrcSource
-from host.chat.sources.websocket_ingress import IngressHub
+from host.chat.sources.websocket_ingress import IngressSource
 from host.chat.sources.youtube import YouTubeChatSource
 from host.config import Settings
 from host.errors import HostError
@@ -30,8 +30,8 @@ class SourceContext:
     settings: Settings
     clock: Clock
     stream: str  # the session's stream name (ingress token key, replay room)
-    ingress: IngressHub | None = None  # the web app's hub, when the session runs beside it
-    douyin: DouyinWebhookSource | None = None  # the web app's webhook receiver, likewise
+    ingress: IngressSource | None = None  # the stream's end of the web front's ingress bus
+    douyin: DouyinWebhookSource | None = None  # the stream's end of the webhook's bus
     comments: Path | None = None  # replay file
 
 
@@ -53,8 +53,9 @@ def _replay(ctx: SourceContext) -> Source:
 def _ingress(ctx: SourceContext) -> Source:
     if ctx.stream not in ctx.settings.ingress_tokens:
         raise HostError(f"no INGRESS_TOKENS entry for stream {ctx.stream!r}")
-    hub = ctx.ingress or IngressHub(ctx.clock, ctx.settings.ingress_queue_size)
-    return hub.attach(ctx.stream, ctx.clock)
+    source = ctx.ingress or IngressSource(ctx.stream, ctx.clock, ctx.settings.ingress_queue_size)
+    source.clock = ctx.clock  # comments are stamped on the session's clock
+    return source
 
 
 def _twitch(ctx: SourceContext) -> Source:
@@ -115,7 +116,9 @@ def _bilibili(ctx: SourceContext) -> Source:
 
 def _douyin(ctx: SourceContext) -> Source:
     _required(ctx.settings.douyin_webhook_secret, "DOUYIN_WEBHOOK_SECRET")
-    return ctx.douyin or DouyinWebhookSource(ctx.clock, max_skew_s=ctx.settings.douyin_max_skew_s)
+    source = ctx.douyin or DouyinWebhookSource(max_skew_s=ctx.settings.douyin_max_skew_s)
+    source.clock = ctx.clock  # comments are stamped on the session's clock
+    return source
 
 
 SOURCES: dict[str, SourceFactory] = {
