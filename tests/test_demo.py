@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import av
@@ -152,9 +153,19 @@ def test_database_holds_the_same_replies(demo_run) -> None:
     assert any(c.decision == "dropped" for c in comments)
 
 
-def test_report_table_is_printed(demo_run) -> None:
-    _, _, output = demo_run
-    for word in ("replies spoken", "comments dropped", "first_frame_out", "p95"):
+def test_each_exchange_is_printed_and_the_counts_add_up(demo_run) -> None:
+    out, _, output = demo_run
+    for reply in _replies(out):
+        assert f"{', '.join(reply['askers'])}: {reply['comment']}" in output
+    counts = {
+        label.strip(): int(n)
+        for label, n in re.findall(r"│ +([a-z'][a-z' (),]*?) +│ +(\d+) +│", output)
+    }
+    parts = ("answered", "merged into another's answer", "dropped")
+    left = next(n for label, n in counts.items() if label.startswith("not answered"))
+    assert counts["comments received"] == sum(counts[p] for p in parts) + left
+    assert counts["answered"] == len(_replies(out))
+    for word in ("first_frame_out", "p95"):
         assert word in output
 
 

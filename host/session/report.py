@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from host.session.audit import SpokenReply
 from host.session.live import SessionResult
@@ -39,11 +40,12 @@ def print_exchange(console: Console, record: SpokenReply) -> None:
     out = record.stamps.get("first_frame_out")
     latency = f"{(out - received) * 1000:.0f} ms" if received is not None and out else "-"
     askers = ", ".join(record.askers)
-    console.print(f"[bold]{askers}[/bold]: {record.comment}", highlight=False, markup=True)
-    console.print(
-        f"  → {record.reply}  [dim]({record.backend}, {latency} to first frame)[/dim]",
-        highlight=False,
-    )
+    asked = Text(f"{askers}: {record.comment}")
+    asked.stylize("bold", 0, len(askers))
+    console.print(asked, soft_wrap=True)  # viewer text is never read as markup
+    said = Text(f"  → {record.reply}  ")
+    said.append(f"({record.backend}, {latency} to first frame)", style="dim")
+    console.print(said, soft_wrap=True)
 
 
 def print_report(console: Console, result: SessionResult) -> None:
