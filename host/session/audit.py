@@ -11,6 +11,7 @@ leaves its record behind.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import queue
@@ -115,8 +116,12 @@ class Audit:
         self._writer = _Writer(
             engine, session_id, Journal(journal_path, journal_max_bytes), jsonl, self.counts
         )
+        context = contextvars.copy_context()  # its log lines carry the stream and session
         self._thread = threading.Thread(
-            target=self._writer.run, args=(self._queue,), name=f"audit-{session_id}", daemon=True
+            target=context.run,
+            args=(self._writer.run, self._queue),
+            name=f"audit-{session_id}",
+            daemon=True,
         )
         self._thread.start()
 

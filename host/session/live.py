@@ -378,6 +378,13 @@ class LiveSession:
             await last.done.wait()
         self._audit.reply(record)
         self._unwritten.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+        log.info(
+            "replied to %s (%s) by %s: %s",
+            record.message_id,
+            ", ".join(record.askers),
+            record.backend,
+            record.reply,
+        )
         if self._metrics is not None:
             self._metrics.replies.labels(self._stream, record.backend).inc()
             received = record.stamps.get("received")
