@@ -8,7 +8,7 @@ microseconds, and be easy to extend when a new phrasing shows up in the audit lo
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 Intent = Literal[
     "price",
@@ -28,21 +28,7 @@ Intent = Literal[
 ]
 
 # Questions about a product or about buying one: triage ranks these first.
-PRODUCT_INTENTS: frozenset[str] = frozenset(
-    {
-        "price",
-        "stock",
-        "size",
-        "material",
-        "discount",
-        "link",
-        "compare",
-        "shipping",
-        "returns",
-        "browse",
-        "identity",
-    }
-)
+PRODUCT_INTENTS: frozenset[str] = frozenset(get_args(Intent)) - {"greeting", "thanks", "other"}
 
 # Checked in this order; a comment may carry several intents ("多少钱，有货吗").
 KEYWORDS: dict[Intent, tuple[str, ...]] = {
