@@ -29,7 +29,6 @@ class Feed:
     source: Source | None = None
     restarts: int = 0
     last_error: str | None = None
-    done: bool = False
 
 
 class SourceMux:
@@ -50,7 +49,6 @@ class SourceMux:
 
     async def _pump(self, feed: Feed, take: Callable[[Comment], None]) -> None:
         backoff = Backoff(base=0.5, cap=30.0)
-        feed.done = False
         while True:
             try:
                 feed.source = feed.source or feed.make()
@@ -64,4 +62,3 @@ class SourceMux:
                 feed.source = None
                 log.exception("chat source %s failed; starting it again", feed.kind)
                 await backoff.wait()
-        feed.done = True

@@ -42,7 +42,7 @@ from host.session.director import Director
 from host.session.live import LiveSession, SessionResult
 from host.session.metrics import Metrics, Reading, SessionCollector
 from host.session.pitching import PitchPlan
-from host.session.resume import Recovered, owner, recover
+from host.session.resume import owner, recover
 from host.session.spec import SinkSpec, StreamSpec
 from host.stream.clock import Clock, ProgramClock, WallClock
 from host.stream.music import MusicBed
@@ -322,5 +322,3 @@ def _close(animator: Animator) -> None:
     if close is not None:
         close()
 
-
-__all__ = ["Front", "Recovered", "Running", "run_stream"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ class Managed:
     task: asyncio.Task[SessionResult]
     running: Running | None = None
     error: str | None = None
-    started: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def state(self) -> str:
@@ -79,7 +78,6 @@ class StreamManager:
 
         def started(running: Running) -> None:
             managed.running = running
-            managed.started.set()
 
         task = asyncio.create_task(
             run_stream(
@@ -151,7 +149,6 @@ class StreamManager:
         await asyncio.gather(*(m.task for m in self.streams.values()), return_exceptions=True)
 
     def _ended(self, managed: Managed, task: asyncio.Task[SessionResult]) -> None:
-        managed.started.set()
         self.douyin.secrets.pop(managed.spec.name, None)
         if task.cancelled():
             return
