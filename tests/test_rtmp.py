@@ -7,6 +7,7 @@ recording shows where the picture and the sound landed relative to each other.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
 import logging
 import shutil
@@ -16,7 +17,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import av
@@ -257,6 +259,71 @@ def test_rtmp_stalled_ingest_is_noticed_cut_and_reconnected(
     assert after[0]["key"] and after[0]["dts"] % 2.0 == pytest.approx(0.0, abs=0.002)
     assert after[-1]["dts"] == pytest.approx(15.96, abs=0.002)  # packets flow again, to the end
     assert np.allclose(np.diff([p["dts"] for p in after]), 1 / 25, atol=0.0015)
+
+
+
+class SilentIngest:
+    """A TCP listener on 127.0.0.1 that accepts connections and never says a word: an ingest
+    whose port is open but whose server is hung (a SIGSTOPped nginx, a black hole)."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with suppress(OSError):  # closed at the end of the test
+            while True:
+                self.accepted.append(self.server.accept()[0])
+
+    def close(self) -> None:
+        for connection in self.accepted:
+            connection.close()
+        self.server.close()
+
+
+@contextmanager
+def process_deadline(seconds: float) -> Iterator[None]:
+    """Ends the whole test process, printing every thread's traceback, if the block outlives
+    `seconds`. pytest-timeout cannot: its alarm runs Python code, which waits for the GIL, and
+    a frozen process never gives the GIL back; faulthandler's watchdog is a C thread."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_ingest_that_never_answers_does_not_freeze_the_program(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Connecting to an ingest that accepts TCP but never answers the RTMP handshake blocks
+    the connect for good; the program, its clock and the recording beside it must not notice:
+    the push is cut after RTMP_STALL_S and tried again, and again."""
+    with capfd.disabled(), process_deadline(50):  # the traceback reaches the terminal
+        stats, sink, ingest = run_against_silent_ingest(tmp_path)
+
+    assert stats.frames == 250 and not stats.sink_errors
+    assert stats.max_lateness_ms < 500 and stats.late_frames < 10, stats
+    with av.open(str(tmp_path / "rec.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 250
+    assert sink.stats.connects == 0 and sink.stats.stalls >= 2, sink.stats
+    assert sink.stats.attempts >= 2 and len(ingest.accepted) >= 2
+    assert sink.stats.last_error is not None and "SILENTKEY9" not in repr(sink.stats)
+
+
+def run_against_silent_ingest(tmp_path: Path) -> tuple[ProgramStats, RtmpSink, SilentIngest]:
+    ingest = SilentIngest()
+    settings = SETTINGS.model_copy(update={"rtmp_stall_s": 1.5})
+    sink = rtmp_sink(f"rtmp://127.0.0.1:{ingest.port}/live/SILENTKEY9", settings)
+    try:
+        stats = run_program([sink, mp4_sink(tmp_path / "rec.mp4")], 10.0)
+    finally:
+        ingest.close()
+    return stats, sink, ingest
 
 
 NGINX_CONF = """
