@@ -103,8 +103,6 @@ def _split_secrets(url: str) -> tuple[str, set[str]]:
     return safe, secrets - {""}
 
 
-
-
 @dataclass
 class RtmpStats:
     connects: int = 0
