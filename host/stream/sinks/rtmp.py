@@ -24,6 +24,7 @@ everything the sender prints.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import Pipe
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import av
@@ -125,7 +127,11 @@ class _SenderProcess:
         self._events, child_out = Pipe(duplex=False)
         try:
             self.process = subprocess.Popen(
-                SENDER, stdin=child_in.fileno(), stdout=child_out.fileno(), stderr=subprocess.PIPE
+                SENDER,
+                stdin=child_in.fileno(),
+                stdout=child_out.fileno(),
+                stderr=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": _with_host(os.environ.get("PYTHONPATH"))},
             )
         except OSError:
             self._inbox.close()
@@ -425,6 +431,13 @@ class RtmpSink:
     def _dropped(self, count: int = 1) -> None:
         with self._drops:
             self.stats.dropped_packets += count
+
+
+def _with_host(python_path: str | None) -> str:
+    """PYTHONPATH with the directory `host` was imported from first, so the sender process
+    imports the same code, installed or not."""
+    root = str(Path(__file__).resolve().parents[3])
+    return os.pathsep.join([root, python_path] if python_path else [root])
 
 
 def rtmp_sink(url: str, settings: Settings) -> RtmpSink:
