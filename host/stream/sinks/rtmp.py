@@ -151,7 +151,8 @@ class _SenderProcess:
         ]
         for reader in self._readers:
             reader.start()
-        self._inbox.send(asdict(setup))
+        with suppress(OSError):  # it ended already: the first packet finds that out
+            self._inbox.send(asdict(setup))
 
     def send(self, packet: Packet | None) -> None:
         """Blocks while its pipe is full; raises OSError once it is gone."""
