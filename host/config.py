@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds an RTMP send may make no progress before the connection is cut",
     )
+    rtmp_max_connection_h: float = Field(
+        default=47.5,
+        ge=0,
+        description="hours after which the RTMP push reconnects by itself at a keyframe, before"
+        " the platform ends the broadcast (Twitch: 48 h); 0 = never",
+    )
     music_path: Path | None = Field(
         default=None,
         description="background music file, looped under the host (any format FFmpeg reads);"

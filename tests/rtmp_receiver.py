@@ -6,6 +6,10 @@ stream, pts and dts in seconds, keyframe, size, flushed as it arrives, so a rece
 mid-stream still leaves its record) and `stream.flv` (the packets remuxed untouched, to
 decode afterwards). `streams.json` describes the streams once they are known. It exits when
 the pusher disconnects.
+
+Its socket's receive buffer is fixed (RECEIVE_BUFFER) rather than grown by the kernel as
+data comes: a pusher's burst (catching up after connecting) would otherwise let it swell
+to megabytes, and how soon a stopped receiver blocks the pusher would depend on that burst.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ from pathlib import Path
 
 import av
 
+RECEIVE_BUFFER = 128 * 1024  # bytes; the kernel doubles it for its bookkeeping
+
 
 def receive(port: int, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    source = av.open(f"rtmp://127.0.0.1:{port}/live/key", options={"listen": "1", "timeout": "60"})
+    source = av.open(
+        f"rtmp://127.0.0.1:{port}/live/key",
+        options={"listen": "1", "timeout": "60", "recv_buffer_size": str(RECEIVE_BUFFER)},
+    )
     video, audio = source.streams.video[0], source.streams.audio[0]
     (out / "streams.json").write_text(
         json.dumps(

@@ -7,6 +7,7 @@ recording shows where the picture and the sound landed relative to each other.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
 import logging
 import shutil
@@ -16,11 +17,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import av
 import numpy as np
+import psutil
 import pytest
 
 from host.config import Settings
@@ -134,6 +137,29 @@ def test_sink_name_stats_and_logs_never_show_the_key(
     said = caplog.text + sink.name + repr(sink.stats) + repr(stats)
     assert "SECRETKEY42" not in said
     assert "rtmp://127.0.0.1" in sink.name
+
+
+def test_sender_process_never_shows_the_key_in_its_command_line_or_environment() -> None:
+    """`ps` shows every user's command lines: the URL reaches the sender through its pipe."""
+    sink = rtmp_sink(f"rtmp://127.0.0.1:{free_port()}/live/PSKEY31337", SETTINGS)
+    seen: list[str] = []
+    running = threading.Event()
+
+    def look() -> None:
+        while not running.wait(0.05):
+            for child in psutil.Process().children():
+                with suppress(psutil.Error):
+                    seen.append(" ".join(child.cmdline()) + repr(child.environ()))
+
+    watcher = threading.Thread(target=look)
+    watcher.start()
+    try:
+        run_program([sink], 1.5)
+    finally:
+        running.set()
+        watcher.join()
+    assert [line for line in seen if "rtmp_sender" in line], "no sender process seen"
+    assert not [line for line in seen if "PSKEY31337" in line]
 
 
 def test_sink_refuses_a_url_that_is_not_rtmp() -> None:
@@ -257,6 +283,139 @@ def test_rtmp_stalled_ingest_is_noticed_cut_and_reconnected(
     assert after[0]["key"] and after[0]["dts"] % 2.0 == pytest.approx(0.0, abs=0.002)
     assert after[-1]["dts"] == pytest.approx(15.96, abs=0.002)  # packets flow again, to the end
     assert np.allclose(np.diff([p["dts"] for p in after]), 1 / 25, atol=0.0015)
+
+
+class Relay:
+    """A TCP relay on 127.0.0.1 that passes its n-th connection, byte for byte, to the n-th
+    of `ports`: one ingest address in front of receivers that each take one push, all
+    listening before the pusher reconnects."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.ports = ports
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with suppress(OSError):
+            for port in self.ports:
+                pusher = self.server.accept()[0]
+                ingest = socket.create_connection(("127.0.0.1", port))
+                for source, target in ((pusher, ingest), (ingest, pusher)):
+                    threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with suppress(OSError):
+            target.shutdown(socket.SHUT_WR)  # the receiver sees the pusher hang up, and ends
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.mark.slow
+def test_rtmp_reconnects_as_planned_before_the_platform_limit_without_a_gap(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection older than RTMP_MAX_CONNECTION_H (Twitch ends a broadcast at 48 h) is
+    closed at a keyframe and opened again at once: the platform gets every packet, the
+    reconnect is counted and logged as planned, never as a failure."""
+    first, second = free_port(), free_port()
+    receivers = [
+        start_receiver(first, tmp_path / "first"),
+        start_receiver(second, tmp_path / "second"),
+    ]
+    relay = Relay([first, second])
+    settings = SETTINGS.model_copy(update={"rtmp_max_connection_h": 3.0 / 3600})
+    sink = rtmp_sink(f"rtmp://127.0.0.1:{relay.port}/live/testkey", settings)
+    try:
+        with caplog.at_level(logging.INFO, logger="host.stream.sinks.rtmp"):
+            stats = run_program([sink], 8.0)
+        for receiver in receivers:
+            receiver.wait(timeout=20)
+    finally:
+        relay.close()
+
+    assert stats.frames == 200 and not stats.sink_errors
+    assert sink.stats.planned_reconnects == 1 and sink.stats.connects == 2, sink.stats
+    assert sink.stats.gaps_s == [] and sink.stats.last_error is None, sink.stats
+    said = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert not [message for level, message in said if level >= logging.WARNING], said
+    assert [message for level, message in said if "as planned" in message]
+    before = [p for p in packets(tmp_path / "first") if p["stream"] == "video"]
+    after = [p for p in packets(tmp_path / "second") if p["stream"] == "video"]
+    assert after[0]["key"] and after[0]["dts"] in (4.0, 6.0)  # the first keyframe past 3 s
+    assert before[-1]["dts"] == pytest.approx(after[0]["dts"] - 0.04, abs=0.002)
+    dts = [p["dts"] for p in before + after]
+    assert dts[0] == 0.0 and dts[-1] == pytest.approx(7.96, abs=0.002)
+    assert np.allclose(np.diff(dts), 1 / 25, atol=0.0015)  # every frame, once, in order
+
+
+class SilentIngest:
+    """A TCP listener on 127.0.0.1 that accepts connections and never says a word: an ingest
+    whose port is open but whose server is hung (a SIGSTOPped nginx, a black hole)."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with suppress(OSError):  # closed at the end of the test
+            while True:
+                self.accepted.append(self.server.accept()[0])
+
+    def close(self) -> None:
+        for connection in self.accepted:
+            connection.close()
+        self.server.close()
+
+
+@contextmanager
+def process_deadline(seconds: float) -> Iterator[None]:
+    """Ends the whole test process, printing every thread's traceback, if the block outlives
+    `seconds`. pytest-timeout cannot: its alarm runs Python code, which waits for the GIL, and
+    a frozen process never gives the GIL back; faulthandler's watchdog is a C thread."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_ingest_that_never_answers_does_not_freeze_the_program(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Connecting to an ingest that accepts TCP but never answers the RTMP handshake blocks
+    the connect for good; the program, its clock and the recording beside it must not notice:
+    the push is cut after RTMP_STALL_S and tried again, and again."""
+    with capfd.disabled(), process_deadline(50):  # the traceback reaches the terminal
+        stats, sink, ingest = run_against_silent_ingest(tmp_path)
+
+    assert stats.frames == 250 and not stats.sink_errors
+    assert stats.max_lateness_ms < 500 and stats.late_frames < 10, stats
+    with av.open(str(tmp_path / "rec.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 250
+    assert sink.stats.connects == 0 and sink.stats.stalls >= 2, sink.stats
+    assert sink.stats.attempts >= 2 and len(ingest.accepted) >= 2
+    assert sink.stats.last_error is not None and "SILENTKEY9" not in repr(sink.stats)
+
+
+def run_against_silent_ingest(tmp_path: Path) -> tuple[ProgramStats, RtmpSink, SilentIngest]:
+    ingest = SilentIngest()
+    settings = SETTINGS.model_copy(update={"rtmp_stall_s": 1.5})
+    sink = rtmp_sink(f"rtmp://127.0.0.1:{ingest.port}/live/SILENTKEY9", settings)
+    try:
+        stats = run_program([sink, mp4_sink(tmp_path / "rec.mp4")], 10.0)
+    finally:
+        ingest.close()
+    return stats, sink, ingest
 
 
 NGINX_CONF = """

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from host.chat.events import Comment
+from host.chat.mux import Feed, SourceMux
 from host.chat.sources import Backoff
 from host.chat.sources.youtube import YouTubeChatSource
 from host.stream.clock import WallClock
@@ -109,11 +113,41 @@ def test_quota_errors_back_off_exponentially_then_resume() -> None:
     assert "rateLimitExceeded" in (src.health.last_error or "")
 
 
-def test_ended_chat_fails_with_the_api_reason_and_ends_the_source() -> None:
-    with LiveChatApi([yt.error(403, "liveChatEnded", "The live chat is no longer live.")]) as api:
+@pytest.mark.parametrize(
+    ("status", "reason", "said"),
+    [
+        (403, "liveChatEnded", "has ended"),
+        (404, "liveChatNotFound", "does not exist"),
+        (403, "liveChatDisabled", "was disabled"),
+    ],
+)
+def test_a_chat_gone_with_its_broadcast_fails_once_naming_the_setting(
+    status: int, reason: str, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broadcast's chat id dies with the broadcast: asking again cannot help (and burns
+    quota), so the source says what happened and what to set, once, and ends; the mux
+    does not start it again."""
+    with LiveChatApi([yt.error(status, reason, "The live chat is no longer live.")]) as api:
+        feed = Feed("youtube", lambda: source(api))
+        with caplog.at_level(logging.INFO):
+            asyncio.run(asyncio.wait_for(SourceMux([feed]).run(lambda comment: None), 5))
+        time.sleep(0.5)  # nothing asks again afterwards either
+    assert feed.done and feed.restarts == 0 and len(api.requests) == 1
+    assert feed.source is not None
+    health = feed.source.health
+    assert health.state == "failed"
+    error = health.last_error or ""
+    assert "YOUTUBE_LIVE_CHAT_ID" in error and yt.CHAT_ID in error
+    assert f"chat {said}" in error and f"{status} {reason}" in error
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in errors] == [f"{error}; not asking again"]
+
+
+def test_other_refusals_end_the_source_with_the_api_reason() -> None:
+    with LiveChatApi([yt.error(403, "forbidden", "Insufficient permissions.")]) as api:
         src = source(api)
         assert drain(src) == []
-    assert src.health.state == "failed" and "liveChatEnded" in (src.health.last_error or "")
+    assert src.health.state == "failed" and "403 forbidden" in (src.health.last_error or "")
     assert len(api.requests) == 1
 
 

@@ -3,7 +3,10 @@
 Each answer says when to ask again (`pollingIntervalMillis`) and from where
 (`nextPageToken`); asking sooner only burns quota. Quota and rate errors (403
 `quotaExceeded` / `rateLimitExceeded`, 429) and server errors back off exponentially
-instead; a chat that ended or does not exist ends the source with the API's reason.
+instead. A chat that ended, was deleted or disabled (403 `liveChatEnded`, 404
+`liveChatNotFound`, 403 `liveChatDisabled`) never comes back: a new broadcast has a new
+chat id. The source says so once, naming YOUTUBE_LIVE_CHAT_ID, and ends rather than asking
+again; any other refusal ends it too, with the API's reason.
 
 The first answer (no page token) is the chat's recent backlog, not news: its messages
 published before the source started are skipped, so the host does not answer viewers who
@@ -31,6 +34,11 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_REASONS = frozenset({"quotaExceeded", "rateLimitExceeded", "backendError"})
 MIN_POLL_S = 1.0  # floor when the API leaves out pollingIntervalMillis
+CHAT_GONE = {  # API reason -> what became of the chat
+    "liveChatEnded": "has ended",
+    "liveChatNotFound": "does not exist (deleted by its owner, or a wrong id)",
+    "liveChatDisabled": "was disabled by the channel's owner",
+}
 
 
 class YouTubeChatSource:
@@ -86,8 +94,7 @@ class YouTubeChatSource:
                     if code == 429 or code >= 500 or reason in RETRYABLE_REASONS:
                         await self._retry(f"{code} {reason}")
                         continue
-                    self.health.set("failed", f"{code} {reason}")
-                    log.error("youtube chat %s: %s %s", self._chat, code, reason)
+                    self._fail(code, reason)
                     return
                 self.health.set("connected")
                 self._backoff.reset()
@@ -114,6 +121,18 @@ class YouTubeChatSource:
                 len(items) - len(kept),
             )
         return kept
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Ends the source: said once, in health and the log, in words an operator can act on."""
+        if reason in CHAT_GONE:
+            error = (
+                f"YOUTUBE_LIVE_CHAT_ID {self._chat}: the broadcast's chat {CHAT_GONE[reason]}"
+                f" ({code} {reason}); a new broadcast has a new live chat id: set it and restart"
+            )
+        else:
+            error = f"youtube chat {self._chat}: {code} {reason}"
+        self.health.set("failed", error)
+        log.error("%s; not asking again", error)
 
     async def _retry(self, reason: str) -> None:
         self.health.lost(reason)

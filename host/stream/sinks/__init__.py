@@ -9,13 +9,14 @@ A sink that raises is closed and dropped by the program; the others carry on.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import av
-from av.audio.stream import AudioStream
-from av.video.stream import VideoStream
+if TYPE_CHECKING:  # the RTMP sender process imports this package; it needs no encoder
+    import av
+    from av.audio.stream import AudioStream
+    from av.video.stream import VideoStream
 
-from host.stream.encoder import MediaKind
+    from host.stream.encoder import MediaKind
 
 
 class Sink(Protocol):

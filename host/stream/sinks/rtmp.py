@@ -1,23 +1,24 @@
 """RTMP / RTMPS push to a platform ingest, which must never stall or stop the program.
 
-The program's worker thread only copies each packet into a bounded queue; a sender thread
-owns the FLV-over-RTMP connection. When the queue is full (the ingest is slower than the
-stream) packets are dropped up to the next keyframe, so what the platform receives always
-decodes. When the ingest drops, or is not up yet, the sender reconnects with exponential
-backoff and resumes at the next keyframe, muxing the program's own timestamps, so the
-platform sees the stream continue on the program clock with a gap, not a restart at 0.
+The connection lives in a sender process of its own (`rtmp_sender.py`): PyAV connects while
+holding the GIL, so an ingest that accepts TCP and never answers would otherwise freeze
+every thread here, the program clock included. The program's worker thread only copies each
+packet into a bounded queue; a feeder thread hands them to the sender through a pipe. When
+the queue is full (the ingest or the sender is slower than the stream) packets are dropped
+up to the next keyframe, so what the platform receives always decodes.
 
-An ingest that stops reading (a hung server, a stalled route) raises no error: the send just
-blocks. So the kernel's send buffer is kept to about a second of stream, and a watchdog
-thread cuts a connection whose send or connect has made no progress for `stall_s`, by
-shutting down its socket: FFmpeg's blocked call then fails like a dropped connection and
-the sender reconnects. (FFmpeg's own `rw_timeout` would do this, but PyAV opens outputs
-with `avio_open` and no options, so it never reaches the socket.) A stall is counted, kept
-as `last_error` and logged with the sink's redacted name.
+The sender reconnects by itself when the ingest drops or refuses (backing off, resuming at a
+keyframe on the program's own timestamps, so the platform sees a gap, not a restart at 0),
+and reconnects as planned before a platform's broadcast limit (`max_connection_s`). What it
+cannot do is notice that it is stuck: an ingest that stops reading, or never answers a
+handshake, raises no error, the call just blocks. So a watchdog here kills a sender that has
+packets to handle and has made no progress for `stall_s`, and a new one takes over: that is
+a reconnect. Stalls, attempts, drops and gaps are counted in `stats`.
 
-The stream key (the URL's last path segment and any query or password) is a credential:
-`redact_url` shows the URL without it in the sink's name, and `redact` removes it from every
-log line and every error the sink reports.
+The stream key (the URL's last path segment and any query or password) is a credential: it
+reaches the sender through the pipe, never its command line; `redact_url` shows the URL
+without it in the sink's name, and `redact` removes it from every log line, every error and
+everything the sender prints.
 """
 
 from __future__ import annotations
@@ -25,34 +26,36 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from fractions import Fraction
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import asdict, dataclass, field, replace
+from multiprocessing import Pipe
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import av
-import psutil
 from av.audio.stream import AudioStream
-from av.container import OutputContainer
-from av.stream import Stream
 from av.video.stream import VideoStream
 
 from host.config import Settings
 from host.stream.encoder import MediaKind
+from host.stream.sinks.rtmp_sender import Event, Packet, Setup
 
 log = logging.getLogger(__name__)
 
 HIDDEN = "***"
 MIN_SECRET = 6  # shorter query values are flags (`s_bl=1`), not tokens
 CLOSE_WAIT_S = 5.0  # longest close() waits for queued packets to go out
+KILL_WAIT_S = 1.0  # after that, how long a killed sender may take to go
 WATCH_S = 0.25  # how often the watchdog looks at the sender
-SEND_BUFFER_S = 1.0  # stream seconds the kernel may hold: more only hides a stalled ingest
-MIN_SEND_BUFFER = 64 * 1024
+START_S = 15.0  # a sender process not ready by then is stuck (it starts in well under 1 s)
 DEFAULT_PORTS = {"rtmp": 1935, "rtmps": 443}
+SENDER = [sys.executable, "-m", "host.stream.sinks.rtmp_sender"]
+HANDLED = {"sent", "dropped", "failed"}  # sender events that account for one packet
 
 
 def redact_url(url: str) -> str:
@@ -102,26 +105,103 @@ def _split_secrets(url: str) -> tuple[str, set[str]]:
     return safe, secrets - {""}
 
 
-@dataclass(frozen=True)
-class _Queued:
-    kind: MediaKind
-    data: bytes
-    pts: int | None
-    dts: int | None
-    duration: int
-    time_base: Fraction
-    keyframe: bool
-
-
 @dataclass
 class RtmpStats:
     connects: int = 0
     sent_packets: int = 0
-    dropped_packets: int = 0  # lost to a full queue or while the ingest was away
+    dropped_packets: int = 0  # lost to a full queue, while the ingest was away, or in a stall
     gaps_s: list[float] = field(default_factory=list)  # program seconds missing at each reconnect
     last_error: str | None = None  # redacted
     attempts: int = 0  # connection attempts, successful or not
-    stalls: int = 0  # connections cut because the ingest took nothing for stall_s
+    stalls: int = 0  # senders killed because the ingest took nothing for stall_s
+    planned_reconnects: int = 0  # connections renewed before the platform's limit, no gap
+
+
+class _SenderProcess:
+    """One sender process: its pipes, the threads reading what it says, and its progress."""
+
+    def __init__(
+        self, setup: Setup, on_event: Callable[[Event], None], on_line: Callable[[str], None]
+    ) -> None:
+        child_in, self._inbox = Pipe(duplex=False)
+        self._events, child_out = Pipe(duplex=False)
+        try:
+            self.process = subprocess.Popen(
+                SENDER,
+                stdin=child_in.fileno(),
+                stdout=child_out.fileno(),
+                stderr=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": _with_host(os.environ.get("PYTHONPATH"))},
+            )
+        except OSError:
+            self._inbox.close()
+            self._events.close()
+            raise
+        finally:
+            child_in.close()
+            child_out.close()
+        self.fed = 0  # packets written to it
+        self.handled = 0  # packets it accounted for: sent, dropped or failed
+        self.moved_at = time.monotonic()  # its last event, or when it last got work
+        self.ready = False
+        self.killed = False
+        self._readers = [
+            threading.Thread(target=self._read_events, args=(on_event,), daemon=True),
+            threading.Thread(target=self._read_output, args=(on_line,), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        with suppress(OSError):  # it ended already: the first packet finds that out
+            self._inbox.send(asdict(setup))
+
+    def send(self, packet: Packet | None) -> None:
+        """Blocks while its pipe is full; raises OSError once it is gone."""
+        if packet is not None:
+            if self.fed == self.handled:  # idle until now: its stall clock starts here
+                self.moved_at = time.monotonic()
+            self.fed += 1
+        self._inbox.send(packet)
+
+    def idle_s(self) -> float | None:
+        """Seconds without progress while it has packets to handle; None when it has none."""
+        if self.fed == self.handled or self.process.poll() is not None:
+            return None
+        return time.monotonic() - self.moved_at
+
+    def kill(self) -> None:
+        self.killed = True
+        with suppress(OSError):
+            self.process.kill()
+
+    def reap(self, timeout: float | None = None) -> int:
+        """Wait for it to end (killing it after `timeout`); returns its exit code."""
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.process.wait()
+        self._inbox.close()
+        for reader in self._readers:
+            reader.join()
+        self._events.close()
+        return code
+
+    def _read_events(self, on_event: Callable[[Event], None]) -> None:
+        with suppress(EOFError, OSError):
+            while True:
+                event: Event = self._events.recv()
+                self.moved_at = time.monotonic()
+                if event[0] in HANDLED:
+                    self.handled += 1
+                elif event[0] == "ready":
+                    self.ready = True
+                on_event(event)
+
+    def _read_output(self, on_line: Callable[[str], None]) -> None:
+        assert self.process.stderr is not None
+        with self.process.stderr as output:
+            for line in output:
+                on_line(line.decode(errors="replace").rstrip())
 
 
 class RtmpSink:
@@ -133,6 +213,7 @@ class RtmpSink:
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
         stall_s: float = 5.0,
+        max_connection_s: float = 0.0,
     ) -> None:
         safe = redact_url(url)
         try:
@@ -143,26 +224,39 @@ class RtmpSink:
         if port is None:
             raise ValueError(f"not an RTMP URL: {safe} (expected rtmp:// or rtmps://)")
         self.url = url
-        self._port = port
-        self._stall_s = stall_s
         self.name = f"rtmp:{safe}"
         self.stats = RtmpStats()
-        self._queue: queue.Queue[_Queued | None] = queue.Queue(queue_packets)
+        self._port = port
+        self._stall_s = stall_s
         self._min_wait, self._max_wait = reconnect_min_s, reconnect_max_s
-        self._templates: dict[MediaKind, Stream] = {}
+        self._max_connection_s = max_connection_s
+        self._queue: queue.Queue[Packet | None] = queue.Queue(queue_packets)
+        self._setup: Setup | None = None
         self._thread: threading.Thread | None = None
         self._need_keyframe = False  # producer side: a packet was dropped for a full queue
         self._closing = threading.Event()
-        # shared by the sender and the watchdog
-        self._busy_since: float | None = None  # when the sender's current send/connect began
-        self._socket: socket.socket | None = None  # the live connection's socket (a duplicate)
-        self._others: set[int] = set()  # sockets to the ingest's port that are not this one's
-        self._stall: str | None = None  # why the watchdog cut the connection
+        self._close_by = 0.0
+        self._drops = threading.Lock()  # dropped_packets is counted from three threads
+        # set by the feeder, read by the watchdog and the sender's event reader
+        self._sender: _SenderProcess | None = None
+        self._wait = reconnect_min_s  # before the next attempt after a failure
+        self._last_sent: float | None = None  # program time of the last packet sent
+        self._planned = False  # the connection was closed as planned: no gap to report
 
     def open(self, video: VideoStream, audio: AudioStream) -> None:
-        """Start the sender; it connects, so a dead ingest costs the program nothing."""
-        self._templates = {"video": video, "audio": audio}
-        self._thread = threading.Thread(target=self._send_loop, name=self.name, daemon=True)
+        """Start the feeder; the sender process it starts connects, so a dead ingest costs
+        the program nothing."""
+        self._setup = Setup.of(
+            video,
+            audio,
+            url=self.url,
+            port=self._port,
+            reconnect_min_s=self._min_wait,
+            reconnect_max_s=self._max_wait,
+            wait_s=self._min_wait,
+            max_connection_s=self._max_connection_s,
+        )
+        self._thread = threading.Thread(target=self._feed, name=self.name, daemon=True)
         self._thread.start()
         threading.Thread(
             target=self._watch, args=(self._thread,), name=f"{self.name} watchdog", daemon=True
@@ -175,15 +269,17 @@ class RtmpSink:
             return  # the AAC encoder's priming: FLV cannot carry negative times
         keyframe = kind == "video" and packet.is_keyframe
         if self._need_keyframe and not keyframe:
-            self.stats.dropped_packets += 1
+            self._dropped()
             return
-        item = _Queued(
+        time_base = packet.time_base
+        item: Packet = (
             kind,
             bytes(packet),
             packet.pts,
             packet.dts,
             packet.duration or 0,
-            packet.time_base,
+            time_base.numerator,
+            time_base.denominator,
             keyframe,
         )
         try:
@@ -191,160 +287,158 @@ class RtmpSink:
             self._need_keyframe = False
         except queue.Full:
             self._need_keyframe = True
-            self.stats.dropped_packets += 1
+            self._dropped()
 
     def close(self) -> None:
         """Send what is queued (for at most a few seconds), then end the FLV stream."""
         thread, self._thread = self._thread, None
         if thread is None:
             return
+        self._close_by = time.monotonic() + CLOSE_WAIT_S
         self._closing.set()
-        deadline = time.monotonic() + CLOSE_WAIT_S
-        while thread.is_alive() and time.monotonic() < deadline:
+        while thread.is_alive() and time.monotonic() < self._close_by:
             try:
                 self._queue.put(None, timeout=0.1)
                 break
             except queue.Full:
                 continue
-        thread.join(max(0.0, deadline - time.monotonic()))
+        thread.join(max(0.0, self._close_by - time.monotonic()))
         if thread.is_alive():  # still stuck in a send: what is left will not go out anyway
-            self._cut()
+            sender = self._sender
+            if sender is not None:
+                sender.kill()
+            with suppress(queue.Full):
+                self._queue.put(None, timeout=KILL_WAIT_S)
+            thread.join(KILL_WAIT_S)
 
-    def _watch(self, sender: threading.Thread) -> None:
-        """Cut the connection when one send or connect has made no progress for stall_s."""
-        cut_for: float | None = None
-        while sender.is_alive():
-            sender.join(WATCH_S)
-            since = self._busy_since
-            if since is None or since == cut_for or time.monotonic() - since < self._stall_s:
-                continue
-            cut_for = since
-            self.stats.stalls += 1
-            self._stall = f"ingest took nothing for {time.monotonic() - since:.1f} s"
-            self.stats.last_error = self._stall
-            log.warning("%s: %s; cutting the connection", self.name, self._stall)
-            self._cut()
-
-    def _cut(self) -> None:
-        """Shut down the connection's socket (or, mid-connect, the one being opened)."""
-        pinned = self._socket
-        if pinned is not None:
-            _shutdown(pinned)
-            return
-        for fd in _connections_to(self._port) - self._others:
-            try:
-                with socket.socket(fileno=os.dup(fd)) as opening:
-                    _shutdown(opening)
-            except OSError:
-                continue  # closed meanwhile: it failed by itself
-
-    def _send_loop(self) -> None:
-        container: OutputContainer | None = None
-        streams: dict[MediaKind, Stream] = {}
-        wait = self._min_wait
-        retry_at = 0.0
-        lost_at: float | None = None  # program time of the last packet sent before a drop
-        while True:
-            try:
-                item = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                if self._closing.is_set() and container is None:
-                    return
-                continue
-            if item is None:
-                break
-            if container is None:
-                if not item.keyframe or time.monotonic() < retry_at:
-                    self.stats.dropped_packets += 1
+    def _feed(self) -> None:
+        """Hand packets to the sender process, starting one (after a backoff) whenever there
+        is none, and none once closing. This thread outlives every sender it starts: the
+        kernel ends a sender when the thread that started it ends."""
+        sender: _SenderProcess | None = None
+        start_at = 0.0
+        while (packet := self._queue.get()) is not None:
+            if sender is None:
+                if self._closing.is_set() or time.monotonic() < start_at:
+                    self._dropped()
                     continue
-                try:
-                    with self._watched():
-                        container, streams = self._connect()
-                except Exception as error:
-                    retry_at, wait = self._failed(error, wait)
+                sender = self._start()
+                if sender is None:
+                    start_at = time.monotonic() + self._next_wait()
+                    self._dropped()
                     continue
-                if lost_at is not None:
-                    gap = _seconds(item) - lost_at
-                    self.stats.gaps_s.append(gap)
-                    log.warning("%s reconnected; %.2f s of program not sent", self.name, gap)
-                    lost_at = None
             try:
-                with self._watched():
-                    container.mux(_packet(item, streams[item.kind]))
-            except Exception as error:
-                self._drop(container)
-                container, streams = None, {}
-                retry_at, wait = self._failed(error, wait)
-                lost_at = _seconds(item) if lost_at is None else lost_at
-                continue
-            self.stats.sent_packets += 1
-            wait = self._min_wait
-            lost_at = _seconds(item)
-        if container is not None:
-            with self._watched():
-                self._drop(container)
+                sender.send(packet)
+            except OSError:  # it ended or was killed; what it had not handled is lost
+                self._ended(sender)
+                sender = None
+                start_at = time.monotonic() + self._next_wait()
+        if sender is not None:
+            with suppress(OSError):
+                sender.send(None)
+            self._ended(sender, max(0.0, self._close_by - time.monotonic()))
 
-    @contextmanager
-    def _watched(self) -> Iterator[None]:
-        """A send or connect the watchdog cuts off if it makes no progress for stall_s."""
-        self._busy_since = time.monotonic()
+    def _start(self) -> _SenderProcess | None:
+        assert self._setup is not None
         try:
-            yield
-        finally:
-            self._busy_since = None
-
-    def _drop(self, container: OutputContainer) -> None:
-        _close_quietly(container)
-        pinned, self._socket = self._socket, None
-        if pinned is not None:
-            pinned.close()
-
-    def _connect(self) -> tuple[OutputContainer, dict[MediaKind, Stream]]:
-        self.stats.attempts += 1
-        self._others = _connections_to(self._port)
-        container = av.open(
-            self.url,
-            "w",
-            format="flv",
-            # program timestamps as they are, on the first connection and after a reconnect
-            options={"avoid_negative_ts": "disabled", "flvflags": "no_duration_filesize"},
-        )
-        try:
-            streams: dict[MediaKind, Stream] = {
-                kind: container.add_stream_from_template(template, opaque=True)
-                for kind, template in self._templates.items()
-            }
-            container.start_encoding()
-        except Exception:
-            _close_quietly(container)
-            raise
-        self._socket = self._pin()
-        self.stats.connects += 1
-        log.info("%s connected", self.name)
-        return container, streams
-
-    def _pin(self) -> socket.socket | None:
-        """This connection's socket, its send buffer cut to about SEND_BUFFER_S of stream."""
-        opened = sorted(_connections_to(self._port) - self._others)
-        if not opened:
+            sender = _SenderProcess(
+                replace(self._setup, wait_s=self._wait), self._on_event, self._on_output
+            )
+        except OSError as error:
+            self._report(f"could not start the sender process: {error}")
             return None
-        pinned = socket.socket(fileno=os.dup(opened[0]))
-        bitrate = sum(t.codec_context.bit_rate or 0 for t in self._templates.values())
-        size = max(MIN_SEND_BUFFER, int(bitrate / 8 * SEND_BUFFER_S))
-        pinned.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-        return pinned
+        self._sender = sender
+        return sender
 
-    def _failed(self, error: Exception, wait: float) -> tuple[float, float]:
-        """Note a failed connect or send, whose packet is lost; returns (retry_at, next wait),
-        the wait doubling up to the maximum so a dead ingest is not hammered."""
-        message = redact(f"{type(error).__name__}: {error}", self.url)
-        stall, self._stall = self._stall, None
-        if stall is not None:
-            message = f"{stall}; then {message}"
+    def _ended(self, sender: _SenderProcess, timeout: float | None = None) -> None:
+        code = sender.reap(timeout)
+        self._sender = None
+        self._dropped(sender.fed - sender.handled)
+        if not sender.killed and not self._closing.is_set():
+            self._report(f"sender process exited with code {code}")
+
+    def _next_wait(self) -> float:
+        wait, self._wait = self._wait, min(self._wait * 2, self._max_wait)
+        return wait
+
+    def _watch(self, feeder: threading.Thread) -> None:
+        """Kill a sender that has had packets to handle and made no progress for stall_s:
+        stuck in a connect, a handshake or a send, which no error will ever end."""
+        while feeder.is_alive():
+            feeder.join(WATCH_S)
+            sender = self._sender
+            if sender is None or sender.killed:
+                continue
+            idle = sender.idle_s()
+            limit = self._stall_s if sender.ready else max(self._stall_s, START_S)
+            if idle is None or idle < limit:
+                continue
+            self.stats.stalls += 1
+            what = "ingest took nothing" if sender.ready else "sender process did not start"
+            self.stats.last_error = f"{what} for {idle:.1f} s"
+            log.warning("%s: %s; restarting its sender", self.name, self.stats.last_error)
+            sender.kill()
+
+    def _on_event(self, event: Event) -> None:
+        """What the sender did, counted and said here (its errors without the key)."""
+        what, number, text = event
+        match what:
+            case "sent":
+                self.stats.sent_packets += 1
+                self._last_sent = number
+            case "dropped":
+                self._dropped()
+            case "attempt":
+                self.stats.attempts += 1
+            case "connected":
+                self._connected(number)
+            case "failed":
+                self._planned = False
+                self._wait = min(number * 2, self._max_wait)
+                self._dropped()
+                self._report(redact(text, self.url), retry_s=number)
+            case "planned":
+                self._planned = True
+                self.stats.planned_reconnects += 1
+                log.info(
+                    "%s: reconnecting as planned after %.2f h on one connection, before the"
+                    " platform's limit",
+                    self.name,
+                    number / 3600,
+                )
+
+    def _connected(self, at: float) -> None:
+        self.stats.connects += 1
+        self._wait = self._min_wait
+        log.info("%s connected", self.name)
+        if self._planned:
+            self._planned = False
+        elif self._last_sent is not None:
+            gap = at - self._last_sent
+            self.stats.gaps_s.append(gap)
+            log.warning("%s reconnected; %.2f s of program not sent", self.name, gap)
+
+    def _on_output(self, line: str) -> None:
+        if line:
+            log.warning("%s sender: %s", self.name, redact(line, self.url))
+
+    def _report(self, message: str, retry_s: float | None = None) -> None:
         self.stats.last_error = message
-        self.stats.dropped_packets += 1
-        log.warning("%s: %s; retrying in %.1f s", self.name, message, wait)
-        return time.monotonic() + wait, min(wait * 2, self._max_wait)
+        if retry_s is None:
+            log.warning("%s: %s", self.name, message)
+        else:
+            log.warning("%s: %s; retrying in %.1f s", self.name, message, retry_s)
+
+    def _dropped(self, count: int = 1) -> None:
+        with self._drops:
+            self.stats.dropped_packets += count
+
+
+def _with_host(python_path: str | None) -> str:
+    """PYTHONPATH with the directory `host` was imported from first, so the sender process
+    imports the same code, installed or not."""
+    root = str(Path(__file__).resolve().parents[3])
+    return os.pathsep.join([root, python_path] if python_path else [root])
 
 
 def rtmp_sink(url: str, settings: Settings) -> RtmpSink:
@@ -354,39 +448,5 @@ def rtmp_sink(url: str, settings: Settings) -> RtmpSink:
         reconnect_min_s=settings.rtmp_reconnect_min_s,
         reconnect_max_s=settings.rtmp_reconnect_max_s,
         stall_s=settings.rtmp_stall_s,
+        max_connection_s=settings.rtmp_max_connection_h * 3600,
     )
-
-
-def _packet(item: _Queued, stream: Stream) -> av.Packet:
-    packet = av.Packet(item.data)
-    packet.stream = stream
-    packet.time_base = item.time_base
-    packet.pts, packet.dts, packet.duration = item.pts, item.dts, item.duration
-    packet.is_keyframe = item.keyframe
-    return packet
-
-
-def _seconds(item: _Queued) -> float:
-    return float((item.pts or 0) * item.time_base)
-
-
-def _connections_to(port: int) -> set[int]:
-    """File descriptors of this process's TCP connections to `port` (any host)."""
-    return {
-        c.fd
-        for c in psutil.Process().net_connections(kind="tcp")
-        if c.raddr and c.raddr.port == port and c.fd >= 0
-    }
-
-
-def _shutdown(connection: socket.socket) -> None:
-    with suppress(OSError):  # already closed by the peer or by FFmpeg
-        connection.shutdown(socket.SHUT_RDWR)
-
-
-def _close_quietly(container: OutputContainer) -> None:
-    """A dropped connection fails its trailer write too; there is nothing left to save."""
-    try:
-        container.close()
-    except Exception as error:
-        log.debug("closing a dropped RTMP connection: %s", type(error).__name__)
