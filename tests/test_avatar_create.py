@@ -137,8 +137,9 @@ def test_video_gives_its_best_frame(settings: Settings, db: Engine, tmp_path: Pa
 
 
 def test_cli_creates_and_lists_and_fails_in_one_line(
-    settings: Settings, photo: Path, tmp_path: Path
+    settings: Settings, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the CLI reads .env from where it runs: never the developer's
     env = {"VAR_DIR": str(settings.var_dir), "DATABASE_URL": settings.database_url}
     runner = CliRunner()
     made = runner.invoke(

@@ -61,6 +61,7 @@ def test_cli_edits_lineup_and_export(
     demo_engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.chdir(tmp_path)  # the CLI reads .env from where it runs: never the developer's
     runner = CliRunner()
     result = runner.invoke(app, ["catalog", "set-price", "LH-002", "￥149"])
     assert result.exit_code == 0 and "149.00 CNY" in result.output

@@ -216,8 +216,9 @@ def test_existing_profile_is_kept_unless_replaced(
 
 
 def test_cli_creates_and_lists_and_fails_in_one_line(
-    settings: Settings, room_take: np.ndarray, tmp_path: Path
+    settings: Settings, room_take: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the CLI reads .env from where it runs: never the developer's
     media = write_wav(tmp_path / "lily.wav", room_take)
     env = {"VAR_DIR": str(settings.var_dir)}
     runner = CliRunner()
