@@ -29,6 +29,7 @@ class Feed:
     source: Source | None = None
     restarts: int = 0
     last_error: str | None = None
+    done: bool = False  # the source ended (a replay ran out, a chat that is gone)
 
 
 class SourceMux:
@@ -55,6 +56,7 @@ class SourceMux:
                 async for comment in feed.source:
                     backoff.reset()
                     take(comment)
+                feed.done = True
                 break
             except Exception as error:
                 feed.restarts += 1
