@@ -25,7 +25,7 @@ OUTPUT_SIZES: dict[str, tuple[int, int]] = {
 }
 
 
-def redact_url(url: str) -> str:
+def without_credentials(url: str) -> str:
     """`url` without its password, query and fragment (where tokens and keys travel)."""
     try:
         password = urlsplit(url).password
@@ -397,7 +397,7 @@ class Settings(BaseSettings):
         values: dict[str, Any] = json.loads(self.model_dump_json())
         for name, value in values.items():
             if isinstance(value, str) and "://" in value:
-                values[name] = redact_url(value)
+                values[name] = without_credentials(value)
         values["ingress_tokens"] = sorted(self.ingress_tokens)  # which streams, not the tokens
         return values
 

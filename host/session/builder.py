@@ -9,6 +9,7 @@ or file fails here with one line, never mid-stream.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable
@@ -282,7 +283,7 @@ class _Custom:
 def _feed(kind: str, path: Path | None, ctx: SourceContext) -> Feed:
     factory = SOURCES[kind]
     if kind == "replay" and path is not None:
-        ctx = SourceContext(ctx.settings, ctx.clock, ctx.stream, ctx.ingress, ctx.douyin, path)
+        ctx = dataclasses.replace(ctx, comments=path)
     return Feed(kind, lambda: factory(ctx))
 
 
@@ -301,7 +302,6 @@ def make_sink(
 def fresh_path(path: Path) -> Path:
     """`path`, or `name.1.mp4`, `name.2.mp4`... when it exists: a restarted stream records a
     new part and never overwrites what an earlier run recorded."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     candidate, n = path, 0
     while candidate.exists():
         n += 1
