@@ -19,7 +19,7 @@ from machine import describe
 
 from host.config import Settings
 from host.demo import run_demo
-from host.session.report import percentiles, stage_latencies
+from host.session.report import latency_lines
 
 QUESTIONS = [
     ("Lily", "how much is the down jacket?"),
@@ -61,12 +61,8 @@ def main() -> None:
         f"program: {stats.frames} frames, {stats.late_frames} late "
         f"(max {stats.max_lateness_ms:.0f} ms), encode p95 {stats.encode_ms_p95:.1f} ms"
     )
-    for stage, latencies in stage_latencies(result.records).items():
-        pct = percentiles(latencies)
-        if pct:
-            print(
-                f"comment → {stage:<16} p50 {pct[0] * 1000:6.0f} ms   p95 {pct[1] * 1000:6.0f} ms"
-            )
+    for line in latency_lines(result.records):
+        print(line)
 
 
 if __name__ == "__main__":

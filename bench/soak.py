@@ -27,7 +27,7 @@ from host.chat.events import Comment
 from host.config import Settings
 from host.db.migrate import migrated_engine
 from host.session.builder import Running, run_stream
-from host.session.report import percentiles, stage_latencies
+from host.session.report import latency_lines
 from host.session.spec import SinkSpec, SourceSpec, StreamSpec
 from host.stream.clock import Clock
 
@@ -138,12 +138,8 @@ async def soak(minutes: float, rate: float, every: float, warmup_min: float) -> 
         f"comments: {result.comments} in, {len(result.records)} answered, {result.merged} merged, "
         f"{sum(result.drops.values())} dropped {dict(result.drops)}"
     )
-    for stage, latencies in stage_latencies(result.records).items():
-        pct = percentiles(latencies)
-        if pct:
-            print(
-                f"comment → {stage:<16} p50 {pct[0] * 1000:7.0f} ms   p95 {pct[1] * 1000:7.0f} ms"
-            )
+    for line in latency_lines(result.records):
+        print(line)
     print(
         f"errors: {len(errors.lines)} ERROR log lines, restarts {result.restarts or 'none'}, "
         f"audit lost {audit.lost}, rejected {audit.rejected}, written {audit.written}"

@@ -34,6 +34,18 @@ def percentiles(values: Sequence[float]) -> tuple[float, float] | None:
     return float(p50), float(p95)
 
 
+def latency_lines(records: Sequence[SpokenReply]) -> list[str]:
+    """One plain line per stage reached, `comment → stage  p50 … ms  p95 … ms` (benches)."""
+    lines = []
+    for stage, values in stage_latencies(records).items():
+        pct = percentiles(values)
+        if pct:
+            lines.append(
+                f"comment → {stage:<16} p50 {pct[0] * 1000:7.0f} ms   p95 {pct[1] * 1000:7.0f} ms"
+            )
+    return lines
+
+
 def print_exchange(console: Console, record: SpokenReply) -> None:
     """One answered comment as it finishes on air: who asked what, the reply, how fast."""
     received = record.stamps.get("received")
