@@ -58,15 +58,13 @@ def test_every_event_is_written_in_order_and_the_journal_is_left_empty(
     session_id = new_session(engine)
     journal = tmp_path / "journal.jsonl"
     audit = Audit(engine, session_id, journal)
-    started = time.perf_counter()
     for n in range(2_000):
         audit.comment(comment(n), KEPT)
-    handed_over = time.perf_counter() - started
+    assert audit.counts.queued == 2_000  # handed over, whatever the writer has done yet
     audit.close("ended")
     assert stored(engine, session_id) == [f"m{n}" for n in range(2_000)]
     assert audit.counts.written == 2_001 and audit.counts.lost == 0
     assert not journal.exists()
-    assert handed_over < 1.0  # the session's side is a queue put, never a database write
     with Session(engine) as s:
         row = s.get(db.StreamSession, session_id)
         assert row is not None and row.status == "ended" and row.audit_seq == 2_001
