@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -78,7 +78,6 @@ class Running:
     audit: Audit
     catalog: LiveCatalog
     mux: SourceMux
-    sinks: list[Sink] = field(default_factory=list)
 
     def status(self) -> dict[str, object]:
         stats = self.program.stats
@@ -90,7 +89,7 @@ class Running:
             "comments": self.live.comment_count,
             "replies": len(self.live.records),
             "queue": len(self.live.triage),
-            "sinks": {s.name: self.program.sink_up(s) for s in self.sinks},
+            "sinks": {s.name: self.program.sink_up(s) for s in self.program.sinks},
             "sources": {
                 f.kind: (f.source.health.state if f.source is not None else "starting")
                 for f in self.mux.feeds
@@ -108,9 +107,11 @@ class Running:
             queue_len=len(self.live.triage),
             queue_age_s=self.live.triage.oldest_wait(self.live.now()),
             sink_reconnects={
-                s.name: max(0, s.stats.connects - 1) for s in self.sinks if isinstance(s, RtmpSink)
+                s.name: max(0, s.stats.connects - 1)
+                for s in self.program.sinks
+                if isinstance(s, RtmpSink)
             },
-            sink_up={s.name: self.program.sink_up(s) for s in self.sinks},
+            sink_up={s.name: self.program.sink_up(s) for s in self.program.sinks},
             restarts={
                 **dict(self.live.supervisor.restarts),
                 **{f"source:{f.kind}": f.restarts for f in self.mux.feeds},
@@ -233,7 +234,7 @@ async def run_stream(
         pending=recovered.pending,
         on_exchange=on_exchange,
     )
-    running = Running(spec, session_id, session, program, audit, catalog, mux, sinks)
+    running = Running(spec, session_id, session, program, audit, catalog, mux)
     collector = None
     if front.metrics is not None:
         collector = SessionCollector(spec.name, running.reading)
@@ -321,4 +322,3 @@ def _close(animator: Animator) -> None:
     close = getattr(animator, "close", None)  # a worker or a video decoder to release
     if close is not None:
         close()
-
