@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import pytest
 
+from host.catalog.store import DbCatalog
 from host.chat.events import Comment, CommentKind
-from host.chat.triage import MAX_TEXT_CHARS, Triage
+from host.chat.topics import CatalogTopics
+from host.chat.triage import LOUD_HOLD_S, MAX_TEXT_CHARS, Triage
 from host.reply.prompts import load_banned
 
 _ids = itertools.count()
@@ -103,8 +105,10 @@ def test_question_being_answered_is_not_queued_again(triage: Triage) -> None:
 def test_merging_respects_the_window_and_link_numbers(triage: Triage) -> None:
     triage.offer(comment("A", "3号多少钱"), 0.0)
     assert triage.offer(comment("B", "5号多少钱"), 1.0).reason == "queued"
-    assert triage.offer(comment("C", "3号多少钱"), 11.0).reason == "queued"
-    assert len(triage) == 3
+    assert triage.offer(comment("C", "3号多少钱"), 9.0).reason == "merged"
+    assert triage.offer(comment("D", "3号多少钱"), 11.0).reason == "queued"
+    assert triage.drops["stale"] == 1  # A's item waited past its limit meanwhile
+    assert len(triage) == 2
 
 
 def test_language_follows_the_script(triage: Triage) -> None:
@@ -131,17 +135,91 @@ def test_priority_product_questions_then_gifts_then_greetings_then_chat(triage: 
     assert order == ["Buyer", "Gift", "Hello", "Chat"]
 
 
-def test_waiting_items_are_not_starved(triage: Triage) -> None:
-    triage.offer(comment("Chatty", "love the music"), 0.0)
-    answered_at = None
-    for second in range(1, 120):
+def test_chit_chat_the_host_has_no_time_for_goes_stale_rather_than_starving(
+    triage: Triage,
+) -> None:
+    chatty = comment("Chatty", "love the music")
+    triage.offer(chatty, 0.0)
+    for second in range(1, 8):
         triage.offer(comment(f"Buyer{second}", f"how much is link {second}?"), float(second))
         item = triage.pop(float(second))
-        assert item is not None
-        if item.comment.user_name == "Chatty":
-            answered_at = second
-            break
-    assert answered_at is not None and answered_at < 60
+        assert item is not None and item.comment.user_name == f"Buyer{second}"
+    assert triage.drops["stale"] == 1
+    assert triage.take_dropped() == [(chatty, "stale")]
+    assert triage.take_dropped() == []  # handed over once
+
+
+def test_a_stale_item_is_dropped_with_its_reason_and_never_answered(triage: Triage) -> None:
+    question = comment("Lily", "how much is the jacket?")
+    triage.offer(question, 0.0)
+    triage.offer(comment("Tom", "hello everyone"), 0.0)
+    assert triage.pop(10.5) is None  # the question waited 10.5 s (limit 10), the greeting 8
+    assert triage.drops["stale"] == 2
+    assert {(c.user_name, reason) for c, reason in triage.take_dropped()} == {
+        ("Lily", "stale"),
+        ("Tom", "stale"),
+    }
+
+
+def test_the_freshest_buying_question_goes_first(triage: Triage) -> None:
+    triage.offer(comment("Early", "how much is link 1?"), 0.0)
+    triage.offer(comment("Late", "how much is link 2?"), 4.0)
+    assert [i.comment.user_name for i in _drain(triage, 5.0)] == ["Late", "Early"]
+
+
+def test_a_superchat_is_never_stale_and_its_late_answer_says_so(triage: Triage) -> None:
+    triage.offer(comment("Rich", "love you host", kind="superchat"), 0.0)
+    triage.offer(comment("Lily", "how much is the jacket?"), 0.0)
+    item = triage.pop(100.0)
+    assert item is not None and item.comment.user_name == "Rich" and item.late
+    assert triage.drops == {"stale": 1}  # the question, not the superchat
+
+
+def test_a_superchat_answered_in_time_is_not_late(triage: Triage) -> None:
+    triage.offer(comment("Rich", "hi", kind="superchat"), 0.0)
+    item = triage.pop(2.0)
+    assert item is not None and not item.late
+
+
+def test_a_viewers_gift_combo_is_thanked_once(triage: Triage) -> None:
+    for n in range(10):
+        decision = triage.offer(comment("Rosa", "送出 玫瑰", kind="gift"), n * 0.2)
+        assert decision.reason == ("queued" if n == 0 else "merged")
+    item = triage.pop(3.0)
+    assert item is not None and item.askers == ("Rosa",) and len(item.merged) == 9
+    assert triage.pop(3.0) is None
+
+
+def test_a_long_queue_makes_the_room_loud_and_replies_compact(triage: Triage) -> None:
+    triage.offer(comment("A", "how much is link 1?"), 0.0)
+    assert not triage.loud(0.0)
+    item = triage.pop(0.5)
+    assert item is not None and not item.compact
+    for n, name in enumerate(["B", "C", "D"]):
+        triage.offer(comment(name, f"is link {n + 2} in stock?"), 1.0)
+    assert triage.loud(1.0)
+    item = triage.pop(1.5)
+    assert item is not None and item.compact
+    _drain(triage, 2.0)
+    assert triage.loud(1.0 + LOUD_HOLD_S - 1)  # the room stays loud a while after
+    assert not triage.loud(1.0 + LOUD_HOLD_S + 0.1)
+
+
+def test_viewers_asking_the_same_fact_in_other_words_get_one_answer(
+    demo_catalog: DbCatalog,
+) -> None:
+    triage = Triage([], topics=CatalogTopics(demo_catalog))
+    asked = [
+        ("Lily", "how much is the down jacket?"),
+        ("Tom", "down jacket price"),
+        ("Ken", "price of the puffer jacket please"),
+        ("阿强", "羽绒服多少钱"),  # another language: its own answer
+        ("Mia", "is the down jacket in stock?"),  # another fact: its own answer
+    ]
+    reasons = [triage.offer(comment(user, text), 1.0).reason for user, text in asked]
+    assert reasons == ["queued", "merged", "merged", "queued", "queued"]
+    first = next(i for i in _drain(triage, 2.0) if i.comment.user_name == "Lily")
+    assert first.askers == ("Lily", "Tom", "Ken")
 
 
 def test_full_queue_drops_the_lowest_priority(triage: Triage) -> None:

@@ -4,6 +4,7 @@ unbounded, and counts every comment it does not answer."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -13,12 +14,16 @@ from hypothesis import strategies as st
 from host.chat.events import Comment, Triaged
 from host.chat.triage import (
     KINDS,
+    LATE_S,
     MAX_ASKERS,
     MAX_ID_CHARS,
     MAX_MERGED,
     MAX_NAME_CHARS,
     MAX_RAW_CHARS,
     MAX_TEXT_CHARS,
+    PAID_FIRST_S,
+    WEIGHTS,
+    ItemClass,
     Triage,
 )
 
@@ -152,3 +157,131 @@ def test_a_huge_comment_is_cut_before_it_is_kept() -> None:
     assert len(item.comment.text) == MAX_RAW_CHARS
     assert item.askers == (("Lily" * 1000)[:MAX_NAME_CHARS],)
     assert item.text.startswith("how much is the jacket?")
+
+
+# The scheduler, on well-formed rooms: what each comment is, who sends it, after how long,
+# and whether the host takes an item then.
+ROOM_TEXTS: dict[ItemClass, list[str]] = {
+    "buying": ["how much is link 1?", "3号多少钱", "is it in stock?", "what sizes?", "多少钱"],
+    "greeting": ["hello everyone", "主播好", "thanks host"],
+    "chat": ["love the music", "nice background", "from Shanghai"],
+    "superchat": ["love you host"],
+    "gift": ["送出 玫瑰"],
+    "free_gift": [""],
+}
+ROOM_EVENT = st.tuples(
+    st.sampled_from(sorted(ROOM_TEXTS)),
+    st.integers(0, 3),  # which text of the class
+    st.integers(0, 12),  # which viewer
+    st.floats(0, 4),  # seconds since the event before
+    st.booleans(),  # the host takes an item now
+)
+
+
+def room_comment(n: int, cls: str, pick: int, viewer: int) -> Comment:
+    kind = {"superchat": "superchat", "gift": "gift", "free_gift": "gift"}.get(cls, "chat")
+    texts = ROOM_TEXTS[cls]  # type: ignore[index]
+    return Comment(
+        platform="test", room="r", message_id=f"m{n}", user_id=f"v{viewer}",
+        user_name=f"V{viewer}", text=texts[pick % len(texts)], kind=kind,  # type: ignore[arg-type]
+        amount=Decimal(10 * (pick + 1)) if cls in ("superchat", "gift") else None, ts=0.0,
+    )  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=st.lists(ROOM_EVENT, max_size=120), queue_size=st.integers(1, 8))
+def test_scheduler_answers_nothing_past_its_limit_and_accounts_for_every_comment(
+    events: list[tuple[str, int, int, float, bool]], queue_size: int
+) -> None:
+    triage = Triage([], queue_size=queue_size, viewer_cooldown_s=1.0)
+    now = 0.0
+    limit: dict[str, float | None] = {}  # message id of each queued item -> its stale limit
+    waiting_paid: dict[str, float] = {}  # paid items queued and not yet answered -> since
+    offered: Counter[str] = Counter()  # what each offer decided
+    left: Counter[str] = Counter()  # how each queued item left the queue
+
+    def take(now: float) -> None:
+        item = triage.pop(now)
+        if item is None:
+            return
+        left["answered"] += 1
+        mid = item.comment.message_id
+        waited = now - item.trace.stamps["triaged"]
+        stale_s = limit.pop(mid)
+        assert stale_s is None or waited <= stale_s  # nothing answered past its limit
+        assert item.late == (stale_s is None and waited > LATE_S)
+        if stale_s is None:
+            del waiting_paid[mid]
+        else:  # a paid item that waited past PAID_FIRST_S goes before any unpaid one
+            assert all(now - since <= PAID_FIRST_S for since in waiting_paid.values())
+
+    def settle() -> None:
+        for dropped, reason in triage.take_dropped():
+            left[reason] += 1
+            mid = dropped.message_id
+            assert reason in ("stale", "queue_full")
+            assert reason != "stale" or limit[mid] is not None  # paid items never go stale
+            limit.pop(mid)
+            waiting_paid.pop(mid, None)
+        assert len(triage) <= queue_size
+        assert len(triage) == len(limit)  # every queued item is in the queue or accounted for
+
+    for n, (cls, pick, viewer, gap, answer) in enumerate(events):
+        now += gap
+        comment = room_comment(n, cls, pick, viewer)
+        decision = triage.offer(comment, now)
+        offered[decision.reason] += 1
+        if decision.reason == "queued":
+            stale_s = WEIGHTS[cls].stale_s  # type: ignore[index]
+            limit[comment.message_id] = stale_s
+            if stale_s is None:
+                waiting_paid[comment.message_id] = now
+        settle()
+        if answer:
+            take(now)
+            settle()
+    longest = max(w.stale_s or 0.0 for w in WEIGHTS.values())
+    for later in (0.0, longest + 1):  # at the end of the stream, then once all is stale
+        while len(triage):
+            take(now + later)
+            settle()
+    assert not limit and not waiting_paid
+    assert offered["queued"] == left["answered"] + left["stale"] + left["queue_full"]
+    dropped_at_offer = sum(n for r, n in offered.items() if r not in ("queued", "merged"))
+    assert sum(triage.drops.values()) == dropped_at_offer + left["stale"] + left["queue_full"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    kind=st.sampled_from(["gift", "superchat"]),
+    amount=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**6), places=2),
+    askers=st.integers(1, 8),
+    gap=st.floats(0.2, 1.0),
+)
+def test_a_paid_item_is_answered_within_paid_first_s_however_busy_the_room(
+    kind: str, amount: Decimal, askers: int, gap: float
+) -> None:
+    """A room of fresh buying questions, each asked by several viewers, answered one per
+    `gap`: the superchat or gift still comes first once it has waited `PAID_FIRST_S`."""
+    triage = Triage([], queue_size=64)
+    paid = Comment(
+        platform="test", room="r", message_id="paid", user_id="rich", user_name="Rich",
+        text="love you", kind=kind, amount=amount,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert triage.offer(paid, 0.0).reason == "queued"
+    now, n = 0.0, 0
+    while True:
+        now += gap
+        for _ in range(askers):
+            n += 1
+            question = Comment(
+                platform="test", room="r", message_id=f"q{n}", user_id=f"u{n}",
+                user_name=f"U{n}", text=f"how much is link {n // askers + 1}?",
+            )  # fmt: skip
+            triage.offer(question, now)
+        item = triage.pop(now)
+        assert item is not None
+        if item.comment.message_id == "paid":
+            break
+        assert now <= PAID_FIRST_S
+    assert now <= PAID_FIRST_S + gap

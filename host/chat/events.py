@@ -41,6 +41,8 @@ class Triaged:
     askers: tuple[str, ...]  # display names of everyone merged into this item, first asker first
     merged: tuple[str, ...] = ()  # message ids of the comments merged in after the first
     injection: bool = False  # looks like prompt injection: treat the text as data only
+    compact: bool = False  # the room is loud: the fact and the link, no pleasantries
+    late: bool = False  # a paid item answered after its wait limit: the reply says sorry
     trace: Trace = field(default_factory=Trace, compare=False)
 
 

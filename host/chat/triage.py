@@ -1,16 +1,50 @@
 """Decide which comments the host answers, and in what order.
 
-A busy room sends far more comments than a voice can answer (a reply takes 3-6 s of
-speech), so triage drops noise, folds a burst of the same question into one item that
-names every asker, and ranks what is left: buying questions first, then gifts, greetings
-and chit-chat. Waiting raises an item's rank, so nothing starves; the queue is bounded, so
-a flood costs the lowest-ranked items, never memory.
+A busy room sends far more comments than a voice can answer (a reply takes 2-6 s of
+speech), so triage drops noise, folds viewers asking the same thing into one item that
+names every asker, ranks what is left, and lets go of what waited too long: a price
+answered 20 s late may be answered after the price changed, and its asker has scrolled away.
+
+What is answered next is the queued item of highest rank (the oldest on a tie):
+
+    rank = class weight + value + askers + age rate x seconds waited
+
+| class | weight | stale after | why |
+|---|---|---|---|
+| buying question (price, stock, size, link, ...) | 40 | 10 s | the sale; first while fresh |
+| superchat | 35 | never | paid: answered late rather than not, and says so |
+| gift with an amount | 30 | never | paid, as a superchat |
+| gift without one | 30 | 8 s | thanks that come late sound canned |
+| greeting, thanks, follow | 20 | 8 s | a welcome, only while the viewer just came |
+| chit-chat, flagged injection | 10 | 6 s | answered when the room has time |
+
+| term | weight | why |
+|---|---|---|
+| value (paid) | +5 per tenfold amount, at most +10 | a bigger gift first, in any currency |
+| askers | +2 per extra asker, at most +10 | a question many ask goes first |
+| age, paid | +2 per second | never dropped, so waiting raises it: past `PAID_FIRST_S` (10 s) |
+| | | it beats every unpaid item |
+| age, unpaid | -0.5 per second | the newest asker is still watching: the older question goes |
+| | | stale (at its limit a question still ranks with a fresh superchat) |
+
+An item that waited past its class's limit is dropped as `stale` at the next `offer` or
+`pop`, counted in `drops` and handed to the session's audit (`take_dropped`), so nothing
+waits beyond its limit; a paid item popped after `LATE_S` is marked `late` and its reply
+apologises. The room is *loud* while `LONG_QUEUE` or more items wait, and for
+`LOUD_HOLD_S` after: replies are then `compact` (the fact and the link, no pleasantries)
+and the session holds its pitches.
+
+Several viewers asking about the same thing become one item: the same text give or take
+fillers and punctuation, or (with `Topics`) the same facts of the same product in the same
+language ("how much is the down jacket?" and "down jacket price"). Repeated gifts of one
+viewer fold into their first gift's thanks.
 
 Everything triage keeps is bounded whatever arrives: the text read of a comment, the
 askers and message ids one item remembers, the viewers it remembers for rate limits (the
-least recently seen are forgotten first), and the cache of texts already read (a flood is
-mostly the same few lines, so each is normalised once). Every comment not queued or merged
-is counted in `drops` under its reason.
+least recently seen are forgotten first), the cache of texts already read (a flood is
+mostly the same few lines, so each is normalised once) and the queue itself (a flood
+costs the lowest-ranked items, never memory; only a queue full of paid items drops a paid
+one). Every comment not queued or merged is counted in `drops` under its reason.
 """
 
 from __future__ import annotations
@@ -24,7 +58,7 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from rapidfuzz import fuzz
 
@@ -35,19 +69,43 @@ from host.reply.intents import detect, is_product_question
 
 log = logging.getLogger(__name__)
 
-PRODUCT_PRIORITY = 40.0
-SUPERCHAT_PRIORITY = 35.0
-GIFT_PRIORITY = 30.0
-GREETING_PRIORITY = 20.0
-CHAT_PRIORITY = 10.0
-AGE_RATE = 1.0  # priority gained per second waited: chit-chat beats a fresh question after 30 s
-ASKER_BONUS = 2.0  # per extra asker merged in, so a question many ask goes first
+ItemClass = Literal["buying", "superchat", "gift", "free_gift", "greeting", "chat"]
+
+
+@dataclass(frozen=True)
+class Weight:
+    rank: float
+    stale_s: float | None  # None: paid, never dropped for its age
+
+
+# The scheduler's table (the module docstring says why each number is what it is).
+WEIGHTS: dict[ItemClass, Weight] = {
+    "buying": Weight(40.0, 10.0),
+    "superchat": Weight(35.0, None),
+    "gift": Weight(30.0, None),
+    "free_gift": Weight(30.0, 8.0),
+    "greeting": Weight(20.0, 8.0),
+    "chat": Weight(10.0, 6.0),
+}
+VALUE_PER_TENFOLD = 5.0
+MAX_VALUE_BONUS = 10.0
+ASKER_BONUS = 2.0
 MAX_ASKER_BONUS = 10.0
+PAID_AGE_RATE = 2.0
+AGE_RATE = 0.5  # rank an unpaid item loses per second waited
+LATE_S = 8.0  # a paid item answered after waiting this long says sorry for the wait
+LONG_QUEUE = 3  # items waiting that make the room loud
+LOUD_HOLD_S = 20.0  # the room stays loud this long after the queue was last long
+# Past this wait a paid item outranks every unpaid item, however fresh or asked-for.
+PAID_FIRST_S = (
+    WEIGHTS["buying"].rank + MAX_ASKER_BONUS - min(WEIGHTS["gift"].rank, WEIGHTS["superchat"].rank)
+) / PAID_AGE_RATE
+
 MAX_TEXT_CHARS = 120
 MAX_RAW_CHARS = 2_000  # read no further into a comment: a pasted megabyte costs nothing
 MAX_NAME_CHARS = 40  # a display name longer than this is cut before anyone greets it
 MAX_ID_CHARS = 128  # user and message ids, as remembered
-MAX_ASKERS = 8  # names one answer greets; more merge in silently
+MAX_ASKERS = 5  # names one answer says (all of them); more merge in silently
 MAX_MERGED = 256  # message ids one item records as answered with it
 MAX_VIEWERS = 20_000  # viewers remembered for flood and rate limits
 MAX_ANSWERED = 64  # recently answered questions remembered against re-asking
@@ -62,6 +120,13 @@ LINK = re.compile(
 # After fold: "+1", "666", "111", "哈哈哈", "lol", "??" (already gone) and the like.
 NOISE = re.compile(r"^(?:\d|[哈嘿呵嗯啊哦噢]|ha|he|hh|lol|lmao|xd|gg|ok|kk|w)+$")
 DIGITS = re.compile(r"\d+")
+
+
+class Topics(Protocol):
+    def topic(self, text: str, language: str) -> str | None:
+        """What a question asks, as a key equal for questions one answer settles; None for
+        a comment that asks no fact."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +155,21 @@ class _Queued:
     item: Triaged
     key: str
     digits: tuple[str, ...]
+    topic: str | None
     queued_at: float
-    base: float
+    base: float  # class weight plus value: the rank before askers and age
+    stale_s: float | None
+
+    @property
+    def paid(self) -> bool:
+        return self.stale_s is None
 
     def rank(self, now: float) -> float:
-        return self.item.priority + AGE_RATE * max(0.0, now - self.queued_at)
+        rate = PAID_AGE_RATE if self.paid else -AGE_RATE
+        return self.item.priority + rate * max(0.0, now - self.queued_at)
+
+    def stale(self, now: float) -> bool:
+        return self.stale_s is not None and now - self.queued_at > self.stale_s
 
 
 class Triage:
@@ -105,6 +180,7 @@ class Triage:
         viewer_cooldown_s: float = 3.0,
         merge_window_s: float = 10.0,
         max_viewers: int = MAX_VIEWERS,
+        topics: Topics | None = None,
     ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
@@ -115,10 +191,17 @@ class Triage:
         self.viewer_cooldown_s = viewer_cooldown_s
         self.merge_window_s = merge_window_s
         self.max_viewers = max_viewers
+        self.topics = topics
         self.drops: Counter[str] = Counter()
         self._queue: list[_Queued] = []
+        # Comments dropped after they were queued, until the session audits them; one
+        # offer or pop adds at most a queue's worth, and the session takes them after each.
+        self._dropped: deque[tuple[Comment, str]] = deque(maxlen=2 * queue_size)
+        self._loud_until = -math.inf
         self._viewers: OrderedDict[str, _Viewer] = OrderedDict()  # least recently seen first
-        self._answered: deque[tuple[str, tuple[str, ...], float]] = deque(maxlen=MAX_ANSWERED)
+        self._answered: deque[tuple[str, tuple[str, ...], str | None, float]] = deque(
+            maxlen=MAX_ANSWERED
+        )
         self._read = functools.lru_cache(maxsize=READ_CACHE)(self._reading)
 
     def __len__(self) -> int:
@@ -133,44 +216,73 @@ class Triage:
             return self._drop("malformed", comment)
         if comment.kind in ("like", "enter"):
             return self._drop("event", comment)
+        self._expire(now)
         comment = _bounded(comment)
         reading = self._read(comment.text)
         viewer = self._viewer(comment.user_id, now)
+        topic = None
         if comment.kind == "chat":
             reason = reading.spam or self._repeat_reason(viewer, reading.key, now)
             if reason is not None:
                 return self._drop(reason, comment)
-            if self._merge(comment, reading, now):
+            if reading.product and not reading.injection and self.topics is not None:
+                topic = self.topics.topic(reading.text, reading.language)
+            if self._merge(comment, reading, topic, now):
                 viewer.kept_at = now
                 return Decision(kept=True, reason="merged")
-            if self._being_answered(reading, now):
+            if self._being_answered(reading, topic, now):
                 return self._drop("duplicate", comment)
+        elif _paid(comment) and self._fold_gift(comment, now):
+            viewer.kept_at = now
+            return Decision(kept=True, reason="merged")
         viewer.kept_at = now
+        weight = WEIGHTS[_class(comment, reading)]
+        base = weight.rank + _value_bonus(comment)
         item = Triaged(
             comment=comment,
             text=reading.text,
             language=reading.language,
-            priority=CHAT_PRIORITY if reading.injection else _priority(comment.kind, reading),
+            priority=base,
             askers=(comment.user_name,),
             injection=reading.injection,
         )
         item.trace.stamp("received", comment.ts)
         item.trace.stamp("triaged", now)
-        return self._enqueue(_Queued(item, reading.key, reading.digits, now, item.priority), now)
+        queued = _Queued(item, reading.key, reading.digits, topic, now, base, weight.stale_s)
+        return self._enqueue(queued, now)
 
     def oldest_wait(self, now: float) -> float:
         """Seconds the longest-waiting queued item has waited (0 with an empty queue)."""
         return max((now - q.queued_at for q in self._queue), default=0.0)
 
+    def loud(self, now: float) -> bool:
+        """The queue is long, or was within `LOUD_HOLD_S`: compact replies, no pitches."""
+        return len(self._queue) >= LONG_QUEUE or now < self._loud_until
+
     def pop(self, now: float) -> Triaged | None:
-        """The item to answer next: highest priority after ageing, the oldest on a tie."""
+        """The item to answer next (see the table above), never one past its stale limit."""
+        self._expire(now)
         if not self._queue:
             return None
         best = max(self._queue, key=lambda q: (q.rank(now), -q.queued_at))
         self._queue.remove(best)
         if best.item.comment.kind == "chat" and not best.item.injection:
-            self._answered.append((best.key, best.digits, now))
-        return best.item
+            self._answered.append((best.key, best.digits, best.topic, now))
+        late = best.paid and now - best.queued_at > LATE_S
+        return dataclasses.replace(best.item, compact=self.loud(now), late=late)
+
+    def take_dropped(self) -> list[tuple[Comment, str]]:
+        """Comments dropped after they were queued (`stale`, `queue_full`) since the last
+        call, with their reason, for the audit log."""
+        dropped = list(self._dropped)
+        self._dropped.clear()
+        return dropped
+
+    def _expire(self, now: float) -> None:
+        stale = [q for q in self._queue if q.stale(now)]
+        for queued in stale:
+            self._queue.remove(queued)
+            self._dropped_later(queued, "stale")
 
     def _reading(self, raw: str) -> _Reading:
         text = readable(raw)[:MAX_TEXT_CHARS]
@@ -227,50 +339,69 @@ class Triage:
             return "rate"
         return None
 
-    def _merge(self, comment: Comment, reading: _Reading, now: float) -> bool:
+    def _merge(self, comment: Comment, reading: _Reading, topic: str | None, now: float) -> bool:
         for queued in self._queue:
             item = queued.item
             if (
                 item.comment.kind == "chat"
                 and not item.injection
                 and now - queued.queued_at <= self.merge_window_s
-                and queued.digits == reading.digits
-                and fuzz.ratio(queued.key, reading.key) >= MERGE_SIMILARITY
+                and _same(queued.key, queued.digits, queued.topic, reading, topic)
             ):
-                merged = item.merged
-                if len(merged) < MAX_MERGED:
-                    merged = (*merged, comment.message_id)
-                askers = item.askers
-                if comment.user_name not in askers and len(askers) < MAX_ASKERS:
-                    askers = (*askers, comment.user_name)
-                bonus = min(MAX_ASKER_BONUS, ASKER_BONUS * (len(askers) - 1))
-                queued.item = dataclasses.replace(
-                    item, askers=askers, merged=merged, priority=queued.base + bonus
-                )
+                self._join(queued, comment, now)
                 return True
         return False
 
-    def _being_answered(self, reading: _Reading, now: float) -> bool:
-        """The same question was just taken for an answer: the asker hears it being answered."""
-        while self._answered and now - self._answered[0][2] > self.merge_window_s:
-            self._answered.popleft()
-        return any(
-            d == reading.digits and fuzz.ratio(k, reading.key) >= MERGE_SIMILARITY
-            for k, d, _ in self._answered
+    def _fold_gift(self, comment: Comment, now: float) -> bool:
+        """A viewer's gift combo (ten roses are ten events) is thanked once."""
+        for queued in self._queue:
+            if queued.paid and queued.item.comment.user_id == comment.user_id:
+                self._join(queued, comment, now)
+                return True
+        return False
+
+    def _join(self, queued: _Queued, comment: Comment, now: float) -> None:
+        item = queued.item
+        merged = item.merged
+        if len(merged) < MAX_MERGED:
+            merged = (*merged, comment.message_id)
+        askers = item.askers
+        if comment.user_name not in askers and len(askers) < MAX_ASKERS:
+            askers = (*askers, comment.user_name)
+        bonus = min(MAX_ASKER_BONUS, ASKER_BONUS * (len(askers) - 1))
+        queued.item = dataclasses.replace(
+            item, askers=askers, merged=merged, priority=queued.base + bonus
         )
+        self._note_length(now)
+
+    def _being_answered(self, reading: _Reading, topic: str | None, now: float) -> bool:
+        """The same question was just taken for an answer: the asker hears it being answered."""
+        while self._answered and now - self._answered[0][3] > self.merge_window_s:
+            self._answered.popleft()
+        return any(_same(k, d, t, reading, topic) for k, d, t, _ in self._answered)
 
     def _enqueue(self, queued: _Queued, now: float) -> Decision:
         if len(self._queue) < self.queue_size:
             self._queue.append(queued)
+            self._note_length(now)
             return Decision(kept=True, reason="queued")
         lowest = min(self._queue, key=lambda q: (q.rank(now), -q.queued_at))
         if lowest.rank(now) >= queued.rank(now):
             return self._drop("queue_full", queued.item.comment)
         self._queue.remove(lowest)
         self._queue.append(queued)
-        self.drops["queue_full"] += 1
-        log.info("queue full: dropped %s to make room", lowest.item.comment.message_id)
+        self._dropped_later(lowest, "queue_full")
+        self._note_length(now)
         return Decision(kept=True, reason="queued")
+
+    def _note_length(self, now: float) -> None:
+        if len(self._queue) >= LONG_QUEUE:
+            self._loud_until = now + LOUD_HOLD_S
+
+    def _dropped_later(self, queued: _Queued, reason: str) -> None:
+        self.drops[reason] += 1
+        self._dropped.append((queued.item.comment, reason))
+        log.info("dropped queued %s (%s)", queued.item.comment.message_id, reason)
 
     def _drop(self, reason: str, comment: Comment) -> Decision:
         self.drops[reason] += 1
@@ -278,16 +409,39 @@ class Triage:
         return Decision(kept=False, reason=reason)
 
 
-def _priority(kind: str, reading: _Reading) -> float:
-    if kind == "superchat":
-        return SUPERCHAT_PRIORITY
-    if kind == "gift":
-        return GIFT_PRIORITY
+def _same(
+    key: str, digits: tuple[str, ...], topic: str | None, reading: _Reading, new: str | None
+) -> bool:
+    """One answer settles both: the same facts of the same product, or the same words."""
+    if topic is not None and topic == new:
+        return True
+    return digits == reading.digits and fuzz.ratio(key, reading.key) >= MERGE_SIMILARITY
+
+
+def _paid(comment: Comment) -> bool:
+    return comment.kind == "superchat" or (
+        comment.kind == "gift" and comment.amount is not None and comment.amount > 0
+    )
+
+
+def _class(comment: Comment, reading: _Reading) -> ItemClass:
+    if comment.kind == "superchat":
+        return "superchat"
+    if comment.kind == "gift":
+        return "gift" if _paid(comment) else "free_gift"
+    if reading.injection:
+        return "chat"
     if reading.product:
-        return PRODUCT_PRIORITY
-    if kind == "follow" or reading.social:
-        return GREETING_PRIORITY
-    return CHAT_PRIORITY
+        return "buying"
+    if comment.kind == "follow" or reading.social:
+        return "greeting"
+    return "chat"
+
+
+def _value_bonus(comment: Comment) -> float:
+    if comment.amount is None or not _paid(comment):
+        return 0.0
+    return min(MAX_VALUE_BONUS, VALUE_PER_TENFOLD * math.log10(1 + float(comment.amount)))
 
 
 def _malformed(comment: object) -> bool:
