@@ -98,10 +98,10 @@ def test_every_catalog_question_is_answered_with_the_right_facts(
             assert fact in text, (message_id, fact, text)
 
 
-def test_merged_askers_are_all_greeted(replies: dict[str, tuple[Triaged, list[Sentence]]]) -> None:
+def test_merged_askers_are_all_named(replies: dict[str, tuple[Triaged, list[Sentence]]]) -> None:
     item, sentences = replies["c05"]
     assert item.askers == ("阿强", "Coco", "大橘", "糖糖")
-    assert "阿强、Coco和大家" in sentences[0].text
+    assert "阿强、Coco、大橘和糖糖" in sentences[0].text
 
 
 def test_every_reply_greets_first_briefly_and_stays_short(
@@ -448,3 +448,67 @@ def test_a_variant_named_alone_is_asked_of_the_product_on_screen(demo_catalog: D
     assert "加绒卫衣" in reply and "XXL码" in reply
     demo_catalog.set_current("LH-002")
     assert "没有XXL码" in _reply(demo_catalog, "有XXL的吗")
+
+
+def _loud(text: str, *askers: str, kind: str = "chat", waited: float = 0.0) -> Triaged:
+    """`text` asked by `askers` in a room whose queue is long, taken after `waited` seconds."""
+    triage = Triage([])
+    for n in range(3):  # other viewers' chit-chat, waiting
+        raw = json.dumps({"t": 0, "user": f"o{n}", "text": f"watching from city {n}"})
+        triage.offer(parse_line(raw, 10 + n, "test", "r"), 0.0)
+    for n, user in enumerate(askers):
+        raw = json.dumps({"t": 0, "user": user, "text": text, "kind": kind, "amount": 50})
+        triage.offer(parse_line(raw, n + 1, "test", "r"), 0.1)
+    item = triage.pop(max(waited, 0.1))
+    assert item is not None and item.askers[0] == askers[0]
+    return item
+
+
+def test_a_loud_room_gets_the_fact_and_the_link_without_pleasantries(
+    demo_catalog: DbCatalog,
+) -> None:
+    item = _loud("how much is the down jacket?", "Lily", "Tom")
+    assert item.compact
+    texts = [s.text for s in CatalogAnswerer().compose(item, demo_catalog)]
+    assert texts[0] == "Lily and Tom:"  # names alone: speech starts at once
+    assert "¥399" in texts[1] and texts[2] == "Link 1."
+    assert not any(word in " ".join(texts) for word in ("Hi", "Hey", "Hello", "Plus", "deal"))
+    relaxed = CatalogAnswerer().compose(_triaged("how much is the down jacket?"), demo_catalog)
+    assert relaxed[0].text.startswith(("Hi", "Hey", "Hello"))  # a quiet room is greeted
+
+
+def test_a_loud_room_still_answers_a_store_question(demo_catalog: DbCatalog) -> None:
+    texts = [s.text for s in CatalogAnswerer().compose(_loud("包邮吗", "阿强"), demo_catalog)]
+    assert texts[0] == "阿强：" and "包邮" in texts[1]
+
+
+def test_a_loud_room_greets_chit_chat_in_one_short_line(demo_catalog: DbCatalog) -> None:
+    sentences = CatalogAnswerer().compose(_loud("love the music", "Lily"), demo_catalog)
+    assert [s.intent for s in sentences] == ["greeting"]
+    assert "Lily" in sentences[0].text and len(sentences[0].text) <= 16
+
+
+def test_a_superchat_answered_late_says_sorry_and_thanks(demo_catalog: DbCatalog) -> None:
+    item = _loud("how much is the down jacket?", "Rich", kind="superchat", waited=30.0)
+    assert item.late
+    texts = [s.text for s in CatalogAnswerer(seed=0).compose(item, demo_catalog)]
+    assert texts[0] == "Sorry for the wait, Rich!"
+    assert texts[1].startswith("Thank")  # a paid viewer still hears the thanks, loud or not
+    assert "¥399" in texts[2]
+
+
+def test_a_merged_answer_names_every_asker(demo_catalog: DbCatalog) -> None:
+    askers = ("Lily", "Tom", "Ken", "Mia", "Ava")
+    for item in (_loud("how much is the down jacket?", *askers), _merged(askers)):
+        text = " ".join(s.text for s in CatalogAnswerer().compose(item, demo_catalog))
+        assert all(name in text for name in askers), text
+
+
+def _merged(askers: tuple[str, ...]) -> Triaged:
+    triage = Triage([])
+    for n, user in enumerate(askers):
+        raw = json.dumps({"t": 0, "user": user, "text": "how much is the down jacket?"})
+        triage.offer(parse_line(raw, n + 1, "test", "r"), 0.0)
+    item = triage.pop(0.0)
+    assert item is not None and not item.compact and item.askers == askers
+    return item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -131,6 +132,19 @@ def test_prompt_carries_catalog_facts_and_fences_the_comment(
     assert "Answer in English" in system
     assert "Ann, Bo" in user  # merged askers are named
     assert user.count("</viewer_comment>") == 1  # the comment cannot close its fence
+
+
+def test_a_loud_room_and_a_late_answer_are_told_to_the_model(
+    settings: Settings, double: LlmDouble, demo_catalog: DbCatalog
+) -> None:
+    wrapper = responder(settings, double)
+    double.script = Script(replies=["Ann: the jeans are ¥159, link 2.", "Ann: ¥159."])
+    plain = item("how much are the jeans", "Ann")
+    loud = dataclasses.replace(plain, compact=True, late=True)
+    collect(wrapper, double, demo_catalog, plain, loud)
+    quiet_user, loud_user = (r.messages[-1]["content"] for r in double.requests)
+    assert "one short sentence" not in quiet_user and "sorry for the wait" not in quiet_user
+    assert "one short sentence" in loud_user and "sorry for the wait" in loud_user
 
 
 def test_llm_that_misses_the_deadline_is_replaced_by_the_catalog_answer(

@@ -13,10 +13,10 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
-from host.catalog.facts import CatalogView, ProductFacts
+from host.catalog.facts import CatalogView, ProductFacts, facts_for
 from host.chat.events import Triaged
 from host.reply.events import Sentence
-from host.reply.intents import Intent, detect
+from host.reply.intents import Intent, detect, is_product_question
 from host.reply.phrasing import Line, Phraser, askers_phrase
 from host.reply.pitches import pitch_lines
 from host.reply.prompts import (
@@ -79,15 +79,42 @@ class CatalogAnswerer:
         """The whole reply at once (the answerer does no slow work, so nothing to stream)."""
         lang = item.language
         say = self.phraser.say
-        lines = [Line(say("greeting", lang, names=askers_phrase(item.askers, lang)), "greeting")]
-        if item.comment.kind in ("gift", "superchat"):
+        names = askers_phrase(item.askers, lang)
+        paid = item.comment.kind in ("gift", "superchat")
+        if item.compact and not paid:
+            return self._sentences(self._compact(item, catalog, names), lang)
+        opener = "late" if item.late else "greeting"
+        lines = [Line(say(opener, lang, names=names), "greeting")]
+        if paid:
             lines.append(Line(say("thanks", lang), "thanks"))
         if item.injection:
             lines += self._neutral(catalog, lang)
         else:
             budget = MAX_CONTENT_LINES - (len(lines) - 1)
-            gift = item.comment.kind in ("gift", "superchat")
-            lines += self._content(item.text, catalog, lang, gift)[:budget]
+            lines += self._content(item.text, catalog, lang, paid)[:budget]
+        return self._sentences(lines, lang)
+
+    def _compact(self, item: Triaged, catalog: CatalogView, names: str) -> list[Line]:
+        """A loud room: the askers' names, the one fact asked and its link; no greeting, no
+        second fact, no pleasantries. The names are a sentence of their own, so speech starts
+        while the fact is synthesized."""
+        lang = item.language
+        content = (
+            self._neutral(catalog, lang)
+            if item.injection
+            else self._content(item.text, catalog, lang, gift=False)
+        )
+        asks = is_product_question(detect(item.text))
+        if not content or not (asks or item.injection):  # small talk: a short hello
+            return [Line(self.phraser.say("greeting", lang, names=names), "greeting")]
+        fact = content[0]
+        lines = [Line(self.phraser.say("compact_names", lang, names=names), "greeting"), fact]
+        for product in facts_for(catalog, fact.skus[:1]):
+            if product.link is not None and str(product.link) not in DIGITS.findall(fact.text):
+                lines.append(self.phraser.line("compact_link", product, lang, fact.intent))
+        return lines
+
+    def _sentences(self, lines: Sequence[Line], lang: Language) -> list[Sentence]:
         return [
             Sentence(
                 text=line.text,

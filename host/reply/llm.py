@@ -101,6 +101,8 @@ class LlmResponder:
                     item.askers,
                     list(self._history),
                     gift=item.comment.kind in ("gift", "superchat"),
+                    compact=item.compact,
+                    late=item.late,
                     spoken=draft.spoken,
                     correction=draft.correction,
                 )

@@ -110,6 +110,8 @@ class PromptBook:
         history: Sequence[Exchange],
         *,
         gift: bool = False,
+        compact: bool = False,
+        late: bool = False,
         spoken: str = "",
         correction: str = "",
     ) -> str:
@@ -118,6 +120,8 @@ class PromptBook:
             askers=list(askers) or ["viewer"],
             history=[Exchange(fence(h.askers), fence(h.comment), h.reply) for h in history],
             gift=gift,
+            compact=compact,
+            late=late,
             spoken=spoken,
             correction=correction,
         )

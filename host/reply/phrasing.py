@@ -67,10 +67,10 @@ def speakable_name(name: str) -> str:
 
 
 def askers_phrase(askers: Sequence[str], language: Language) -> str:
+    """Every asker by name: a viewer who asked hears that the answer is theirs (triage keeps
+    only a few names per item, so the list stays short to say)."""
     fallback = "宝宝" if language == "zh" else "friend"
     names = list(dict.fromkeys(n for n in map(speakable_name, askers) if n)) or [fallback]
-    if len(names) > 3:
-        names = [*names[:2], "大家" if language == "zh" else "everyone"]
     if language == "zh" and len(names) > 1:
         return f"{'、'.join(names[:-1])}和{names[-1]}"
     return _join(names, language)
