@@ -91,6 +91,8 @@ class CatalogAnswerer:
             lines += self._neutral(catalog, lang)
         else:
             budget = MAX_CONTENT_LINES - (len(lines) - 1)
+            if item.compact:  # a paid viewer in a loud room: thanks, and the fact if one was asked
+                budget = 1 if is_product_question(detect(item.text)) else 0
             lines += self._content(item.text, catalog, lang, paid)[:budget]
         return self._sentences(lines, lang)
 

@@ -27,6 +27,7 @@ from host.chat.sources import Health
 from host.chat.sources.douyin import DouyinWebhookSource
 from host.chat.sources.registry import SOURCES, SourceContext
 from host.chat.sources.websocket_ingress import IngressSource
+from host.chat.topics import CatalogTopics
 from host.chat.triage import Triage
 from host.config import Settings
 from host.db import models as db
@@ -186,7 +187,10 @@ async def run_stream(
     program = Program(settings, sinks, clock)
     banned = load_banned(settings.prompts_dir / "banned.yaml")
     triage = Triage(
-        banned.words, queue_size=settings.queue_size, viewer_cooldown_s=settings.viewer_cooldown_s
+        banned.words,
+        queue_size=settings.queue_size,
+        viewer_cooldown_s=settings.viewer_cooldown_s,
+        topics=CatalogTopics(catalog),
     )
     guard = Guard(banned.claims)
     responder = build_responder(settings, guard)

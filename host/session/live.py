@@ -20,7 +20,7 @@ from typing import Any
 
 from host.catalog.facts import facts_for
 from host.catalog.snapshot import LiveCatalog
-from host.chat.events import Comment, Triaged
+from host.chat.events import Comment, Decision, Triaged
 from host.chat.mux import SourceMux
 from host.chat.storable import storable
 from host.chat.triage import Triage
@@ -221,6 +221,14 @@ class LiveSession:
             self.merged += 1
         if decision.kept:
             self._work.set()
+        self._audit_dropped()
+
+    def _audit_dropped(self) -> None:
+        """Queued comments triage let go (stale, or pushed out of a full queue): on the record."""
+        for comment, reason in self._triage.take_dropped():
+            self._audit.comment(comment, Decision(kept=False, reason=reason))
+            if self._metrics is not None:
+                self._metrics.dropped.labels(self._stream, reason).inc()
 
     async def _stop_when_asked(self) -> None:
         """After `request_stop`: let the line on air finish, then end the program."""
@@ -244,9 +252,11 @@ class LiveSession:
                 return
             await self._catalog.refresh()  # the freshest prices this reply can have
             item = self._triage.pop(self._clock.now())
+            self._audit_dropped()
             if item is None:
                 self._work.clear()
-                if not await self._wait_for_work():
+                quiet = not await self._wait_for_work()
+                if quiet and not self._triage.loud(self._clock.now()):  # loud: no pitches
                     await self._guarded_turn(self._pitch())
                 continue
             await self._guarded_turn(self._reply(item))
