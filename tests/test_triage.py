@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from decimal import Decimal
 
@@ -188,6 +189,16 @@ def test_a_viewers_gift_combo_is_thanked_once(triage: Triage) -> None:
     item = triage.pop(3.0)
     assert item is not None and item.askers == ("Rosa",) and len(item.merged) == 9
     assert triage.pop(3.0) is None
+
+
+def test_gifts_of_several_viewers_are_thanked_together_and_a_paid_one_keeps_them(
+    triage: Triage,
+) -> None:
+    free = dataclasses.replace(comment("Ann", "", kind="gift"), amount=None)
+    triage.offer(free, 0.0)
+    assert triage.offer(comment("Bob", "送出 火箭", kind="gift"), 1.0).reason == "merged"
+    item = triage.pop(30.0)  # long past a free gift's limit: Bob's paid gift keeps the thanks
+    assert item is not None and item.askers == ("Ann", "Bob") and item.late
 
 
 def test_a_long_queue_makes_the_room_loud_and_replies_compact(triage: Triage) -> None:

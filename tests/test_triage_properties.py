@@ -197,6 +197,7 @@ def test_scheduler_answers_nothing_past_its_limit_and_accounts_for_every_comment
     now = 0.0
     limit: dict[str, float | None] = {}  # message id of each queued item -> its stale limit
     waiting_paid: dict[str, float] = {}  # paid items queued and not yet answered -> since
+    gifts: dict[str, bool] = {}  # message id of each queued item -> it thanks gifts
     offered: Counter[str] = Counter()  # what each offer decided
     left: Counter[str] = Counter()  # how each queued item left the queue
 
@@ -234,8 +235,14 @@ def test_scheduler_answers_nothing_past_its_limit_and_accounts_for_every_comment
         if decision.reason == "queued":
             stale_s = WEIGHTS[cls].stale_s  # type: ignore[index]
             limit[comment.message_id] = stale_s
+            gifts[comment.message_id] = comment.kind == "gift"
             if stale_s is None:
                 waiting_paid[comment.message_id] = now
+        elif decision.reason == "merged" and cls == "gift":  # thanked with the waiting gifts
+            (mid,) = (m for m in limit if gifts[m])
+            if limit[mid] is not None:
+                limit[mid] = None  # the gift item became paid: it no longer goes stale
+                waiting_paid[mid] = now  # and outranks unpaid items PAID_FIRST_S from now
         settle()
         if answer:
             take(now)

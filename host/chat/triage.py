@@ -36,8 +36,8 @@ and the session holds its pitches.
 
 Several viewers asking about the same thing become one item: the same text give or take
 fillers and punctuation, or (with `Topics`) the same facts of the same product in the same
-language ("how much is the down jacket?" and "down jacket price"). Repeated gifts of one
-viewer fold into their first gift's thanks.
+language ("how much is the down jacket?" and "down jacket price"). Gifts are thanked
+together: a gift joins the gift item already waiting.
 
 Everything triage keeps is bounded whatever arrives: the text read of a comment, the
 askers and message ids one item remembers, the viewers it remembers for rate limits (the
@@ -94,7 +94,7 @@ MAX_ASKER_BONUS = 10.0
 PAID_AGE_RATE = 2.0
 AGE_RATE = 0.5  # rank an unpaid item loses per second waited
 LATE_S = 8.0  # a paid item answered after waiting this long says sorry for the wait
-LONG_QUEUE = 3  # items waiting that make the room loud
+LONG_QUEUE = 2  # items waiting that make the room loud: one reply takes 3-8 s of speech
 LOUD_HOLD_S = 20.0  # the room stays loud this long after the queue was last long
 # Past this wait a paid item outranks every unpaid item, however fresh or asked-for.
 PAID_FIRST_S = (
@@ -232,7 +232,7 @@ class Triage:
                 return Decision(kept=True, reason="merged")
             if self._being_answered(reading, topic, now):
                 return self._drop("duplicate", comment)
-        elif _paid(comment) and self._fold_gift(comment, now):
+        elif comment.kind == "gift" and self._fold_gift(comment, now):
             viewer.kept_at = now
             return Decision(kept=True, reason="merged")
         viewer.kept_at = now
@@ -353,9 +353,14 @@ class Triage:
         return False
 
     def _fold_gift(self, comment: Comment, now: float) -> bool:
-        """A viewer's gift combo (ten roses are ten events) is thanked once."""
+        """Gifts are thanked together, as a host does ("thanks Lily, Tom and Mia!"): a gift
+        joins the gift item already waiting, which becomes paid if this gift is."""
         for queued in self._queue:
-            if queued.paid and queued.item.comment.user_id == comment.user_id:
+            if queued.item.comment.kind == "gift":
+                if _paid(comment):
+                    queued.stale_s = None
+                    paid = WEIGHTS["gift"].rank + _value_bonus(comment)
+                    queued.base = max(queued.base if queued.paid else 0.0, paid)
                 self._join(queued, comment, now)
                 return True
         return False

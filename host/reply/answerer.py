@@ -37,6 +37,12 @@ NEEDS_PRODUCT: frozenset[str] = frozenset(
 )
 # Questions about buying it: for a sold-out product the answer is that it is sold out.
 BUYING: frozenset[str] = frozenset({"price", "stock", "discount", "link"})
+# Loud-room templates that say a fact and the link in one short sentence, by (intent, stock).
+COMPACT_FACTS: dict[tuple[str, str], str] = {
+    **{("price", state): "compact_price" for state in ("in", "low", "unknown")},
+    ("stock", "in"): "compact_stock",
+    ("stock", "low"): "compact_stock",
+}
 # Intents that are no question about a product or the store.
 SMALL_TALK: frozenset[str] = frozenset({"greeting", "thanks", "other", "identity", "browse"})
 
@@ -86,7 +92,9 @@ class CatalogAnswerer:
         opener = "late" if item.late else "greeting"
         lines = [Line(say(opener, lang, names=names), "greeting")]
         if paid:
-            lines.append(Line(say("thanks", lang), "thanks"))
+            lines.append(
+                Line(say("thanks" if len(item.askers) == 1 else "thanks_all", lang), "thanks")
+            )
         if item.injection:
             lines += self._neutral(catalog, lang)
         else:
@@ -110,11 +118,16 @@ class CatalogAnswerer:
         if not content or not (asks or item.injection):  # small talk: a short hello
             return [Line(self.phraser.say("greeting", lang, names=names), "greeting")]
         fact = content[0]
-        lines = [Line(self.phraser.say("compact_names", lang, names=names), "greeting"), fact]
+        names_line = Line(self.phraser.say("compact_names", lang, names=names), "greeting")
         for product in facts_for(catalog, fact.skus[:1]):
-            if product.link is not None and str(product.link) not in DIGITS.findall(fact.text):
-                lines.append(self.phraser.line("compact_link", product, lang, fact.intent))
-        return lines
+            if product.link is None:
+                break
+            short = COMPACT_FACTS.get((fact.intent, product.stock_state))
+            if short is not None:  # "Link 1, ¥399.": the price or stock said with the link
+                return [names_line, self.phraser.line(short, product, lang, fact.intent)]
+            if str(product.link) not in DIGITS.findall(fact.text):
+                return [names_line, fact, self.phraser.line("compact_link", product, lang, "link")]
+        return [names_line, fact]
 
     def _sentences(self, lines: Sequence[Line], lang: Language) -> list[Sentence]:
         return [
