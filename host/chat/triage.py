@@ -1,6 +1,6 @@
 """Decide which comments the host answers, and in what order.
 
-A busy room sends far more comments than a voice can answer (a reply takes 2-6 s of
+A busy room sends far more comments than a voice can answer (a reply takes 3-8 s of
 speech), so triage drops noise, folds viewers asking the same thing into one item that
 names every asker, ranks what is left, and lets go of what waited too long: a price
 answered 20 s late may be answered after the price changed, and its asker has scrolled away.
@@ -20,10 +20,11 @@ What is answered next is the queued item of highest rank (the oldest on a tie):
 
 | term | weight | why |
 |---|---|---|
-| value (paid) | +5 per tenfold amount, at most +10 | a bigger gift first, in any currency |
+| value (paid) | +2 per tenfold amount, at most +4 | a bigger gift first, yet never before |
+| | | a fresh buying question |
 | askers | +2 per extra asker, at most +10 | a question many ask goes first |
-| age, paid | +2 per second | never dropped, so waiting raises it: past `PAID_FIRST_S` (10 s) |
-| | | it beats every unpaid item |
+| age, paid | +1.5 per second | never dropped, so waiting raises it: past `PAID_FIRST_S` |
+| | | (13.3 s) it beats every unpaid item |
 | age, unpaid | -0.5 per second | the newest asker is still watching: the older question goes |
 | | | stale (at its limit a question still ranks with a fresh superchat) |
 
@@ -87,11 +88,11 @@ WEIGHTS: dict[ItemClass, Weight] = {
     "greeting": Weight(20.0, 8.0),
     "chat": Weight(10.0, 6.0),
 }
-VALUE_PER_TENFOLD = 5.0
-MAX_VALUE_BONUS = 10.0
+VALUE_PER_TENFOLD = 2.0
+MAX_VALUE_BONUS = 4.0
 ASKER_BONUS = 2.0
 MAX_ASKER_BONUS = 10.0
-PAID_AGE_RATE = 2.0
+PAID_AGE_RATE = 1.5
 AGE_RATE = 0.5  # rank an unpaid item loses per second waited
 LATE_S = 8.0  # a paid item answered after waiting this long says sorry for the wait
 LONG_QUEUE = 2  # items waiting that make the room loud: one reply takes 3-8 s of speech
@@ -112,6 +113,9 @@ MAX_ANSWERED = 64  # recently answered questions remembered against re-asking
 READ_CACHE = 4_096  # distinct comment texts whose reading is kept
 FLOOD_WINDOW_S = 60.0
 MERGE_SIMILARITY = 85.0
+# A question asked again this soon after the same one was taken is heard in its answer (a
+# compact answer is out within about this long); asked later, the viewer missed it.
+ANSWERING_S = 5.0
 
 LINK = re.compile(
     r"https?://|www\.|t\.me/|\b[a-z0-9-]+\.(?:com|cn|net|org|io|me|ly|xyz|top|shop|link|cc)\b",
@@ -381,7 +385,7 @@ class Triage:
 
     def _being_answered(self, reading: _Reading, topic: str | None, now: float) -> bool:
         """The same question was just taken for an answer: the asker hears it being answered."""
-        while self._answered and now - self._answered[0][3] > self.merge_window_s:
+        while self._answered and now - self._answered[0][3] > ANSWERING_S:
             self._answered.popleft()
         return any(_same(k, d, t, reading, topic) for k, d, t, _ in self._answered)
 

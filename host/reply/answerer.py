@@ -125,7 +125,7 @@ class CatalogAnswerer:
             short = COMPACT_FACTS.get((fact.intent, product.stock_state))
             if short is not None:  # "Link 1, ¥399.": the price or stock said with the link
                 return [names_line, self.phraser.line(short, product, lang, fact.intent)]
-            if str(product.link) not in DIGITS.findall(fact.text):
+            if product.stock_state != "out" and str(product.link) not in DIGITS.findall(fact.text):
                 return [names_line, fact, self.phraser.line("compact_link", product, lang, "link")]
         return [names_line, fact]
 
