@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -494,12 +495,14 @@ def test_a_loud_room_greets_chit_chat_in_one_short_line(demo_catalog: DbCatalog)
 
 
 def test_a_superchat_answered_late_says_sorry_and_thanks(demo_catalog: DbCatalog) -> None:
-    item = _loud("how much is the down jacket?", "Rich", kind="superchat", waited=30.0)
+    item = _loud("how much is the down jacket?", "Rich", kind="superchat", waited=12.0)
     assert item.late
     texts = [s.text for s in CatalogAnswerer(seed=0).compose(item, demo_catalog)]
+    assert texts == ["Sorry for the wait, Rich, and thank you!", "Link 1, ¥399."]
+    quiet = dataclasses.replace(item, compact=False)
+    texts = [s.text for s in CatalogAnswerer(seed=0).compose(quiet, demo_catalog)]
     assert texts[0] == "Sorry for the wait, Rich!"
-    assert texts[1].startswith("Thank")  # a paid viewer still hears the thanks, loud or not
-    assert "¥399" in texts[2]
+    assert texts[1].startswith("Thank") and "¥399" in texts[2]
 
 
 def test_a_merged_answer_names_every_asker(demo_catalog: DbCatalog) -> None:

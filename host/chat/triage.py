@@ -172,8 +172,10 @@ class _Queued:
         rate = PAID_AGE_RATE if self.paid else -AGE_RATE
         return self.item.priority + rate * max(0.0, now - self.queued_at)
 
-    def stale(self, now: float) -> bool:
-        return self.stale_s is not None and now - self.queued_at > self.stale_s
+    @property
+    def deadline(self) -> float:
+        """When it goes stale (never for a paid item)."""
+        return math.inf if self.stale_s is None else self.queued_at + self.stale_s
 
 
 class Triage:
@@ -202,6 +204,7 @@ class Triage:
         # offer or pop adds at most a queue's worth, and the session takes them after each.
         self._dropped: deque[tuple[Comment, str]] = deque(maxlen=2 * queue_size)
         self._loud_until = -math.inf
+        self._next_deadline = math.inf  # no queued item goes stale before this
         self._viewers: OrderedDict[str, _Viewer] = OrderedDict()  # least recently seen first
         self._answered: deque[tuple[str, tuple[str, ...], str | None, float]] = deque(
             maxlen=MAX_ANSWERED
@@ -283,10 +286,14 @@ class Triage:
         return dropped
 
     def _expire(self, now: float) -> None:
-        stale = [q for q in self._queue if q.stale(now)]
+        """Drop what went stale; the queue is scanned only once the first deadline passed."""
+        if now <= self._next_deadline:
+            return
+        stale = [q for q in self._queue if now > q.deadline]
         for queued in stale:
             self._queue.remove(queued)
             self._dropped_later(queued, "stale")
+        self._next_deadline = min((q.deadline for q in self._queue), default=math.inf)
 
     def _reading(self, raw: str) -> _Reading:
         text = readable(raw)[:MAX_TEXT_CHARS]
@@ -390,6 +397,7 @@ class Triage:
         return any(_same(k, d, t, reading, topic) for k, d, t, _ in self._answered)
 
     def _enqueue(self, queued: _Queued, now: float) -> Decision:
+        self._next_deadline = min(self._next_deadline, queued.deadline)
         if len(self._queue) < self.queue_size:
             self._queue.append(queued)
             self._note_length(now)

@@ -87,47 +87,54 @@ class CatalogAnswerer:
         say = self.phraser.say
         names = askers_phrase(item.askers, lang)
         paid = item.comment.kind in ("gift", "superchat")
-        if item.compact and not paid:
+        if item.compact:
             return self._sentences(self._compact(item, catalog, names), lang)
         opener = "late" if item.late else "greeting"
         lines = [Line(say(opener, lang, names=names), "greeting")]
         if paid:
-            lines.append(
-                Line(say("thanks" if len(item.askers) == 1 else "thanks_all", lang), "thanks")
-            )
+            thanks = "thanks" if len(item.askers) == 1 else "thanks_all"
+            lines.append(Line(say(thanks, lang), "thanks"))
         if item.injection:
             lines += self._neutral(catalog, lang)
         else:
             budget = MAX_CONTENT_LINES - (len(lines) - 1)
-            if item.compact:  # a paid viewer in a loud room: thanks, and the fact if one was asked
-                budget = 1 if is_product_question(detect(item.text)) else 0
             lines += self._content(item.text, catalog, lang, paid)[:budget]
         return self._sentences(lines, lang)
 
     def _compact(self, item: Triaged, catalog: CatalogView, names: str) -> list[Line]:
         """A loud room: the askers' names, the one fact asked and its link; no greeting, no
         second fact, no pleasantries. The names are a sentence of their own, so speech starts
-        while the fact is synthesized."""
+        while the fact is synthesized. A paid viewer's names come with the thanks they are
+        owed, and the apology when late."""
+        say, lang = self.phraser.say, item.language
+        facts = self._compact_facts(item, catalog)
+        if item.comment.kind in ("gift", "superchat"):
+            thanks = "thanks_late" if item.late else "thanks_named"
+            return [Line(say(thanks, lang, names=names), "thanks"), *facts]
+        if not facts:  # small talk: a short hello
+            return [Line(say("greeting", lang, names=names), "greeting")]
+        return [Line(say("compact_names", lang, names=names), "greeting"), *facts]
+
+    def _compact_facts(self, item: Triaged, catalog: CatalogView) -> list[Line]:
+        """The one fact asked, with the link; nothing when no fact was asked."""
         lang = item.language
-        content = (
-            self._neutral(catalog, lang)
-            if item.injection
-            else self._content(item.text, catalog, lang, gift=False)
-        )
-        asks = is_product_question(detect(item.text))
-        if not content or not (asks or item.injection):  # small talk: a short hello
-            return [Line(self.phraser.say("greeting", lang, names=names), "greeting")]
+        if item.injection:
+            return self._neutral(catalog, lang)
+        if not is_product_question(detect(item.text)):
+            return []
+        content = self._content(item.text, catalog, lang, gift=False)
+        if not content:
+            return []
         fact = content[0]
-        names_line = Line(self.phraser.say("compact_names", lang, names=names), "greeting")
         for product in facts_for(catalog, fact.skus[:1]):
             if product.link is None:
                 break
             short = COMPACT_FACTS.get((fact.intent, product.stock_state))
             if short is not None:  # "Link 1, ¥399.": the price or stock said with the link
-                return [names_line, self.phraser.line(short, product, lang, fact.intent)]
+                return [self.phraser.line(short, product, lang, fact.intent)]
             if product.stock_state != "out" and str(product.link) not in DIGITS.findall(fact.text):
-                return [names_line, fact, self.phraser.line("compact_link", product, lang, "link")]
-        return [names_line, fact]
+                return [fact, self.phraser.line("compact_link", product, lang, "link")]
+        return [fact]
 
     def _sentences(self, lines: Sequence[Line], lang: Language) -> list[Sentence]:
         return [
