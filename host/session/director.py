@@ -62,6 +62,12 @@ class Director:
     def speaking(self) -> bool:
         return self._playing is not None
 
+    @property
+    def remaining_s(self) -> float:
+        """Seconds of the segment on air still to play (0 when idle)."""
+        seg = self._playing
+        return 0.0 if seg is None else (seg.frames - self._pos) / self._fps
+
     async def next_frame(self, index: int) -> ProgramFrame:
         if self._playing is None:
             await self._start_next(index)

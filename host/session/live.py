@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 TAIL_S = 1.0  # idle time kept after the last reply when a session ends on its own
 REPLY_STALL_S = 60.0  # a reply turn with no sentence for this long is stuck: restart the loop
+DECIDE_AHEAD_S = 0.5  # the next reply is chosen this long before the line on air ends
 CHECKPOINT_S = 5.0  # how often the resumable state is saved (and at every product change)
 
 
@@ -250,6 +251,10 @@ class LiveSession:
             await self._director.wait_for_room()
             if self._stopping:
                 return
+            # Choose the next item just before the line on air ends, not as it starts: a
+            # question typed while it plays can still be the one answered next.
+            ending = self._clock.now() + self._director.remaining_s - DECIDE_AHEAD_S
+            await self._clock.sleep_until(ending)
             await self._catalog.refresh()  # the freshest prices this reply can have
             item = self._triage.pop(self._clock.now())
             self._audit_dropped()
