@@ -60,3 +60,30 @@ def test_pitches_fill_idle_time_and_a_question_cuts_into_them(
     with Session(engine) as s:
         answer = s.scalars(select(db.ReplyRecord).where(db.ReplyRecord.intent != "pitch")).one()
     assert answer.backend == "catalog" and not answer.stamps.get("cut")
+
+
+def test_a_reply_gives_way_only_to_a_more_urgent_kind(settings: Settings, tmp_path: Path) -> None:
+    """A buying question cuts into chit-chat; it never cuts into another buying question."""
+    rows = [
+        {"t": 1.0, "user": "Zoe", "text": "love this stream, you are so fun", "id": "chat"},
+        {"t": 1.6, "user": "Tom", "text": "How much is the down jacket?", "id": "q1"},
+        {"t": 2.4, "user": "Ann", "text": "how much are the running shoes?", "id": "q2"},
+    ]
+    comments = tmp_path / "comments.jsonl"
+    comments.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    quiet = settings.model_copy(update={"idle_pitch_s": 0.0, "width": 240, "height": 416})
+    result = asyncio.run(run_demo(quiet, tmp_path / "out", realtime=False, comments=comments))
+    by_id = {r.message_id: r for r in result.records}
+    assert set(by_id) >= {"q1", "q2"}
+    assert by_id["q2"].stamps["first_frame_out"] > by_id["q1"].stamps["answer_frame_out"]
+    engine = create_engine(quiet.database_url)
+    with Session(engine) as s:
+        cut = {
+            r.text: bool(r.stamps.get("cut")) for r in s.scalars(select(db.ReplyRecord)).all()
+        }
+    assert cut[by_id["q1"].reply] is False and cut[by_id["q2"].reply] is False
+    if "chat" in by_id:  # the chit-chat answer, cut midway when Tom asked
+        assert cut[by_id["chat"].reply] is True and result.cuts == 1
+    else:  # cut before a word of it went on air
+        assert result.drops.get("preempted") == 1 and result.cuts == 0
+    assert "Quick one from" not in by_id["q1"].reply  # a bridge follows only a cut pitch
