@@ -258,6 +258,10 @@ class Triage:
         queued = _Queued(item, reading.key, reading.digits, topic, now, base, weight.stale_s)
         return self._enqueue(queued, now)
 
+    def best_priority(self) -> float | None:
+        """The highest priority waiting, so a lower line on air can give way to it."""
+        return max((queued.item.priority for queued in self._queue), default=None)
+
     def oldest_wait(self, now: float) -> float:
         """Seconds the longest-waiting queued item has waited (0 with an empty queue)."""
         return max((now - q.queued_at for q in self._queue), default=0.0)
