@@ -174,6 +174,16 @@ async def run_room(room: Room, duration: float, work: Path) -> tuple[SessionResu
     return result, ages
 
 
+def print_replies(room: Room, result: SessionResult) -> None:
+    for record in result.records:
+        received, out = record.stamps.get("received"), record.stamps.get("first_frame_out")
+        late = f"{out - received:5.2f} s" if received is not None and out is not None else "   -   "
+        print(
+            f"  {room.ts[record.message_id]:6.1f} {late} {room.cls[record.message_id]:9} "
+            f"{', '.join(record.askers)}: {record.comment} → {record.reply}"
+        )
+
+
 def report(rate: float, room: Room, result: SessionResult, ages: list[float]) -> None:
     heard: dict[str, float] = {}  # message id -> comment → first frame, seconds
     paid_ids = {mid for mid, cls in room.cls.items() if cls in ("gift", "superchat")}
@@ -219,6 +229,7 @@ def main() -> None:
     parser.add_argument("--rates", default="10,30,120", help="comments per minute, comma-separated")
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of comments")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--replies", action="store_true", help="print every reply as well")
     args = parser.parse_args()
     print(f"machine: {describe()}")
     print(f"realtime, {args.duration:g} s of comments per rate (+{TAIL_S:g} s), seed {args.seed}")
@@ -227,6 +238,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             result, ages = asyncio.run(run_room(room, args.duration, Path(tmp)))
         report(rate, room, result, ages)
+        if args.replies:
+            print_replies(room, result)
 
 
 if __name__ == "__main__":
