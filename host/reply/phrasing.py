@@ -238,6 +238,17 @@ class Phraser:
             return self.line(kind, product, language, "size", sizes=sizes)
         return self.details(product, language, "size")
 
+    def listed(
+        self, product: ProductFacts, language: Language, colours_only: bool = False
+    ) -> Line | None:
+        """The sizes (or the colours) with the link, for a loud room; None without a list."""
+        key = "color" if colours_only else "size"
+        many = len(split_values(product.attributes.get(key))) > 1
+        values = self.values(product, key, language) if many else None
+        if values is None or product.link is None:
+            return None
+        return self.line("compact_values", product, language, "size", values=values)
+
     def variant(self, product: ProductFacts, asked: VariantAsk, language: Language) -> Line:
         """ "1号有黑色L码吗": yes with what was asked, or what is missing and what there is."""
         if asked.missing:
