@@ -526,3 +526,18 @@ def _merged(askers: tuple[str, ...]) -> Triaged:
     item = triage.pop(0.0)
     assert item is not None and not item.compact and item.askers == askers
     return item
+
+
+def test_a_gift_is_answered_with_thanks_alone_unless_it_asks_something(
+    demo_catalog: DbCatalog,
+) -> None:
+    def reply(text: str) -> list[str]:
+        triage = Triage([])
+        raw = json.dumps({"t": 0, "user": "Rosa", "text": text, "kind": "superchat", "amount": 30})
+        triage.offer(parse_line(raw, 1, "test", "r"), 0.0)
+        item = triage.pop(0.0)
+        assert item is not None and not item.compact
+        return [s.intent for s in CatalogAnswerer().compose(item, demo_catalog)]
+
+    assert reply("主播辛苦了") == ["greeting", "thanks"]
+    assert reply("羽绒服多少钱") == ["greeting", "thanks", "price"]

@@ -96,9 +96,9 @@ class CatalogAnswerer:
             lines.append(Line(say(thanks, lang), "thanks"))
         if item.injection:
             lines += self._neutral(catalog, lang)
-        else:
+        elif not paid or is_product_question(detect(item.text)):  # a gift's thanks is its answer
             budget = MAX_CONTENT_LINES - (len(lines) - 1)
-            lines += self._content(item.text, catalog, lang, paid)[:budget]
+            lines += self._content(item.text, catalog, lang)[:budget]
         return self._sentences(lines, lang)
 
     def _compact(self, item: Triaged, catalog: CatalogView, names: str) -> list[Line]:
@@ -122,7 +122,7 @@ class CatalogAnswerer:
             return self._neutral(catalog, lang)
         if not is_product_question(detect(item.text)):
             return []
-        content = self._content(item.text, catalog, lang, gift=False)
+        content = self._content(item.text, catalog, lang)
         if not content:
             return []
         fact = content[0]
@@ -192,7 +192,7 @@ class CatalogAnswerer:
             lines.append(self.phraser.summary(product, lang))
         return lines
 
-    def _content(self, text: str, catalog: CatalogView, lang: Language, gift: bool) -> list[Line]:
+    def _content(self, text: str, catalog: CatalogView, lang: Language) -> list[Line]:
         detected = detect(text)
         lines = (
             [Line(self.phraser.say("ai_host", lang), "identity")] if "identity" in detected else []
@@ -207,7 +207,7 @@ class CatalogAnswerer:
         if listing is not None:
             return [*lines, listing]
         if not intents:
-            return lines or self._small_talk(text, detected, products, catalog, lang, gift)
+            return lines or self._small_talk(text, detected, products, catalog, lang)
         topics = self._faq_topics(text)
         if topics and not products:  # "invoice available?" is about the store, not the product
             return lines + [self._faq(topic, catalog, lang) for topic in topics]
@@ -227,7 +227,6 @@ class CatalogAnswerer:
         products: Sequence[ProductFacts],
         catalog: CatalogView,
         lang: Language,
-        gift: bool,
     ) -> list[Line]:
         """No product question: an FAQ answer, a welcome, or a word on the product named.
 
@@ -236,7 +235,7 @@ class CatalogAnswerer:
         topics = self._faq_topics(text)
         if topics:
             return [self._faq(topic, catalog, lang) for topic in topics]
-        if gift or "greeting" in intents or "thanks" in intents:
+        if "greeting" in intents or "thanks" in intents:
             current = catalog.current()
             if current is None:
                 return [Line(self.phraser.say("welcome_plain", lang), "greeting")]
