@@ -478,9 +478,9 @@ def test_a_loud_room_gets_the_fact_and_the_link_without_pleasantries(
         assert guard.check(sentence.text, facts_for(demo_catalog, sentence.skus), []).ok
     sizes = CatalogAnswerer().compose(_loud("what sizes does the down jacket come in?", "Mia"),
                                       demo_catalog)  # fmt: skip
-    assert [s.text for s in sizes] == ["Mia:", "Link 1: S, M, L and XL."]  # colours unasked
+    assert [s.text for s in sizes] == ["Mia:", "Link 1, sizes S, M, L and XL."]  # colours unasked
     colours = CatalogAnswerer().compose(_loud("牛仔裤有什么颜色", "阿强"), demo_catalog)
-    assert [s.text for s in colours] == ["阿强：", "2号有浅蓝、深蓝。"]
+    assert [s.text for s in colours] == ["阿强：", "2号链接颜色有浅蓝、深蓝。"]
     material = CatalogAnswerer().compose(_loud("what is the down jacket made of?", "Ken"),
                                          demo_catalog)  # fmt: skip
     assert material[0].text == "Ken:" and "duck down" in material[1].text

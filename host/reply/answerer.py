@@ -135,7 +135,7 @@ class CatalogAnswerer:
             if fact.intent == "size" and self._variant(item.text, product, lang) is None:
                 colours = COLOUR_QUESTION.search(item.text) is not None
                 listed = self.phraser.listed(product, lang, colours_only=colours)
-                if listed is not None:  # "Link 1: S, M, L and XL.": no colours unless asked
+                if listed is not None:  # "Link 1, sizes S, M, L and XL.": no colours unless asked
                     return [listed]
             if product.stock_state != "out" and str(product.link) not in DIGITS.findall(fact.text):
                 return [fact, self.phraser.line("compact_link", product, lang, "link")]

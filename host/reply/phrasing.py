@@ -247,7 +247,8 @@ class Phraser:
         values = self.values(product, key, language) if many else None
         if values is None or product.link is None:
             return None
-        return self.line("compact_values", product, language, "size", values=values)
+        template = "compact_colors" if colours_only else "compact_sizes"
+        return self.line(template, product, language, "size", values=values)
 
     def variant(self, product: ProductFacts, asked: VariantAsk, language: Language) -> Line:
         """ "1号有黑色L码吗": yes with what was asked, or what is missing and what there is."""
