@@ -256,6 +256,16 @@ class Settings(BaseSettings):
     viewer_cooldown_s: float = Field(
         default=3.0, description="seconds between two items of one viewer"
     )
+    approve_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=50,  # under the reply stage's stall watchdog (60 s), which would restart the wait
+        description="seconds a reply waits for an operator in approve-before-speaking mode",
+    )
+    approve_timeout_action: Literal["discard", "speak"] = Field(
+        default="discard",
+        description="what an unanswered reply does after APPROVE_TIMEOUT_S: discard or speak",
+    )
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible API base URL")
     openai_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint")
     openai_model: str = Field(default="gpt-4o-mini", description="chat model name")

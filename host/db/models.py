@@ -186,6 +186,7 @@ class ReplyRecord(Base):
     violations: Mapped[list[str]] = mapped_column(default=list)
     stamps: Mapped[dict[str, Any]] = mapped_column(default=dict)
     merged: Mapped[list[str]] = mapped_column(default=list, server_default="[]")  # also answered
+    approved_by: Mapped[str | None] = mapped_column(String(200))  # who approved or typed it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -59,6 +59,7 @@ class SpokenReply:
     violations: list[str]
     stamps: dict[str, float] = field(repr=False)  # the item's live Trace.stamps
     prompt_version: str | None = None
+    approved_by: str | None = None  # the operator who approved it (approve-before-speaking)
 
     @classmethod
     def from_reply(
@@ -156,12 +157,24 @@ class Audit:
                 "violations": reply.violations,
                 "stamps": {**reply.stamps, **({"cut": 1.0} if cut else {})},
                 "merged": reply.merged,
+                "approved_by": reply.approved_by,
             },
             jsonl={"session": self.session_id, **reply.as_json()},
         )
 
     def pitch(self, spoken: Sequence[Sentence], violations: Sequence[str]) -> None:
         """An idle pitch answers no comment, but the merchant is as liable for it as a reply."""
+        self.line(spoken, violations, intent="pitch")
+
+    def line(
+        self,
+        spoken: Sequence[Sentence],
+        violations: Sequence[str],
+        *,
+        intent: str,
+        by: str | None = None,
+    ) -> None:
+        """A line that answers no comment (a pitch, an operator's typed line, `by` whom)."""
         if not spoken:
             return
         self._submit(
@@ -170,7 +183,7 @@ class Audit:
                 "message_id": None,
                 "text": " ".join(s.text for s in spoken),
                 "language": spoken[0].language,
-                "intent": "pitch",
+                "intent": intent,
                 "skus": skus_of(spoken),
                 "backend": spoken[0].backend,
                 "prompt_version": None,
@@ -178,6 +191,7 @@ class Audit:
                 "violations": list(violations),
                 "stamps": {},
                 "merged": [],
+                "approved_by": by,
             },
         )
 

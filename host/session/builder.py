@@ -39,6 +39,7 @@ from host.reply.guard import Guard
 from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
 from host.session.audit import Audit, SpokenReply
+from host.session.controls import Controls
 from host.session.director import Director
 from host.session.live import LiveSession, SessionResult
 from host.session.metrics import Metrics, Reading, SessionCollector
@@ -136,11 +137,13 @@ async def run_stream(
     on_exchange: Callable[[SpokenReply], None] | None = None,
     environ: dict[str, str] | None = None,
     source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
+    preview_dir: Path | None = None,
 ) -> SessionResult:
     """Run one stream until `duration` (None: until its sources end and it is quiet) or
     until `Running.live.request_stop()`. `settings` are the stream's own
     (`spec.settings_for`); `source` replaces the file's sources (for tools and tests that
-    feed comments themselves)."""
+    feed comments themselves); `preview_dir` adds an HLS sink there when the file has none
+    (the console's preview)."""
     environ = dict(os.environ) if environ is None else environ
     front = front or Front()
     clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
@@ -183,6 +186,8 @@ async def run_stream(
         feed.source = feed.make()  # a missing setting is named now, not after a backoff
     mux = SourceMux(feeds)
     sinks = [make_sink(sink, spec, settings, environ) for sink in spec.sinks]
+    if preview_dir is not None and not any(s.kind == "hls" for s in spec.sinks):
+        sinks.append(hls_sink(preview_dir, settings.hls_segment_seconds))
     program = Program(settings, sinks, clock)
     banned = load_banned(settings.prompts_dir / "banned.yaml")
     triage = Triage(
@@ -233,6 +238,10 @@ async def run_stream(
         prompt_version=spec.prompt_version,
         pending=recovered.pending,
         on_exchange=on_exchange,
+        controls=Controls(
+            approve_timeout_s=settings.approve_timeout_s,
+            timeout_action=settings.approve_timeout_action,
+        ),
     )
     running = Running(spec, session_id, session, program, audit, catalog, mux)
     collector = None

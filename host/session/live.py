@@ -20,13 +20,14 @@ from typing import Any
 
 from host.catalog.facts import facts_for
 from host.catalog.snapshot import LiveCatalog
-from host.chat.events import Comment, Triaged
+from host.chat.events import Comment, Decision, Triaged
 from host.chat.mux import SourceMux
 from host.chat.storable import storable
 from host.chat.triage import Triage
 from host.reply.events import Responder, Sentence
 from host.reply.guard import Guard
 from host.session.audit import Audit, SpokenReply
+from host.session.controls import Controls, OperatorLine
 from host.session.director import Director
 from host.session.metrics import Metrics
 from host.session.pitching import PitchPlan
@@ -91,6 +92,7 @@ class LiveSession:
         prompt_version: str | None = None,
         pending: list[Comment] | None = None,
         on_exchange: Callable[[SpokenReply], None] | None = None,
+        controls: Controls | None = None,
     ) -> None:
         self._source = source
         self._triage = triage
@@ -107,6 +109,8 @@ class LiveSession:
         self._clips = clips
         self._speech_end: Segment | None = None  # the last segment queued
         self._work = asyncio.Event()
+        self.controls = controls or Controls()
+        self.controls.bind(self._work)
         self._replying = False
         self._source_done = False
         self._comments = 0
@@ -205,7 +209,10 @@ class LiveSession:
         self._comments += 1
         try:
             comment = storable(comment)
-            decision = self._triage.offer(comment, self._clock.now())
+            if self.controls.blocks(comment):
+                decision = Decision(kept=False, reason="blocked")
+            else:
+                decision = self._triage.offer(comment, self._clock.now())
             self._audit.comment(comment, decision)
         except Exception as error:
             self.malformed += 1
@@ -243,6 +250,14 @@ class LiveSession:
             if self._stopping:
                 return
             await self._catalog.refresh()  # the freshest prices this reply can have
+            line = self.controls.next_line()
+            if line is not None:
+                await self._guarded_turn(self._operator_line(line))
+                continue
+            if self.controls.paused:  # comments still queue; a typed line still goes
+                self._work.clear()
+                await self._work.wait()
+                continue
             item = self._triage.pop(self._clock.now())
             if item is None:
                 self._work.clear()
@@ -300,15 +315,26 @@ class LiveSession:
             self._metrics.pitches.labels(self._stream).inc()
         self.pitched.extend(zip(said.times, (s.text for s in said.spoken), strict=True))
 
+    async def _operator_line(self, line: OperatorLine) -> None:
+        """A line typed in the console: guarded and spoken like a reply, audited with who."""
+        said = await self._say(
+            _aiter(line.sentences(self._catalog)), None, None, preemptible=False
+        )
+        self._audit.line(said.spoken, said.violations, intent="takeover", by=line.who)
+
     async def _reply(self, item: Triaged) -> None:
         comment = on_air(item)  # None for a comment triage flagged: answered, never shown
         said = await self._say(
-            self._responder.respond(item, self._catalog), comment, item.trace, preemptible=False
+            self.controls.reply_for(item, self._responder, self._catalog),
+            comment,
+            item.trace,
+            preemptible=False,
         )
         if not said.spoken:
             return
         record = SpokenReply.from_reply(item, said.spoken, said.violations)
         record.prompt_version = self._prompt_version
+        record.approved_by = self.controls.approved_by(item.comment.message_id)
         self.records.append(record)
         task = asyncio.create_task(self._write_when_spoken(record, said.last))
         self._unwritten[task] = record
@@ -394,3 +420,8 @@ class LiveSession:
                         self._metrics.latency.labels(self._stream, stage).observe(t - received)
         if self._on_exchange is not None:
             self._on_exchange(record)
+
+
+async def _aiter(sentences: list[Sentence]) -> AsyncIterator[Sentence]:
+    for sentence in sentences:
+        yield sentence

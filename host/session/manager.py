@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from host.chat.sources.websocket_ingress import IngressHub
 from host.config import Settings
 from host.errors import HostError
 from host.session.builder import Front, Running, run_stream
+from host.session.controls import Controls
 from host.session.live import SessionResult
 from host.session.metrics import Metrics
 from host.session.spec import StreamSpec, load_stream
@@ -74,6 +76,8 @@ class StreamManager:
         if current is not None and not current.task.done():
             raise HostError(f"stream {spec.name} is already running")
         settings = spec.settings_for(self.settings)
+        preview = self.preview_dir(spec.name)
+        shutil.rmtree(preview, ignore_errors=True)  # a last run's segments are not this one's
         managed: Managed
 
         def started(running: Running) -> None:
@@ -88,6 +92,7 @@ class StreamManager:
                 realtime=realtime,
                 front=self.front,
                 on_start=started,
+                preview_dir=preview,
             ),
             name=f"stream-{spec.name}",
         )
@@ -120,6 +125,27 @@ class StreamManager:
         elif not managed.task.done():
             managed.task.cancel()
         return managed
+
+    def preview_dir(self, name: str) -> Path:
+        """Where a stream's console preview (HLS) is written when its file has no HLS sink."""
+        return self.settings.var_dir / "preview" / name
+
+    def hls_dir(self, name: str) -> Path:
+        """The folder of the stream's HLS playlist: its own HLS sink's, else the preview's."""
+        managed = self.streams[name]
+        own = next((s.dir for s in managed.spec.sinks if s.kind == "hls"), None)
+        return own if own is not None else self.preview_dir(name)
+
+    def running(self, name: str) -> Running:
+        """The session of a stream on air; KeyError for an unknown stream, HostError when it
+        is not on air (starting, or ended)."""
+        managed = self.streams[name]
+        if managed.running is None or managed.task.done():
+            raise HostError(f"stream {name} is {managed.state}, not on air")
+        return managed.running
+
+    def controls(self, name: str) -> Controls:
+        return self.running(name).live.controls
 
     def status(self, name: str) -> dict[str, Any]:
         managed = self.streams[name]
