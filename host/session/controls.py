@@ -36,6 +36,7 @@ MAX_RULES = 200  # keyword rules per session, each tested against every reply
 MAX_BLOCKED = 10_000  # blocked viewers per session
 MAX_APPROVALS = 1_000  # who approved recent replies, until their audit rows are written
 LINE_MAX_CHARS = 500  # a typed line or a rule's line (the guard also caps each sentence)
+OPERATOR_PRIORITY = 1e9  # above any comment's: no comment cuts a line an operator typed
 
 Verdict = Literal["approve", "edit", "discard"]
 TimeoutAction = Literal["discard", "speak"]
