@@ -207,17 +207,19 @@ def list_tokens(engine: Engine, user: str | None = None) -> list[TokenRow]:
         ]
 
 
-def revoke_token(engine: Engine, name: str, *, user: str | None = None) -> None:
-    """Revoke (delete) a token: the next call made with it is refused. With `user`, only a
-    token of that user (a user revoking their own)."""
+def revoke_token(engine: Engine, name: str, *, user: str | None = None) -> str:
+    """Revoke (delete) a token and return its user's name: the next call made with it is
+    refused. With `user`, only a token of that user (a user revoking their own)."""
     with Session(engine) as session, session.begin():
-        query = select(ApiToken).join(User).where(ApiToken.name == name)
+        query = select(ApiToken, User.name).join(User).where(ApiToken.name == name)
         if user is not None:
             query = query.where(User.name == user)
-        token = session.scalar(query)
-        if token is None:
+        row = session.execute(query).first()
+        if row is None:
             raise AccountError(f"no token {name!r}")
+        token, owner = row.tuple()
         session.delete(token)
+        return owner
 
 
 def token_principal(engine: Engine, token: str) -> Principal | None:

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from host import __version__
 from host.config import Settings
 from host.session.manager import StreamManager
-from host.web.docs import serve_docs_offline
 from host.web.auth import install_auth
+from host.web.docs import serve_docs_offline
 from host.web.routes import catalog, changes, douyin, ingress, streams
 
 

@@ -499,7 +499,7 @@ def _with_security(schema: dict[str, Any], settings: Settings) -> dict[str, Any]
             "scheme": "bearer",
             "description": "METRICS_TOKEN",
         }
-    signed_in = [{"session": []}, {"bearer": []}]
+    signed_in: list[dict[str, list[str]]] = [{"session": []}, {"bearer": []}]
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             if method.upper() not in METHODS:
