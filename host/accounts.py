@@ -217,7 +217,7 @@ def revoke_token(engine: Engine, name: str, *, user: str | None = None) -> str:
         row = session.execute(query).first()
         if row is None:
             raise AccountError(f"no token {name!r}")
-        token, owner = row.tuple()
+        token, owner = row
         session.delete(token)
         return owner
 
@@ -231,7 +231,7 @@ def token_principal(engine: Engine, token: str) -> Principal | None:
         ).first()
         if row is None:
             return None
-        api_token, user = row.tuple()
+        api_token, user = row
         if api_token.last_used_at is None or now - aware(api_token.last_used_at) > TOKEN_TOUCH:
             api_token.last_used_at = now
         return _principal(user, "token")
@@ -275,7 +275,7 @@ def session_principal(engine: Engine, cookie: str) -> SignedIn | None:
         ).first()
         if row is None:
             return None
-        login, user = row.tuple()
+        login, user = row
         if aware(login.expires_at) <= datetime.now(UTC):
             return None
         return SignedIn(_principal(user, "session"), login.csrf_token)
