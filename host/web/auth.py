@@ -232,10 +232,10 @@ def _csrf_refused() -> Response:
     )
 
 
-def _anonymous(scope: Scope, headers: Headers) -> Response | None:
+def _anonymous(scope: Scope, headers: Headers) -> Response | WebSocketClose:
     """A browser asking for a page goes to the sign-in page; anything else gets 401."""
     if scope["type"] == "websocket":
-        return None  # closed by the caller
+        return WebSocketClose(code=1008, reason="sign in first")
     page = scope["method"] in ("GET", "HEAD") and not scope["path"].startswith("/api/")
     if page and "text/html" in headers.get("accept", ""):
         query = scope.get("query_string", b"").decode("latin-1")
