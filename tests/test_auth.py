@@ -529,3 +529,57 @@ def test_metrics_takes_its_own_token_when_one_is_set(
     assert scraped.status_code == 200
     operation = app.openapi()["paths"]["/metrics"]["get"]
     assert operation["security"] == [{"metricsToken": []}]
+
+
+# accounts over the API
+
+
+def test_admins_manage_users_over_the_api_and_nobody_else_does(
+    app: FastAPI, demo_engine: Engine
+) -> None:
+    admin = TestClient(app, headers=auth_headers(demo_engine, "admin", name="root"))
+    operator = TestClient(app, headers=auth_headers(demo_engine, "operator", name="ops"))
+    new = {"name": "shop1", "role": "merchant", "password": PASSWORD, "merchants": ["demo"]}
+    assert operator.post("/api/users", json=new).status_code == 403
+    assert operator.get("/api/users").status_code == 403
+    made = admin.post("/api/users", json=new)
+    assert made.status_code == 201, made.text
+    assert made.json()["merchants"] == ["demo"] and "password" not in made.text
+    assert admin.post("/api/users", json=new).status_code == 422  # the name is taken
+    bad = admin.post("/api/users", json={**new, "name": "x", "merchants": []})
+    assert bad.status_code == 422 and "--merchant" in bad.text
+    assert [u["name"] for u in admin.get("/api/users").json()] == ["ops", "root", "shop1"]
+    browser = TestClient(app)
+    sign_in(browser, "shop1", PASSWORD)
+    assert browser.get("/api/me").json()["merchants"] == ["demo"]
+    assert operator.delete("/api/users/shop1").status_code == 403
+    assert admin.delete("/api/users/shop1").status_code == 204
+    assert admin.delete("/api/users/shop1").status_code == 404
+    assert browser.get("/api/me").status_code == 401
+    trail = [(r.who, r.action, r.target) for r in reversed(list_changes(demo_engine))]
+    assert trail == [("root", "user.add", "users/shop1"), ("root", "user.remove", "users/shop1")]
+
+
+def test_each_user_keeps_their_own_tokens_and_admins_all(app: FastAPI, demo_engine: Engine) -> None:
+    admin = TestClient(app, headers=auth_headers(demo_engine, "admin", name="root"))
+    operator = TestClient(app, headers=auth_headers(demo_engine, "operator", name="ops"))
+    made = operator.post("/api/tokens", json={"name": "ops-bridge"})
+    assert made.status_code == 201 and made.json()["user"] == "ops"
+    token = made.json()["token"]
+    bridge = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert bridge.get("/api/me").json()["name"] == "ops"
+    listed = operator.get("/api/tokens").json()
+    assert {t["name"] for t in listed} == {"ops-token", "ops-bridge"}
+    assert token not in operator.get("/api/tokens").text
+    assert len(admin.get("/api/tokens").json()) == 3
+    stolen = operator.post("/api/tokens", json={"name": "x", "user": "root"})
+    assert stolen.status_code == 403
+    assert operator.delete("/api/tokens/root-token").status_code == 404
+    assert admin.get("/api/me").status_code == 200
+    assert admin.delete("/api/tokens/ops-bridge").status_code == 204
+    assert bridge.get("/api/me").status_code == 401
+    trail = [(r.who, r.action, r.target) for r in reversed(list_changes(demo_engine))]
+    assert trail == [
+        ("ops", "token.create", "users/ops/tokens/ops-bridge"),
+        ("root", "token.revoke", "users/ops/tokens/ops-bridge"),
+    ]
