@@ -118,8 +118,8 @@ def create_user(
         raise AccountError("a merchant user needs --merchant (the catalog they keep)")
     if role != "merchant" and slugs:
         raise AccountError(f"--merchant is for merchant users; an {role} sees by role")
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+    if password is not None:
+        _check_length(password)
     hashed = _hasher.hash(password) if password is not None else None
     user = User(name=name, role=role, merchants=list(slugs), password_hash=hashed)
     try:
@@ -128,6 +128,22 @@ def create_user(
     except IntegrityError:
         raise AccountError(f"there is already a user {name!r}") from None
     return UserRow(user.name, cast(Role, user.role), slugs, aware(user.created_at))
+
+
+def _check_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Give `name` a new password and sign out their browsers (tokens stay valid)."""
+    _check_length(password)
+    with Session(engine) as session, session.begin():
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise AccountError(f"no user {name!r}")
+        user.password_hash = _hasher.hash(password)
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
 def list_users(engine: Engine) -> list[UserRow]:

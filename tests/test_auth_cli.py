@@ -236,3 +236,22 @@ def test_behind_a_proxy_its_forwarded_scheme_makes_the_cookie_secure(
             )
 
     assert ("secure" in asyncio.run(scenario()).lower()) is behind_proxy
+
+
+def test_a_new_password_signs_the_users_browsers_out(
+    env_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.accounts import sign_in
+
+    host("user", "add", "ann", "--role", "operator", "--password-env", "ROOT_PASSWORD")
+    api = create_app(settings, env_engine)
+    browser = TestClient(api)
+    sign_in(browser, "ann", PASSWORD)
+    monkeypatch.setenv("NEW_PASSWORD", "another long one")
+    code, _, err = host("user", "passwd", "ann", "--password-env", "NEW_PASSWORD")
+    assert code == 0, err
+    assert browser.get("/api/me").status_code == 401
+    sign_in(TestClient(api), "ann", "another long one")
+    assert host("user", "passwd", "bob", "--password-env", "NEW_PASSWORD")[2].startswith(
+        "error: no user 'bob'"
+    )
