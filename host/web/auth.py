@@ -37,17 +37,15 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from host.accounts import (
-    Principal as Principal,
-)
-from host.accounts import (
-    Role as Role,
-)
-from host.accounts import (
+    Principal,
+    Role,
     SignedIn,
     check_password,
     end_session,
@@ -66,6 +64,8 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 FORM_SLACK = 1024 * 1024  # form fields and multipart framing beyond the largest upload
 LOGIN_FORM_TTL_S = 3600  # a sign-in form left open longer must be reloaded
 LIMITER_KEYS = 10_000  # names and addresses remembered; the oldest is forgotten beyond this
+
+Refusal = Response | WebSocketClose  # what the gate answers instead of the route
 
 
 def is_public(path: str) -> bool:
@@ -141,59 +141,64 @@ class AuthGate:
         headers = Headers(scope=scope)
         path: str = scope["path"]
         if is_public(path):
+            refusal: Refusal | None = None
             if path == "/metrics" and not self._metrics_allowed(headers):
-                await _unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>")(
-                    scope, receive, send
-                )
-                return
+                refusal = _unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>")
+        else:
+            refusal, receive = await self._admit(scope, receive, headers)
+        if refusal is None:
             await self.app(scope, receive, send)
             return
-        refusal, signed = await self._identify(headers)
-        if refusal is None and signed is None:
-            refusal = _anonymous(scope, headers)
-        if refusal is None and signed is not None and signed.principal.via == "session":
+        if scope["type"] == "websocket" and not isinstance(refusal, WebSocketClose):
+            refusal = WebSocketClose(code=1008, reason="sign in first")
+        await refusal(scope, receive, send)
+
+    async def _admit(
+        self, scope: Scope, receive: Receive, headers: Headers
+    ) -> tuple[Refusal | None, Receive]:
+        """Find the caller and put them in the scope's state, or say why not. Returns the
+        receive the app reads the body from (a form read for its CSRF token is replayed)."""
+        token = _bearer(headers)
+        if token is not None:
+            principal = await to_thread.run_sync(token_principal, self.engine, token)
+            if principal is None:
+                return _unauthorized("unknown or revoked API token"), receive
+            signed = SignedIn(principal, "")
+        else:
+            cookie = cookie_parser(headers.get("cookie", "")).get(self.cookie)
+            found = (
+                await to_thread.run_sync(session_principal, self.engine, cookie) if cookie else None
+            )
+            if found is None:
+                return _anonymous(scope, headers), receive
+            signed = found
             if scope["type"] == "websocket" and not _same_origin(headers):
-                refusal = WebSocketClose(code=1008, reason="cross-site websocket")
-            elif scope["type"] == "http" and scope["method"] in UNSAFE:
+                return WebSocketClose(code=1008, reason="cross-site websocket"), receive
+            if scope["type"] == "http" and scope["method"] in UNSAFE:
                 refusal, receive = await self._check_csrf(scope, receive, headers, signed)
-        if refusal is not None:
-            if scope["type"] == "websocket" and not isinstance(refusal, WebSocketClose):
-                refusal = WebSocketClose(code=1008, reason="sign in first")
-            await refusal(scope, receive, send)
-            return
-        assert signed is not None
+                if refusal is not None:
+                    return refusal, receive
         state = scope.setdefault("state", {})
         state["principal"] = signed.principal
         state["csrf_token"] = signed.csrf_token
-        await self.app(scope, receive, send)
+        return None, receive
 
     def _metrics_allowed(self, headers: Headers) -> bool:
         if self.metrics_token is None:
             return True
         given = _bearer(headers) or ""
-        return secrets.compare_digest(given, self.metrics_token.get_secret_value())
-
-    async def _identify(self, headers: Headers) -> tuple[Any, SignedIn | None]:
-        """(refusal, None) for a bad bearer token; (None, who) or (None, None) for nobody."""
-        token = _bearer(headers)
-        if token is not None:
-            principal = await to_thread.run_sync(token_principal, self.engine, token)
-            if principal is None:
-                return _unauthorized("unknown or revoked API token"), None
-            return None, SignedIn(principal, "")
-        cookie = cookie_parser(headers.get("cookie", "")).get(self.cookie)
-        if not cookie:
-            return None, None
-        return None, await to_thread.run_sync(session_principal, self.engine, cookie)
+        return secrets.compare_digest(
+            given.encode(), self.metrics_token.get_secret_value().encode()
+        )
 
     async def _check_csrf(
         self, scope: Scope, receive: Receive, headers: Headers, signed: SignedIn
-    ) -> tuple[Any, Receive]:
+    ) -> tuple[Refusal | None, Receive]:
         """(refusal or None, the receive the app should read the body from)."""
-        expected = signed.csrf_token
+        expected = signed.csrf_token.encode()
         given = headers.get(CSRF_HEADER)
         if given is not None:
-            ok = secrets.compare_digest(given.encode(), expected.encode())
+            ok = secrets.compare_digest(given.encode(), expected)
             return (None if ok else _csrf_refused()), receive
         if not headers.get("content-type", "").startswith(FORM_TYPES):
             return _csrf_refused(), receive
@@ -202,13 +207,11 @@ class AuthGate:
             return JSONResponse({"detail": "the form is too large"}, 413), receive
         try:
             form = await Request(scope, _replay(messages, receive)).form()
-        except Exception:  # a form that does not parse cannot carry the token
-            return _csrf_refused(), receive
+        except (MultiPartException, StarletteHTTPException):
+            return _csrf_refused(), receive  # a form that does not parse carries no token
         field = form.get(CSRF_FIELD)
         await form.close()
-        if not isinstance(field, str) or not secrets.compare_digest(
-            field.encode(), expected.encode()
-        ):
+        if not isinstance(field, str) or not secrets.compare_digest(field.encode(), expected):
             return _csrf_refused(), receive
         return None, _replay(messages, receive)
 
