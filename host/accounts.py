@@ -117,7 +117,7 @@ def create_user(
     if role == "merchant" and not slugs:
         raise AccountError("a merchant user needs --merchant (the catalog they keep)")
     if role != "merchant" and slugs:
-        raise AccountError(f"--merchant is for merchant users; an {role} sees by role")
+        raise AccountError(f"--merchant is for merchant users; {role}s see by role")
     if password is not None:
         _check_length(password)
     hashed = _hasher.hash(password) if password is not None else None
