@@ -54,6 +54,7 @@ from host.accounts import (
     token_principal,
 )
 from host.config import Settings
+from host.web.deps import get_engine, get_settings
 
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/health", "/metrics", "/webhooks/douyin"})
 PUBLIC_PREFIXES = ("/webhooks/douyin/", "/ws/ingress/")
@@ -341,16 +342,6 @@ button {{ font: inherit; padding: .6rem; background: #222; color: #fff; border: 
 """
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
 def _tls(request: Request) -> bool:
     """Over TLS, directly or at a trusted proxy (uvicorn rewrites the scheme from
     X-Forwarded-Proto only for the addresses in FORWARDED_ALLOW_IPS, with --behind-proxy)."""
@@ -374,7 +365,7 @@ def _login_page(request: Request, next_: str, message: str, status: int) -> HTML
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.set_cookie(
-        login_cookie(_settings(request)),
+        login_cookie(get_settings(request)),
         token,
         max_age=LOGIN_FORM_TTL_S,
         path="/login",
@@ -400,7 +391,7 @@ def login(
 ) -> Response:
     """Check the password and set the session cookie; 429 with Retry-After after too many
     failures for this name or this client address."""
-    settings = _settings(request)
+    settings = get_settings(request)
     expected = request.cookies.get(login_cookie(settings), "")
     if not expected or not secrets.compare_digest(csrf_token.encode(), expected.encode()):
         return _login_page(request, next_, "The sign-in form expired: please try again.", 403)
@@ -412,13 +403,13 @@ def login(
         page = _login_page(request, next_, f"Too many failed sign-ins: wait {wait} s.", 429)
         page.headers["Retry-After"] = str(wait)
         return page
-    principal = check_password(_engine(request), name, password)
+    principal = check_password(get_engine(request), name, password)
     if principal is None:
         limiter.failed(*keys)
         return _login_page(request, next_, "Wrong name or password.", 401)
     limiter.succeeded(keys[0])
     lifetime = timedelta(hours=settings.session_lifetime_h)
-    cookie, _ = start_session(_engine(request), principal.name, lifetime)
+    cookie, _ = start_session(get_engine(request), principal.name, lifetime)
     response = RedirectResponse(_local(next_), 303)
     response.set_cookie(
         settings.session_cookie,
@@ -435,10 +426,10 @@ def login(
 
 @router.post("/logout", summary="Sign out (ends the session; needs its CSRF token)")
 async def logout(request: Request) -> Response:
-    settings = _settings(request)
+    settings = get_settings(request)
     cookie = request.cookies.get(settings.session_cookie)
     if cookie:
-        signed = await to_thread.run_sync(session_principal, _engine(request), cookie)
+        signed = await to_thread.run_sync(session_principal, get_engine(request), cookie)
         if signed is not None:
             given: Any = request.headers.get(CSRF_HEADER)
             if given is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
@@ -447,7 +438,7 @@ async def logout(request: Request) -> Response:
                 given.encode(), signed.csrf_token.encode()
             ):
                 return _csrf_refused()
-            await to_thread.run_sync(end_session, _engine(request), cookie)
+            await to_thread.run_sync(end_session, get_engine(request), cookie)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(settings.session_cookie, path="/")
     return response
