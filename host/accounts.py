@@ -29,7 +29,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from host.db.models import ApiToken, LoginSession, User
+from host.db.models import ApiToken, LoginSession, User, aware
 from host.errors import HostError
 
 Role = Literal["admin", "operator", "merchant", "marketer"]
@@ -76,11 +76,6 @@ class TokenRow:
     user: str
     created_at: datetime
     last_used_at: datetime | None
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; every one stored here is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def digest(secret: str) -> str:

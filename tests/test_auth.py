@@ -376,6 +376,7 @@ def test_the_changes_trail_shows_each_role_what_it_may_see(
         "/api/merchants/other/imports", files={"file": ("o.csv", b"sku,name,price\nO-1,o,2\n")}
     )
     everything = clients["admin"].get("/api/changes").json()
+    assert all(c["at"].endswith("+00:00") and c["who"] == "operator" for c in everything)
     assert {c["target"] for c in everything} == {
         "merchants/demo/products/LH-001",
         "merchants/other/catalog",
