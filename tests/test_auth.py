@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 
 import host.accounts as accounts
-from host.accounts import create_user, remove_user, revoke_token
+from host.accounts import Principal, create_user, remove_user, revoke_token
 from host.catalog.store import DbCatalog
 from host.changes import list_changes
 from host.config import REPO_ROOT, Settings
@@ -584,3 +584,27 @@ def test_each_user_keeps_their_own_tokens_and_admins_all(app: FastAPI, demo_engi
         ("ops", "token.create", "users/ops/tokens/ops-bridge"),
         ("root", "token.revoke", "users/ops/tokens/ops-bridge"),
     ]
+
+
+def test_accounts_and_the_trail_work_on_both_databases(engine: Engine) -> None:
+    from datetime import timedelta
+
+    from host.changes import record_change
+
+    create_user(engine, "shop_1", "merchant", PASSWORD, ["demo", "a_b"])
+    principal = accounts.check_password(engine, "shop_1", PASSWORD)
+    assert principal is not None and principal.merchants == frozenset({"demo", "a_b"})
+    token = accounts.create_token(engine, "t", "shop_1")
+    assert accounts.token_principal(engine, token) == Principal(
+        "shop_1", "merchant", frozenset({"demo", "a_b"}), "token"
+    )
+    cookie, csrf = accounts.start_session(engine, "shop_1", timedelta(hours=1))
+    signed = accounts.session_principal(engine, cookie)
+    assert signed is not None and signed.csrf_token == csrf
+    cookie2, _ = accounts.start_session(engine, "shop_1", timedelta(seconds=-1))
+    assert accounts.session_principal(engine, cookie2) is None  # expired
+    record_change(engine, "shop_1", "catalog.price", "merchants/a_b/products/X", {"price": "1"})
+    record_change(engine, "shop_1", "catalog.price", "merchants/aXb/products/X", {"price": "2"})
+    rows = list_changes(engine, target_prefix="merchants/a_b/")  # "_" is not a wildcard
+    assert [r.detail for r in rows] == [{"price": "1"}]
+    assert list_changes(engine, target_prefix=[]) == []
