@@ -18,6 +18,7 @@ from host import __version__
 from host.config import Settings
 from host.session.manager import StreamManager
 from host.web.auth import install_auth
+from host.web.console import install_console
 from host.web.docs import serve_docs_offline
 from host.web.routes import accounts, catalog, changes, douyin, ingress, streams
 
@@ -49,6 +50,7 @@ def create_app(
         app.include_router(streams.router)
         app.include_router(changes.router)
         app.include_router(accounts.router)
+        install_console(app)
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -325,9 +325,7 @@ async def live_feed(
         "product": product_json(current) if current is not None else None,
         "lineup": [p.sku for p in running.catalog.lineup()],
     }
-    rows = await run_in_threadpool(
-        _rows, engine, running.session_id, after_comment, after_line
-    )
+    rows = await run_in_threadpool(_rows, engine, running.session_id, after_comment, after_line)
     return out | rows
 
 

@@ -16,10 +16,11 @@ from host.web.auth import Principal, require
 from host.web.console.templating import page
 
 router = APIRouter(include_in_schema=False)
+Streamer = require("operator", "merchant")
 
 
 @router.get("/streams/{name}/live", response_class=HTMLResponse)
-def live_page(name: str, request: Request, user: Principal = require("operator", "merchant")) -> Any:
+def live_page(name: str, request: Request, user: Principal = Streamer) -> Any:
     manager: StreamManager = request.app.state.manager
     managed = manager.streams.get(name)
     if managed is None or not user.may_manage_merchant(managed.spec.merchant):

@@ -20,10 +20,11 @@ from host.web.deps import SettingsDep
 
 router = APIRouter(include_in_schema=False)
 Streamer = require("operator", "merchant")
+Anyone = require("operator", "merchant", "marketer")
 
 
 @router.get("/")
-def home(user: Principal = require("operator", "merchant", "marketer")) -> RedirectResponse:
+def home(user: Principal = Anyone) -> RedirectResponse:
     return RedirectResponse("/prompts" if user.role == "marketer" else "/streams", 303)
 
 
