@@ -35,7 +35,14 @@ OPEN = {
     ("POST", "/webhooks/douyin/{stream}"),
 }
 OPEN_WEBSOCKETS = {"/ws/ingress/{stream}"}
-PARAMS = {"merchant": "demo", "sku": "LH-001", "name": "north", "stream": "north"}
+PARAMS = {
+    "merchant": "demo",
+    "sku": "LH-001",
+    "name": "north",
+    "stream": "north",
+    "pending_id": "1",
+    "file": "index.m3u8",
+}
 PASSWORD = "correct horse battery"
 PRODUCT = "/api/merchants/demo/products/LH-001"
 

@@ -18,7 +18,7 @@ function renderReport(report, imported) {
   const box = document.getElementById("report");
   const counts = report.counts || {};
   const changes = (report.diff && report.diff.changed) || [];
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("p", { class: report.ok ? "ok" : "bad", id: "report-summary" },
       imported ? "Imported: " : (report.ok ? "Valid. If confirmed: " : "Not valid: nothing was imported. "),
       `${counts.added || 0} added, ${counts.changed || 0} changed, ${counts.removed || 0} removed, ${counts.unchanged || 0} unchanged`),
@@ -33,8 +33,8 @@ function renderReport(report, imported) {
         el("tr", {}, el("th", {}, "SKU"), el("th", {}, "Field"), el("th", {}, "Was"), el("th", {}, "Becomes")),
         changes.flatMap((c) => Object.entries(c.changes).map(([field, change]) =>
           el("tr", {}, el("td", {}, c.sku), el("td", {}, field),
-            el("td", {}, JSON.stringify(Array.isArray(change) ? change[0] : (change.old ?? change.before ?? ""))),
-            el("td", {}, JSON.stringify(Array.isArray(change) ? change[1] : (change.new ?? change.after ?? ""))))))) : null) : null);
+            el("td", {}, JSON.stringify(change[0])),
+            el("td", {}, JSON.stringify(change[1])))))) : null) : null].filter(Boolean));
   document.getElementById("confirm").hidden = imported || !report.ok;
 }
 

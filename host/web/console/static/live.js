@@ -125,18 +125,21 @@ function renderChart() {
   const top = Math.max(1, ...latencies.flatMap((l) => STAGES.map((s) => l[s] || 0)));
   const x = (i) => (latencies.length < 2 ? 200 : (i * 400) / (latencies.length - 1));
   const y = (v) => 155 - (v / top) * 145;
-  const paths = STAGES.map((stage, n) => {
-    const points = latencies.map((l, i) => (l[stage] === undefined ? null : `${x(i)},${y(l[stage])}`)).filter(Boolean);
-    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-    line.setAttribute("points", points.join(" "));
-    line.setAttribute("fill", "none");
-    line.setAttribute("stroke", COLORS[n]);
-    line.setAttribute("stroke-width", "2");
-    line.setAttribute("vector-effect", "non-scaling-stroke");
-    line.dataset.stage = stage;
-    return line;
+  const svgNode = (tag, attrs) => {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    return node;
+  };
+  const shapes = STAGES.flatMap((stage, n) => {
+    const points = latencies.map((l, i) => (l[stage] === undefined ? null : [x(i), y(l[stage])])).filter(Boolean);
+    const line = svgNode("polyline", {
+      points: points.map((p) => p.join(",")).join(" "), fill: "none", stroke: COLORS[n],
+      "stroke-width": 2, "vector-effect": "non-scaling-stroke", "data-stage": stage,
+    });
+    const dots = points.map(([px, py]) => svgNode("circle", { cx: px, cy: py, r: 3, fill: COLORS[n] }));
+    return [line, ...dots];
   });
-  svg.replaceChildren(...paths);
+  svg.replaceChildren(...shapes);
   document.getElementById("chart-legend").replaceChildren(
     ...STAGES.map((s, n) => el("span", { style: `color:${COLORS[n]};margin-right:1em` }, `■ ${s}`)),
     el("span", {}, `(max ${top.toFixed(2)} s)`));
