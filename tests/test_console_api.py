@@ -7,8 +7,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import pytest
 from fastapi.testclient import TestClient
+from skimage import data
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -140,3 +142,32 @@ def _playlist(client: TestClient, headers: dict[str, str]) -> str:
             return response.text
         time.sleep(0.1)
     raise AssertionError("the preview playlist never appeared")
+
+
+def test_avatar_from_an_upload_needs_consent_and_a_test_line_is_spoken(
+    client: TestClient, demo_engine: Engine, tmp_path: Path
+) -> None:
+    admin = auth_headers(demo_engine, "admin")
+    ok, png = cv2.imencode(".png", cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    assert ok
+    upload = {"media": ("astronaut.png", png.tobytes(), "image/png")}
+    refused = client.post(
+        "/api/avatars", files=upload, data={"name": "eileen", "consent": " "}, headers=admin
+    )
+    assert refused.status_code == 422 and "consent" in refused.json()["detail"]
+    consent = "public-domain NASA portrait, test fixture"
+    made = client.post(
+        "/api/avatars", files=upload, data={"name": "eileen", "consent": consent}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    page = client.get("/avatars", headers=admin)
+    assert "eileen" in page.text and consent in page.text
+    image = client.get("/avatars/eileen/image.png", headers=admin)
+    assert image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
+    with Session(demo_engine) as s:
+        change = s.scalars(select(db.Change).where(db.Change.action == "avatar.create")).one()
+    assert change.target == "avatars/eileen" and change.detail["consent"] == consent
+
+    wav = client.post("/api/voices/preview", json={"text": "Welcome to the stream!"}, headers=admin)
+    assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
+    assert len(wav.content) > 22050  # about a second of 16-bit speech, not an empty file
