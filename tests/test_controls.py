@@ -151,14 +151,19 @@ def test_approve_mode_holds_each_reply_for_a_click(
     assert (answered[lin].text, answered[lin].approved_by) == ("Very warm, Lin!", "piet")
 
 
-def test_an_unanswered_reply_is_spoken_after_the_timeout_when_so_set(
-    settings: Settings, demo_engine: Engine, tmp_path: Path
+@pytest.mark.parametrize(("action", "spoken"), [("speak", True), ("discard", False)])
+def test_an_unanswered_reply_follows_the_timeout_policy(
+    settings: Settings, demo_engine: Engine, tmp_path: Path, action: str, spoken: bool
 ) -> None:
+    discarded: list[int] = []
+
     async def script(on_air: Running, clock: Clock) -> AsyncIterator[Comment]:
         controls = on_air.live.controls
         controls.set_approve_mode(True)
         yield comment(1, "Tom", "How much is the down jacket?", clock.now())
         await until(lambda: bool(controls.pending))
+        await until(lambda: not controls.pending)
+        discarded.append(controls.discarded)
 
     _, comments, replies = run(
         settings,
@@ -166,10 +171,13 @@ def test_an_unanswered_reply_is_spoken_after_the_timeout_when_so_set(
         tmp_path,
         script,
         approve_timeout_s=0.5,
-        approve_timeout_action="speak",
+        approve_timeout_action=action,
     )
-    (reply,) = [r for r in replies if r.comment_id == comments["c1"].id]
-    assert reply.approved_by == "timeout"
+    answers = [r for r in replies if r.comment_id == comments["c1"].id]
+    if spoken:
+        assert [r.approved_by for r in answers] == ["timeout"] and discarded == [0]
+    else:
+        assert answers == [] and discarded == [1]
 
 
 def test_paused_host_keeps_queueing_and_answers_after_resume(
@@ -181,13 +189,18 @@ def test_paused_host_keeps_queueing_and_answers_after_resume(
         yield comment(1, "Tom", "How much is the down jacket?", clock.now())
         yield comment(2, "Amy", "Do you ship to Shanghai?", clock.now())
         await until(lambda: len(on_air.live.triage) == 2)
+        controls.say("We will be right with you.", "olga")  # an operator still speaks
+        await until(lambda: not controls.state()["lines_waiting"])
         await asyncio.sleep(1.0)
-        assert not on_air.live.records and len(on_air.live.triage) == 2
+        held.append((len(on_air.live.records), len(on_air.live.triage)))
         controls.resume()
 
+    held: list[tuple[int, int]] = []
     _, comments, replies = run(settings, demo_engine, tmp_path, script)
+    assert held == [(0, 2)]  # nothing answered, nothing taken from the queue while paused
     answered = {r.comment_id for r in replies}
     assert {comments["c1"].id, comments["c2"].id} <= answered
+    assert replies[0].intent == "takeover"  # the typed line went first, during the pause
 
 
 def test_keyword_rule_answers_before_the_responder(
