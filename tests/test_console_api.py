@@ -4,8 +4,9 @@ a stream, what a bad request gets, and that every control lands in the changes t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import pytest
@@ -85,8 +86,14 @@ def test_live_controls_by_role_on_a_running_stream(client: TestClient, demo_engi
     assert client.post("/api/streams/shop/pause", headers=marketer).status_code == 403
 
     assert client.post("/api/streams/shop/pause", headers=own).json()["paused"] is True
-    said = client.post("/api/streams/shop/say", json={"text": "  "}, headers=own)
-    assert said.status_code == 422 and "empty" in said.json()["detail"]
+    empty = client.post("/api/streams/shop/say", json={"text": "  "}, headers=own)
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    wrong = "The down jacket is only 9 yuan!"  # not its price: the guard stops it
+    said = client.post("/api/streams/shop/say", json={"text": wrong}, headers=own)
+    assert said.status_code == 200  # taken: said next, or stopped
+    stopped = _until(client, own, lambda feed: feed["stopped"])
+    assert stopped["stopped"][0]["text"] == wrong
+    assert "not in catalog" in " ".join(stopped["stopped"][0]["violations"])
     gone = client.post("/api/streams/shop/pending/7", json={"verdict": "approve"}, headers=own)
     assert gone.status_code == 404
     blocked = client.post("/api/streams/shop/block", json={"viewer": "troll"}, headers=own)
@@ -117,12 +124,22 @@ def test_live_controls_by_role_on_a_running_stream(client: TestClient, demo_engi
     assert trail == [
         ("mia", "stream.start"),
         ("mia", "live.pause"),
+        ("mia", "live.say"),
         ("mia", "live.block"),
         ("mia", "live.rules"),
         ("mia", "live.product"),
         ("mia", "lineup.set"),
     ]
     client.post("/api/streams/shop/stop", headers=own)
+
+
+def _until(client: TestClient, headers: dict[str, str], check: Callable[[dict], Any]) -> dict:
+    for _ in range(300):
+        feed = client.get("/api/streams/shop/live", headers=headers).json()
+        if check(feed):
+            return feed
+        time.sleep(0.1)
+    raise AssertionError(f"never: {feed}")
 
 
 def _on_air(client: TestClient, headers: dict[str, str]) -> dict:

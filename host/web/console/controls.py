@@ -34,6 +34,7 @@ from host.web.deps import EngineDep
 router = APIRouter(tags=["live"])
 Streamer = require("operator", "merchant")
 FEED_ROWS = 50  # comments and lines per poll: what the page shows, not the whole session
+STOPPED_ROWS = 20  # lines the guard stopped, newest: the operator sees why a line was not said
 HLS_FILE = re.compile(r"^(index\.m3u8|segment\d{5}\.ts)$")
 
 
@@ -300,7 +301,8 @@ async def live_feed(
 ) -> dict[str, Any]:
     """What the live page shows, polled: the stream's status, the controls, the queue, the
     product on the card, and the comments and lines (with triage decision, guard verdict,
-    backend, stage latencies and who approved) newer than the ids given."""
+    backend, stage latencies and who approved) newer than the ids given, and the lines the
+    guard stopped."""
     _stream(request, name, user)
     manager = _manager(request)
     out: dict[str, Any] = {"status": manager.status(name), "running": False}
@@ -324,6 +326,10 @@ async def live_feed(
         ],
         "product": product_json(current) if current is not None else None,
         "lineup": [p.sku for p in running.catalog.lineup()],
+        "stopped": [  # lines the guard kept off the air, newest last
+            {"text": text, "violations": list(violations)}
+            for text, violations in running.live.blocked[-STOPPED_ROWS:]
+        ],
     }
     rows = await run_in_threadpool(_rows, engine, running.session_id, after_comment, after_line)
     return out | rows

@@ -107,6 +107,11 @@ function renderControls(controls) {
   if (box.dataset.ids !== ids) { box.dataset.ids = ids; renderPending(controls); }
 }
 
+function renderStopped(stopped) {
+  document.getElementById("stopped").replaceChildren(...stopped.slice().reverse().map((s) =>
+    el("li", { class: "bad" }, `${s.text} — ${s.violations.join("; ")}`)));
+}
+
 function renderQueue(queue) {
   document.getElementById("queue").replaceChildren(...queue.map((q) =>
     el("li", {}, el("strong", {}, q.user), ` ${q.text} `, el("span", { class: "muted" }, `${q.waiting_s} s`))));
@@ -161,6 +166,7 @@ async function poll() {
   renderControls(feed.controls);
   renderQueue(feed.queue);
   renderProducts(feed.lineup, feed.product);
+  renderStopped(feed.stopped);
   if (feed.comments.length) {
     seen.comment = feed.comments[feed.comments.length - 1].id;
     append("comments", feed.comments.map(commentItem));
