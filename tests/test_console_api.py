@@ -94,7 +94,7 @@ def test_live_controls_by_role_on_a_running_stream(client: TestClient, demo_engi
     stopped = _until(client, own, lambda feed: feed["stopped"])
     assert stopped["stopped"][0]["text"] == wrong
     assert "not in catalog" in " ".join(stopped["stopped"][0]["violations"])
-    gone = client.post("/api/streams/shop/pending/7", json={"verdict": "approve"}, headers=own)
+    gone = client.post("/api/streams/shop/pending/7", json={"choice": "approve"}, headers=own)
     assert gone.status_code == 404
     blocked = client.post("/api/streams/shop/block", json={"viewer": "troll"}, headers=own)
     assert blocked.json()["blocked"] == ["troll"]

@@ -38,7 +38,7 @@ MAX_APPROVALS = 1_000  # who approved recent replies, until their audit rows are
 LINE_MAX_CHARS = 500  # a typed line or a rule's line (the guard also caps each sentence)
 OPERATOR_PRIORITY = 1e9  # above any comment's: no comment cuts a line an operator typed
 
-Verdict = Literal["approve", "edit", "discard"]
+Choice = Literal["approve", "edit", "discard"]
 TimeoutAction = Literal["discard", "speak"]
 
 
@@ -110,8 +110,10 @@ def _fold(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
+class Answer:
+    """The operator's answer to a reply waiting for approval."""
+
+    choice: Choice
     who: str
     text: str | None = None  # the edited line (edit only)
 
@@ -124,7 +126,7 @@ class Pending:
     item: Triaged
     sentences: list[Sentence]
     since: float
-    decided: asyncio.Future[Decision] = field(repr=False)
+    decided: asyncio.Future[Answer] = field(repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -212,15 +214,15 @@ class Controls:
         self.rules = made
         return made
 
-    def decide(self, pending_id: int, verdict: Verdict, who: str, text: str | None = None) -> None:
+    def decide(self, pending_id: int, choice: Choice, who: str, text: str | None = None) -> None:
         """Answer a waiting reply; it leaves `pending` at once (KeyError: none such waits)."""
         pending = self.pending[pending_id]
-        if verdict == "edit":
+        if choice == "edit":
             if text is None:
                 raise ControlError("an edit needs the new line")
             text = _clean(text)
         del self.pending[pending_id]
-        pending.decided.set_result(Decision(verdict, who, text))
+        pending.decided.set_result(Answer(choice, who, text))
 
     def state(self) -> dict[str, Any]:
         return {
@@ -268,15 +270,15 @@ class Controls:
         written = [s async for s in responder.respond(item, catalog)]
         if not written:
             return
-        decision = await self._approval(item, written)
-        if decision.verdict == "discard":
+        answer = await self._approval(item, written)
+        if answer.choice == "discard":
             self.discarded += 1
             return
-        self._remember(item.comment.message_id, decision.who)
-        if decision.verdict == "edit":
-            assert decision.text is not None
+        self._remember(item.comment.message_id, answer.who)
+        if answer.choice == "edit":
+            assert answer.text is not None
             written = sentences_of(
-                decision.text,
+                answer.text,
                 skus=sorted({sku for s in written for sku in s.skus}),
                 backend=written[0].backend,
                 intent=written[0].intent,
@@ -284,7 +286,7 @@ class Controls:
         for sentence in written:
             yield sentence
 
-    async def _approval(self, item: Triaged, written: list[Sentence]) -> Decision:
+    async def _approval(self, item: Triaged, written: list[Sentence]) -> Answer:
         loop = asyncio.get_running_loop()
         pending = Pending(next(self._ids), item, written, time.monotonic(), loop.create_future())
         self.pending[pending.id] = pending
@@ -297,8 +299,8 @@ class Controls:
                 self.approve_timeout_s,
                 self.timeout_action,
             )
-            verdict: Verdict = "discard" if self.timeout_action == "discard" else "approve"
-            return Decision(verdict, "timeout")
+            choice: Choice = "discard" if self.timeout_action == "discard" else "approve"
+            return Answer(choice, "timeout")
         finally:
             self.pending.pop(pending.id, None)
 

@@ -79,7 +79,7 @@ function renderPending(controls) {
   if (!controls.pending.length) { box.append(el("p", { class: "muted" }, "none")); return; }
   for (const p of controls.pending) {
     const edit = el("input", { value: p.reply, size: 40, class: "edit-text" });
-    const decide = (verdict) => control("POST", `pending/${p.id}`, { verdict, text: verdict === "edit" ? edit.value : null });
+    const decide = (choice) => control("POST", `pending/${p.id}`, { choice, text: choice === "edit" ? edit.value : null });
     box.append(el("div", { class: "pending", "data-id": p.id },
       el("div", {}, el("strong", {}, p.user), `: ${p.comment}`),
       el("div", { class: "reply" }, p.reply),
