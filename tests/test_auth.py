@@ -615,3 +615,21 @@ def test_accounts_and_the_trail_work_on_both_databases(engine: Engine) -> None:
     rows = list_changes(engine, target_prefix="merchants/a_b/")  # "_" is not a wildcard
     assert [r.detail for r in rows] == [{"price": "1"}]
     assert list_changes(engine, target_prefix=[]) == []
+
+
+def test_a_form_too_large_to_hold_its_csrf_token_is_refused(
+    settings: Settings, demo_engine: Engine
+) -> None:
+    capped = settings.model_copy(update={"catalog_max_file_mb": 0.1})
+    app = create_app(capped, demo_engine)
+    create_user(demo_engine, "ann", "operator", PASSWORD)
+    browser = TestClient(app)
+    csrf = sign_in(browser, "ann", PASSWORD)
+    body = b"sku,name,price\n" + b"P-1,cup,10\n" * 200_000  # 2.2 MB: past the cap + 1 MB
+    response = browser.post(
+        "/api/merchants/shop/imports",
+        files={"file": ("c.csv", body, "text/csv")},
+        data={"csrf_token": csrf},
+    )
+    assert response.status_code == 413
+    assert DbCatalog(demo_engine, "shop").get("P-1") is None

@@ -203,9 +203,13 @@ class AuthGate:
             return (None if ok else _csrf_refused()), receive
         if not headers.get("content-type", "").startswith(FORM_TYPES):
             return _csrf_refused(), receive
+        declared = headers.get("content-length", "")
+        too_large = JSONResponse({"detail": "the form is too large"}, 413)
+        if declared.isdigit() and int(declared) > self.form_cap:
+            return too_large, receive  # refused before a byte of it is read
         messages = await _read_body(receive, self.form_cap)
         if messages is None:
-            return JSONResponse({"detail": "the form is too large"}, 413), receive
+            return too_large, receive
         try:
             form = await Request(scope, _replay(messages, receive)).form()
         except (MultiPartException, StarletteHTTPException):
