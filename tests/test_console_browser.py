@@ -27,6 +27,7 @@ from host.catalog.export import export_catalog
 from host.config import REPO_ROOT, Settings
 from host.db import models as db
 from host.db.engine import make_engine
+from host.stream.layout import Layout
 from host.web.app import create_app
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -37,6 +38,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO_ROOT / "docs" / "screenshots"
 PASSWORD = "correct horse battery staple"
 TOKEN = "console-test-ingress-token"
+WIDTH, HEIGHT = 360, 640
 STREAM = """name: shop
 merchant: demo
 sources:
@@ -72,8 +74,8 @@ def served(
         var_dir=work / "var",
         products_dir=REPO_ROOT / "products",
         streams_dir=streams,
-        width=360,
-        height=640,
+        width=WIDTH,
+        height=HEIGHT,
         hls_segment_seconds=1.0,
         approve_timeout_s=45.0,
     )
@@ -195,6 +197,10 @@ def test_price_edited_in_the_catalog_reaches_the_running_preview_card(
 ) -> None:
     page.goto("/streams/shop/live")
     sku = page.locator("#card-sku").inner_text(timeout=30_000)
+    _video_time(page, above=0.5)
+    before = _card_pixels(page)
+    page.wait_for_timeout(1000)
+    still = _difference(before, _card_pixels(page))
     page.goto("/catalog?merchant=demo")
     row = page.locator(f'#products tr[data-sku="{sku}"]')
     row.locator("input.price").fill("321.00")
@@ -202,6 +208,16 @@ def test_price_edited_in_the_catalog_reaches_the_running_preview_card(
     expect(page.locator("#flash")).to_contain_text("on air at once")
     page.goto("/streams/shop/live")
     expect(page.locator("#card-price")).to_contain_text("321.00", timeout=15_000)
+    # and in the decoded video: the card's pixels change once the new price is drawn
+    # (HLS is a few seconds behind), while an idle card alone holds still
+    changed = 0.0
+    for _ in range(40):
+        page.wait_for_timeout(500)
+        if page.evaluate("document.getElementById('preview').currentTime") > 0.5:
+            changed = _difference(before, _card_pixels(page))
+            if changed > max(1.0, 10 * still):
+                break
+    assert changed > max(1.0, 10 * still), (still, changed)  # seen: idle 0.01, edited 3.2
     _, engine, _ = served
     with Session(engine) as s:
         change = s.scalars(select(db.Change).order_by(db.Change.id.desc())).first()
@@ -281,6 +297,36 @@ def _comment(url: str, message_id: str, user: str, text: str) -> None:
         assert json.loads(ws.recv())["type"] == "ready"
         ws.send(json.dumps({"type": "comment", "id": message_id, "user": user, "text": text}))
         assert json.loads(ws.recv())["status"] == "accepted"
+
+
+def _card_pixels(page: Any) -> list[int]:
+    """Grey levels of the product card's box in the preview's current decoded frame."""
+    left, bottom, width = Layout(WIDTH, HEIGHT, "top-left").card_box()
+    height = width // 2
+    box = [left, bottom - height, width, height]
+    pixels: list[int] = page.evaluate(
+        """([x, y, w, h]) => {
+            const video = document.getElementById("preview");
+            const canvas = document.createElement("canvas");
+            canvas.width = video.videoWidth;
+            canvas.height = video.videoHeight;
+            const context = canvas.getContext("2d");
+            context.drawImage(video, 0, 0);
+            const data = context.getImageData(x, y, w, h).data;
+            const grey = [];
+            for (let i = 0; i < data.length; i += 4) {
+                grey.push((data[i] + data[i + 1] + data[i + 2]) / 3);
+            }
+            return grey;
+        }""",
+        box,
+    )
+    return pixels
+
+
+def _difference(a: list[int], b: list[int]) -> float:
+    """Mean absolute difference of two grey samples (0: the same picture)."""
+    return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
 
 
 def _video_time(page: Any, *, above: float) -> float:
