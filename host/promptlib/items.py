@@ -32,15 +32,53 @@ class ItemSpec:
 
 
 ITEMS: tuple[ItemSpec, ...] = (
-    ItemSpec("persona", ANY, "persona", "llm/persona.yaml", "who the LLM host is, its reply style and language rule"),
-    ItemSpec("llm.system", ANY, "jinja", "llm/system.j2", "the LLM's system message: persona, facts, policy"),
+    ItemSpec(
+        "persona",
+        ANY,
+        "persona",
+        "llm/persona.yaml",
+        "who the LLM host is, its reply style and language rule",
+    ),
+    ItemSpec(
+        "llm.system",
+        ANY,
+        "jinja",
+        "llm/system.j2",
+        "the LLM's system message: persona, facts, policy",
+    ),
     ItemSpec("llm.reply", ANY, "jinja", "llm/reply.j2", "the LLM's message for one viewer comment"),
     ItemSpec("llm.pitch", ANY, "jinja", "llm/pitch.j2", "the LLM's message for an idle pitch"),
-    ItemSpec("answers", ANY, "phrasebook", "answers.yaml", "the offline answerer's templates: greetings, prices, stock, sizes"),
-    ItemSpec("faq", ANY, "faq", "faq.yaml", "store-policy topics and the line when the merchant gave none"),
-    ItemSpec("banned", ANY, "banned", "banned.yaml", "claims never said (by advertising-law class) and comment words dropped"),
-    ItemSpec("pitch", "zh", "script", "scripts/pitch.zh.yaml", "Mandarin idle pitch scripts (话术), per product"),
-    ItemSpec("pitch", "en", "script", "scripts/pitch.en.yaml", "English idle pitch scripts, per product"),
+    ItemSpec(
+        "answers",
+        ANY,
+        "phrasebook",
+        "answers.yaml",
+        "the offline answerer's templates: greetings, prices, stock, sizes",
+    ),
+    ItemSpec(
+        "faq",
+        ANY,
+        "faq",
+        "faq.yaml",
+        "store-policy topics and the line when the merchant gave none",
+    ),
+    ItemSpec(
+        "banned",
+        ANY,
+        "banned",
+        "banned.yaml",
+        "claims never said (by advertising-law class) and comment words dropped",
+    ),
+    ItemSpec(
+        "pitch",
+        "zh",
+        "script",
+        "scripts/pitch.zh.yaml",
+        "Mandarin idle pitch scripts (话术), per product",
+    ),
+    ItemSpec(
+        "pitch", "en", "script", "scripts/pitch.en.yaml", "English idle pitch scripts, per product"
+    ),
 )
 BY_REF = {item.ref: item for item in ITEMS}
 

@@ -95,7 +95,9 @@ def _label_rows(session: Session) -> dict[tuple[int, str], PromptLabel]:
     return {(row.item_id, row.label): row for row in rows}
 
 
-def _info(spec: ItemSpec, row: PromptVersion, parents: dict[int, int], labels: Sequence[str]) -> VersionInfo:
+def _info(
+    spec: ItemSpec, row: PromptVersion, parents: dict[int, int], labels: Sequence[str]
+) -> VersionInfo:
     return VersionInfo(
         ref=spec.ref,
         number=row.number,
@@ -156,7 +158,9 @@ def seed(engine: Engine, folder: Path = DEFAULT_PROMPTS_DIR, author: str = "seed
             session.flush()
             for label in (PRODUCTION, STAGING):
                 session.add(
-                    PromptLabel(item_id=item.id, label=label, version_id=version.id, moved_by=author)
+                    PromptLabel(
+                        item_id=item.id, label=label, version_id=version.id, moved_by=author
+                    )
                 )
             seeded.append(spec.ref)
     return seeded
@@ -213,7 +217,9 @@ def versions(engine: Engine, ref: str) -> list[VersionInfo]:
     return [_info(spec, row, parents, on.get(row.id, ())) for row in rows]
 
 
-def version(engine: Engine, ref: str, number: int | None = None, label: str | None = None) -> VersionInfo:
+def version(
+    engine: Engine, ref: str, number: int | None = None, label: str | None = None
+) -> VersionInfo:
     """One version by number, or the one `label` points at (default: production)."""
     found = versions(engine, ref)
     if number is not None:
@@ -232,7 +238,9 @@ def labels(engine: Engine) -> dict[str, dict[str, int]]:
     """ref -> label -> version number, for every item in the library."""
     with Session(engine) as session:
         items = {i.id: i for i in session.scalars(select(PromptItem))}
-        numbers = {vid: n for vid, n in session.execute(select(PromptVersion.id, PromptVersion.number))}
+        numbers = {
+            vid: n for vid, n in session.execute(select(PromptVersion.id, PromptVersion.number))
+        }
         out: dict[str, dict[str, int]] = {}
         for (item_id, label), move in sorted(_label_rows(session).items()):
             item = items[item_id]
@@ -259,7 +267,9 @@ def move_label(
         previous = _label_rows(session).get((item.id, label))
         before = None
         if previous is not None:
-            before = session.get(PromptVersion, previous.version_id)
+            before = session.scalar(
+                select(PromptVersion.number).where(PromptVersion.id == previous.version_id)
+            )
         row_id = session.scalar(
             select(PromptVersion.id).where(
                 PromptVersion.item_id == item.id, PromptVersion.number == number
@@ -267,7 +277,7 @@ def move_label(
         )
         assert row_id is not None
         session.add(PromptLabel(item_id=item.id, label=label, version_id=row_id, moved_by=who))
-    return before.number if before is not None else None
+    return before
 
 
 def label_history(engine: Engine, ref: str, label: str) -> list[tuple[datetime, str, int]]:
@@ -280,8 +290,8 @@ def label_history(engine: Engine, ref: str, label: str) -> list[tuple[datetime, 
             .join(PromptVersion, PromptVersion.id == PromptLabel.version_id)
             .where(PromptLabel.item_id == item.id, PromptLabel.label == label)
             .order_by(PromptLabel.id.desc())
-        ).tuples()
-        return list(rows)
+        )
+        return [(at, who, number) for at, who, number in rows]
 
 
 def resolve(session: Session, label: str) -> Resolved:
@@ -291,12 +301,17 @@ def resolve(session: Session, label: str) -> Resolved:
     chosen: dict[str, int] = {}
     for spec in ITEMS:
         item_id = items.get((spec.name, spec.language))
-        move = (moves.get((item_id, label)) or moves.get((item_id, PRODUCTION))) if item_id else None
+        move = (
+            (moves.get((item_id, label)) or moves.get((item_id, PRODUCTION))) if item_id else None
+        )
         if move is None:
-            raise HostError(f"{spec.ref} has no {label!r} or {PRODUCTION!r} version: run `host prompts seed`")
+            raise HostError(
+                f"{spec.ref} has no {label!r} or {PRODUCTION!r} version: run `host prompts seed`"
+            )
         chosen[spec.ref] = move.version_id
     rows = {
-        v.id: v for v in session.scalars(select(PromptVersion).where(PromptVersion.id.in_(chosen.values())))
+        v.id: v
+        for v in session.scalars(select(PromptVersion).where(PromptVersion.id.in_(chosen.values())))
     }
     return Resolved(
         label, {ref: (vid, rows[vid].number, rows[vid].body) for ref, vid in chosen.items()}
@@ -305,7 +320,9 @@ def resolve(session: Session, label: str) -> Resolved:
 
 def labels_version(session: Session) -> tuple[int, int]:
     """A cheap question whose answer changes whenever a label moves (moves are append-only)."""
-    newest, count = session.execute(select(func.max(PromptLabel.id), func.count(PromptLabel.id))).one()
+    newest, count = session.execute(
+        select(func.max(PromptLabel.id), func.count(PromptLabel.id))
+    ).one()
     return int(newest or 0), int(count)
 
 

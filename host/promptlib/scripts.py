@@ -69,9 +69,7 @@ def check_line(line: str, where: str) -> list[str]:
             if any(not alt.strip() for alt in body.split("|")):
                 problems.append(f"{where}: empty alternative in {{{body}}}")
         elif body not in VARIABLES:
-            problems.append(
-                f"{where}: unknown variable {{{body}}} (known: {', '.join(VARIABLES)})"
-            )
+            problems.append(f"{where}: unknown variable {{{body}}} (known: {', '.join(VARIABLES)})")
     outside = PLACE.sub("", line)
     if DIGIT.search(outside):
         problems.append(
@@ -92,7 +90,9 @@ def _script(data: Any, where: str) -> Script:
         items = data.get(section)
         if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
             raise ScriptError(f"{where}.{section}: required, a list of lines")
-        problems = [p for n, item in enumerate(items) for p in check_line(item, f"{where}.{section}[{n}]")]
+        problems = [
+            p for n, item in enumerate(items) for p in check_line(item, f"{where}.{section}[{n}]")
+        ]
         if problems:
             raise ScriptError("; ".join(problems))
         parts[section] = tuple(items)
@@ -143,7 +143,11 @@ class ScriptPitcher:
     name = "script"
 
     def __init__(
-        self, books: Mapping[Language, ScriptBook], phraser: Phraser, fallback: Pitcher, seed: int = 0
+        self,
+        books: Mapping[Language, ScriptBook],
+        phraser: Phraser,
+        fallback: Pitcher,
+        seed: int = 0,
     ) -> None:
         self._books = books
         self._phraser = phraser
@@ -197,4 +201,6 @@ class ScriptPitcher:
             return
         texts = self.render(product, language)
         for i, text in enumerate(texts):
-            yield Sentence(text, language, "pitch", (product.sku,), self.name, i, i == len(texts) - 1)
+            yield Sentence(
+                text, language, "pitch", (product.sku,), self.name, i, i == len(texts) - 1
+            )

@@ -30,7 +30,15 @@ from host.reply.prompts import (
 
 # What each LLM template is given (host/reply/llm_prompt.py renders them).
 JINJA_VARIABLES = {
-    "llm/system.j2": {"persona", "reply_style", "language_rule", "current", "lineup", "facts", "policy"},
+    "llm/system.j2": {
+        "persona",
+        "reply_style",
+        "language_rule",
+        "current",
+        "lineup",
+        "facts",
+        "policy",
+    },
     "llm/reply.j2": {"comment", "askers", "history", "gift", "spoken", "correction"},
     "llm/pitch.j2": {"product", "spoken", "correction"},
 }
@@ -119,7 +127,9 @@ def _jinja(text: str, spec: ItemSpec) -> None:
     try:
         tree = env.parse(text)
     except jinja2.TemplateSyntaxError as error:
-        raise PromptsError(f"{spec.ref}: line {error.lineno}: template syntax: {error.message}") from None
+        raise PromptsError(
+            f"{spec.ref}: line {error.lineno}: template syntax: {error.message}"
+        ) from None
     unknown = sorted(jinja2.meta.find_undeclared_variables(tree) - JINJA_VARIABLES[spec.path])
     if unknown:
         known = ", ".join(sorted(JINJA_VARIABLES[spec.path]))

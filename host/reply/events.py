@@ -30,6 +30,7 @@ class Sentence:
     index: int  # 0-based position in the reply
     last: bool  # no more sentences follow
     rejected: tuple[Rejection, ...] = ()  # drafts the guard stopped; this sentence replaces them
+    prompt_version: str | None = None  # the prompt library release that wrote it (`label#id`)
 
 
 def skus_of(sentences: Iterable[Sentence]) -> list[str]:

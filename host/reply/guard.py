@@ -175,7 +175,9 @@ class Guard:
         claim = CLAIM.match(violation)
         if claim is not None:
             return self.classes.get(claim.group(1), "claim")
-        return next((kind for start, kind in VIOLATION_KINDS if violation.startswith(start)), "other")
+        return next(
+            (kind for start, kind in VIOLATION_KINDS if violation.startswith(start)), "other"
+        )
 
     def claims_in(self, text: str) -> list[tuple[str, str]]:
         """(class, claim) of every banned claim in `text`, with no catalog facts to exempt:

@@ -173,7 +173,7 @@ class Audit:
                 "intent": "pitch",
                 "skus": skus_of(spoken),
                 "backend": spoken[0].backend,
-                "prompt_version": None,
+                "prompt_version": spoken[0].prompt_version,
                 "guard_ok": not violations,
                 "violations": list(violations),
                 "stamps": {},

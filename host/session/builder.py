@@ -35,6 +35,7 @@ from host.face.base import Animator
 from host.face.sadtalker import SadTalkerFace
 from host.face.wear import build_animator
 from host.logs import session_var, stream_var
+from host.promptlib.onair import on_air_responder
 from host.reply.guard import Guard
 from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
@@ -189,7 +190,9 @@ async def run_stream(
         banned.words, queue_size=settings.queue_size, viewer_cooldown_s=settings.viewer_cooldown_s
     )
     guard = Guard(banned.claims)
-    responder = build_responder(settings, guard)
+    responder = await asyncio.to_thread(
+        on_air_responder, engine, settings, spec.prompts, build_responder(settings, guard)
+    )
     pitches = PitchPlan.from_settings(settings, responder)
     if pitches is not None:
         pitches = pitches.resumed(recovered.pitch_slot)

@@ -308,7 +308,7 @@ class LiveSession:
         if not said.spoken:
             return
         record = SpokenReply.from_reply(item, said.spoken, said.violations)
-        record.prompt_version = self._prompt_version
+        record.prompt_version = said.spoken[0].prompt_version or self._prompt_version
         self.records.append(record)
         task = asyncio.create_task(self._write_when_spoken(record, said.last))
         self._unwritten[task] = record
