@@ -145,7 +145,7 @@ def test_versions_keep_author_parent_and_note(lib: Engine) -> None:
     third = library.save_version(lib, "pitch/zh", first.body + "\n", author="li", parent=1)
     assert (third.number, third.parent) == (3, 1)
     assert [v.number for v in library.versions(lib, "pitch/zh")] == [3, 2, 1]
-    assert "+    - \"{家人们|宝宝们|老铁们}看过来，{link}号链接{name}上车啦！\"" in library.diff(
+    assert '+    - "{家人们|宝宝们|老铁们}看过来，{link}号链接{name}上车啦！"' in library.diff(
         first, second
     )
     with pytest.raises(HostError, match="nothing changed from version 2"):

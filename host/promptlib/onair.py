@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 import math
 import os
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ from host.config import Settings
 from host.db.models import PromptItem, PromptLabel
 from host.errors import HostError
 from host.promptlib.items import ITEMS, item_for, materialise
-from host.promptlib.library import Resolved, labels_version, release, resolve
+from host.promptlib.library import Resolved, guard_in_force, labels_version, release, resolve
 from host.promptlib.scripts import ScriptBook, ScriptPitcher, script_book_from
 from host.promptlib.validate import PromptInvalid, validate
 from host.reply.events import Pitcher, Responder, Sentence
@@ -79,18 +79,26 @@ def _folder(root: Path, resolved: Resolved) -> Path:
     return folder
 
 
-def build_arm(engine: Engine, settings: Settings, resolved: Resolved) -> Arm:
-    """Validate the label's versions once more and build what speaks them."""
+def build_arm(
+    engine: Engine, settings: Settings, resolved: Resolved, checked: set[tuple[int, str]]
+) -> Arm:
+    """Validate the label's versions once more (against production's banned claims, as on
+    save: an A/B label cannot carry a laxer list) and build what speaks them. `checked`:
+    (version id, claims digest) pairs that passed already, so a move re-checks only what moved."""
     bodies = resolved.bodies()
+    in_force = guard_in_force(engine)
+    claims = hashlib.sha256(repr(in_force.classes).encode()).hexdigest()
+    for ref, (version_id, _, body) in resolved.versions.items():
+        if (version_id, claims) not in checked:
+            validate(item_for(ref), body, in_force)
+            checked.add((version_id, claims))
     guard = Guard(banned_from(parse_yaml(bodies["banned"], "banned"), "banned").claims)
-    for ref, body in bodies.items():
-        validate(item_for(ref), body, guard)
     folder = _folder(settings.var_dir / "prompts", resolved)
     responder: Speaker = build_responder(settings.model_copy(update={"prompts_dir": folder}), guard)
     books: dict[Language, ScriptBook] = {}
     for spec in ITEMS:
         if spec.kind == "script" and spec.language in ("zh", "en"):
-            data = yaml.safe_load((folder / spec.path).read_text(encoding="utf-8"))
+            data = parse_yaml((folder / spec.path).read_text(encoding="utf-8"), spec.ref)
             books[spec.language] = script_book_from(data, spec.ref)  # type: ignore[index]
     pitcher = ScriptPitcher(books, Phraser(load_phrasebook(folder / "answers.yaml")), responder)
     return Arm(
@@ -111,6 +119,7 @@ class PromptsOnAir:
         self._arms: dict[str, Arm] = {}
         self._version: tuple[int, int] | None = None
         self._inflight: asyncio.Future[None] | None = None
+        self._checked: set[tuple[int, str]] = set()
         self.failures = 0
 
     def load(self) -> None:
@@ -135,6 +144,7 @@ class PromptsOnAir:
             await asyncio.wait_for(asyncio.shield(self._inflight), self.deadline_s)
         except TimeoutError:
             self.failures += 1
+            log.warning("prompt labels: refresh missed its deadline; the last ones stay on air")
         except Exception as error:  # a bad version or a database away: keep speaking
             self.failures += 1
             log.warning("prompt labels not refreshed (%s); the last ones stay on air", error)
@@ -149,7 +159,7 @@ class PromptsOnAir:
         for r in resolved:
             if r.label not in arms or arms[r.label].digest != r.digest:
                 try:
-                    arms[r.label] = build_arm(self._engine, self._settings, r)
+                    arms[r.label] = build_arm(self._engine, self._settings, r, self._checked)
                 except PromptInvalid as error:
                     if r.label not in arms:
                         raise

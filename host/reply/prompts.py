@@ -19,6 +19,8 @@ from host.config import REPO_ROOT
 
 Language = Literal["zh", "en"]
 DEFAULT_PROMPTS_DIR = REPO_ROOT / "prompts"
+# libyaml's loader where the wheel has it: a label move re-reads every prompt file
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class PromptsError(ValueError):
@@ -69,7 +71,7 @@ def _read(path: Path) -> Any:
 def parse_yaml(text: str, where: str) -> Any:
     """YAML text as data; a syntax error names the line, as a marketer's editor shows it."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
