@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -209,7 +210,7 @@ def test_openings_rotate_without_repeats() -> None:
     said = [script.render(JACKET, "zh")[0] for _ in range(40)]
     for start in range(0, 40, 4):  # every round of four uses each opening once
         assert sorted(said[start : start + 4]) == [f"{x} 轻薄羽绒服" for x in "ABCD"]
-    assert all(a != b for a, b in zip(said, said[1:], strict=False))  # never twice in a row
+    assert all(a != b for a, b in itertools.pairwise(said))  # never twice in a row
 
 
 def test_alternatives_rotate_without_repeats_and_facts_come_from_the_catalog() -> None:
@@ -217,7 +218,7 @@ def test_alternatives_rotate_without_repeats_and_facts_come_from_the_catalog() -
     openings = [script.render(JACKET, "zh")[0] for _ in range(30)]
     for start in range(0, 30, 3):
         assert {o.split("，")[0] for o in openings[start : start + 3]} == {"老铁", "宝宝", "家人们"}
-    assert all(a != b for a, b in zip(openings, openings[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(openings))
     assert "1号链接轻薄羽绒服" in openings[0]
     cheaper = ProductFacts(**{**JACKET.__dict__, "price": Decimal("359")})
     assert script.render(cheaper, "zh")[1].endswith("359元。")  # the price of the moment
