@@ -62,6 +62,7 @@ class Arm:
     responder: Speaker
     pitcher: Pitcher
     guard: Guard
+    words: tuple[str, ...]  # comments with these are dropped (triage)
 
 
 def _folder(root: Path, resolved: Resolved) -> Path:
@@ -92,7 +93,8 @@ def build_arm(
         if (version_id, claims) not in checked:
             validate(item_for(ref), body, in_force)
             checked.add((version_id, claims))
-    guard = Guard(banned_from(parse_yaml(bodies["banned"], "banned"), "banned").claims)
+    banned = banned_from(parse_yaml(bodies["banned"], "banned"), "banned")
+    guard = Guard(banned.claims)
     folder = _folder(settings.var_dir / "prompts", resolved)
     responder: Speaker = build_responder(settings.model_copy(update={"prompts_dir": folder}), guard)
     books: dict[Language, ScriptBook] = {}
@@ -102,7 +104,13 @@ def build_arm(
             books[spec.language] = script_book_from(data, spec.ref)  # type: ignore[index]
     pitcher = ScriptPitcher(books, Phraser(load_phrasebook(folder / "answers.yaml")), responder)
     return Arm(
-        resolved.label, resolved.digest, release(engine, resolved), responder, pitcher, guard
+        resolved.label,
+        resolved.digest,
+        release(engine, resolved),
+        responder,
+        pitcher,
+        guard,
+        banned.words,
     )
 
 
