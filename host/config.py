@@ -149,7 +149,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "music_path", "sadtalker_dir", "sadtalker_checkpoints", "log_dir", mode="before"
+        "music_path",
+        "sadtalker_dir",
+        "sadtalker_checkpoints",
+        "log_dir",
+        "ssl_certfile",
+        "ssl_keyfile",
+        mode="before",
     )
     @classmethod
     def _empty_path_is_none(cls, value: object) -> object:
@@ -250,6 +256,43 @@ class Settings(BaseSettings):
     )
     log_max_mb: int = Field(default=20, description="size of one JSON log file before rotation")
     log_backups: int = Field(default=10, description="rotated JSON log files kept")
+
+    # accounts and the web front (host serve, host run)
+    session_lifetime_h: float = Field(
+        default=12.0, gt=0, description="hours a console sign-in lasts before signing in again"
+    )
+    session_cookie: str = Field(
+        default="livehost_session",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="name of the console's session cookie",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        gt=0,
+        description="failed sign-ins per user name, and per client address, before a pause",
+    )
+    login_window_s: float = Field(
+        default=300.0, gt=0, description="seconds failed sign-ins are counted over (the pause)"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token /metrics asks for (unset: /metrics is open, like /health)",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="TLS certificate (PEM) for host serve and host run"
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="TLS private key (PEM) for host serve and host run"
+    )
+    behind_proxy: bool = Field(
+        default=False,
+        description="TLS ends at a reverse proxy: trust its X-Forwarded-Proto and -For headers",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="with BEHIND_PROXY: addresses of the proxy whose X-Forwarded headers are"
+        " trusted (comma-separated, or *)",
+    )
 
     # triage / reply
     queue_size: int = Field(default=64, description="triaged comments waiting for an answer")

@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 from host.config import Settings
 from host.db import models as db
 from host.web.app import create_app
+from tests.accounts import auth_headers
 from tests.platform_doubles.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
@@ -69,7 +70,9 @@ def test_serve_starts_two_streams_and_each_answers_its_own_ingress(
         url = "http://127.0.0.1:{port}"
         async with (
             serving(app) as port,
-            httpx.AsyncClient(base_url=url.format(port=port)) as client,
+            httpx.AsyncClient(
+                base_url=url.format(port=port), headers=auth_headers(demo_engine)
+            ) as client,
         ):
             refused = await client.post("/api/streams", json={"file": "../etc/passwd"})
             assert refused.status_code == 422
