@@ -3,7 +3,7 @@ label moves (append-only), and releases (what a label resolved to, named by audi
 The unused `prompt_versions` table of 0001 is replaced.
 
 Revision ID: 0006
-Revises: 0003 (the lead re-chains it after 0004/0005 at merge)
+Revises: 0004 (chained after wt-auth's accounts; the lead re-chains it after 0005 at merge)
 Create Date: 2026-12-01
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -247,6 +247,47 @@ async def _run_label(
     return LabelResult(label, arm.prompt_version, done, pitches)
 
 
+RUBRIC = (
+    "You grade one answer of an AI host in a live-selling stream. Score it from 1 to 5: 5 when"
+    " it answers the viewer's question with the expected facts, in the viewer's language,"
+    " briefly and warmly as spoken words, with no absolute, medical or guaranteed claims; 1"
+    " when it is wrong, off-topic or non-compliant. Reply with the score digit first, then one"
+    " short sentence why."
+)
+
+
+def llm_judge(
+    base_url: str, model: str, api_key: str | None
+) -> Callable[[EvalCase, str], int | None]:
+    """A rubric score (1-5) from any OpenAI-compatible endpoint; reported apart from the
+    measured figures, since a model's opinion is not a measurement."""
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=60)
+
+    def score(case: EvalCase, reply: str) -> int | None:
+        facts = ", ".join(case.facts) or "none given"
+        try:
+            answer = client.chat.completions.create(
+                model=model,
+                temperature=0,
+                messages=[
+                    {"role": "system", "content": RUBRIC},
+                    {
+                        "role": "user",
+                        "content": f"Viewer comment: {case.text}\nExpected facts: {facts}\n"
+                        f"Host answer: {reply}",
+                    },
+                ],
+            )
+        except openai.OpenAIError as error:
+            raise HostError(f"LLM judge at {base_url}: {error}") from None
+        digit = re.search(r"[1-5]", answer.choices[0].message.content or "")
+        return int(digit.group()) if digit else None
+
+    return score
+
+
 def run_eval(
     engine: Engine,
     settings: Settings,

@@ -22,6 +22,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from host.accounts import list_users
+from host.changes import record_change
 from host.db.models import PromptItem, PromptLabel, PromptRelease, PromptVersion
 from host.errors import HostError
 from host.promptlib.items import ITEMS, ItemSpec, item_for
@@ -33,6 +35,7 @@ PRODUCTION = "production"
 STAGING = "staging"
 # Who may move production: it is what every stream says by default.
 PRODUCTION_ROLES = frozenset({"admin", "marketer"})
+SEED_HINT = "run any `host prompts` command to seed the library"
 LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 
 
@@ -67,6 +70,19 @@ class Resolved:
         return {ref: number for ref, (_, number, _) in self.versions.items()}
 
 
+def target(ref: str) -> str:
+    """The item as the changes trail names it (marketers see `prompts/...`)."""
+    return f"prompts/{ref}"
+
+
+def role_of(engine: Engine, name: str) -> str:
+    """The account's role, for `--as USER` on the command line."""
+    found = [u.role for u in list_users(engine) if u.name == name]
+    if not found:
+        raise HostError(f"no user {name!r}: create one with `host user add`")
+    return found[0]
+
+
 def check_label(label: str) -> str:
     if not LABEL.match(label):
         raise HostError(f"label {label!r}: use lower-case letters, digits, '.', '_' or '-'")
@@ -82,7 +98,9 @@ def _item(session: Session, spec: ItemSpec) -> PromptItem:
         select(PromptItem).where(PromptItem.name == spec.name, PromptItem.language == spec.language)
     )
     if item is None:
-        raise HostError(f"{spec.ref} has no versions yet: run `host prompts seed` first")
+        raise HostError(
+            f"{spec.ref} has no versions yet: run any `host prompts` command to seed the library"
+        )
     return item
 
 
@@ -194,7 +212,10 @@ def save_version(
         )
         session.add(row)
         session.flush()
-        return _info(spec, row, {base.id: base.number}, ())
+        saved = _info(spec, row, {base.id: base.number}, ())
+    detail = {"version": saved.number, "parent": saved.parent, "note": note}
+    record_change(engine, author, "prompt.save", target(ref), detail)
+    return saved
 
 
 def versions(engine: Engine, ref: str) -> list[VersionInfo]:
@@ -260,8 +281,8 @@ def move_label(
         raise HostError(
             f"only an admin or a marketer may move {PRODUCTION} ({who} is {role or 'unknown'})"
         )
-    target = version(engine, ref, number)
-    validate(spec, target.body, guard_in_force(engine))  # the banned list may have grown since
+    chosen = version(engine, ref, number)
+    validate(spec, chosen.body, guard_in_force(engine))  # the banned list may have grown since
     with Session(engine) as session, session.begin():
         item = _item(session, spec)
         previous = _label_rows(session).get((item.id, label))
@@ -277,6 +298,8 @@ def move_label(
         )
         assert row_id is not None
         session.add(PromptLabel(item_id=item.id, label=label, version_id=row_id, moved_by=who))
+    detail = {"label": label, "version": number, "from": before}
+    record_change(engine, who, "prompt.label", target(ref), detail)
     return before
 
 
@@ -305,9 +328,7 @@ def resolve(session: Session, label: str) -> Resolved:
             (moves.get((item_id, label)) or moves.get((item_id, PRODUCTION))) if item_id else None
         )
         if move is None:
-            raise HostError(
-                f"{spec.ref} has no {label!r} or {PRODUCTION!r} version: run `host prompts seed`"
-            )
+            raise HostError(f"{spec.ref} has no {label!r} or {PRODUCTION!r} version: {SEED_HINT}")
         chosen[spec.ref] = move.version_id
     rows = {
         v.id: v

@@ -58,9 +58,7 @@ def grouped_bars(
         x = LEFT + s * 130
         colour = COLOURS[s % len(COLOURS)]
         parts.append(f'<rect x="{x}" y="{height - 16}" width="10" height="10" fill="{colour}"/>')
-        parts.append(
-            f'<text x="{x + 14}" y="{height - 7}" font-size="11">{escape(name)}</text>'
-        )
+        parts.append(f'<text x="{x + 14}" y="{height - 7}" font-size="11">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
