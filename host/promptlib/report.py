@@ -17,7 +17,8 @@ from host.promptlib.evaluate import EvalReport
 
 TEMPLATES = Path(__file__).with_name("templates")
 COLOURS = ("#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626")
-BAR_W, GAP, CHART_H, TOP, BOTTOM, LEFT = 26, 18, 180, 24, 46, 44
+BAR_W, GAP, CHART_H, TOP, BOTTOM, LEFT = 26, 18, 180, 40, 46, 44
+LEGEND_W = 130  # room per label in the legend
 
 
 def grouped_bars(
@@ -26,7 +27,7 @@ def grouped_bars(
     """An SVG bar chart: one group of bars per name in `groups`, one bar per series (label)."""
     peak = max([v for _, values in series for v in values] + [1e-9])
     per_group = len(series) * BAR_W + GAP
-    width = LEFT + len(groups) * per_group + GAP
+    width = max(LEFT + len(groups) * per_group + GAP, LEFT + LEGEND_W * len(series))
     height = TOP + CHART_H + BOTTOM
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -55,7 +56,7 @@ def grouped_bars(
             f'font-size="11" text-anchor="middle">{escape(group)}</text>'
         )
     for s, (name, _) in enumerate(series):
-        x = LEFT + s * 130
+        x = LEFT + s * LEGEND_W
         colour = COLOURS[s % len(COLOURS)]
         parts.append(f'<rect x="{x}" y="{height - 16}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{x + 14}" y="{height - 7}" font-size="11">{escape(name)}</text>')
