@@ -294,3 +294,56 @@ def summary_table(result: EvalReport) -> Table:
     for name, show_ in rows:
         table.add_row(name, *(show_(r.metrics) for r in result.labels))
     return table
+
+
+@prompts_app.command("ab")
+@one_line_errors
+def ab(
+    stream: Annotated[str, typer.Argument(help="the stream's name (all its sessions)")],
+    orders: Annotated[
+        list[Path] | None,
+        typer.Option(help="an order export CSV (Douyin shop or Taobao; repeat for several)"),
+    ] = None,
+    tz: Annotated[str, typer.Option(help="time zone of the export's times")] = "Asia/Shanghai",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The A/B report: per prompt version, lines, guard stops, room reaction and orders."""
+    import json
+
+    from rich.table import Table
+
+    from host.promptlib.abreport import ab_report, read_orders
+    from host.promptlib.library import guard_in_force
+
+    _, engine = _library()
+    exports = [read_orders(path, tz) for path in orders or ()]
+    rows = ab_report(engine, stream, guard_in_force(engine), exports)
+    if as_json:
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table("", *(r["version"] for r in rows))
+    shown = (
+        ("comments answered", lambda r: r["comments_answered"]),
+        ("pitches", lambda r: r["pitches"]),
+        ("facts correct", lambda r: r["facts_correct"]),
+        ("guard stops", lambda r: ", ".join(f"{k} {n}" for k, n in r["guard_stops"].items())),
+        ("repeats", lambda r: r["repeats"]),
+        ("speaking time (s)", lambda r: r["speaking_s"]),
+        ("latency p50/p95 ms", lambda r: f"{r['latency_p50_ms']} / {r['latency_p95_ms']}"),
+        ("air minutes", lambda r: r["air_minutes"]),
+        ("comments/min", lambda r: r["room_per_minute"]["chat"]),
+        ("gifts/min", lambda r: r["room_per_minute"]["gift"]),
+        ("likes/min", lambda r: r["room_per_minute"]["like"]),
+        ("follows/min", lambda r: r["room_per_minute"]["follow"]),
+        ("orders/min", lambda r: r["orders_per_minute"]),
+        ("GMV/min", lambda r: r["gmv_per_minute"]),
+        ("GPM", lambda r: r["gpm"]),
+    )
+    for name, value in shown:
+        table.add_row(name, *("–" if value(r) is None else str(value(r)) for r in rows))
+    out.print(table)
+    for path, export in zip(orders or (), exports, strict=True):
+        console.print(
+            f"{path}: {len(export.orders)} orders ({export.cancelled} closed or refunded left out)",
+            highlight=False,
+        )
