@@ -22,6 +22,7 @@ from host.reply.prompts import load_banned
 
 T0 = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)  # 20:00 in Shanghai
 A, B = "production#1", "challenger#2"
+HEAD = "订单提交时间,商家编码,订单应付金额"
 
 
 def local(seconds: float) -> str:
@@ -116,7 +117,8 @@ def test_ab_report_credits_lines_room_and_orders_to_the_version_on_air(
 
 def test_a_taobao_export_in_gbk_is_read(tmp_path: Path) -> None:
     path = tmp_path / "taobao.csv"
-    text = "订单编号,订单创建时间,商家编码,买家实际支付金额\n7,2026/12/01 20:00:30,LH-002,￥159.00\n"
+    text = "订单编号,订单创建时间,商家编码,买家实际支付金额\n"
+    text += "7,2026/12/01 20:00:30,LH-002,￥159.00\n"
     path.write_bytes(text.encode("gb18030"))
     export = read_orders(path)
     assert export.orders[0].at == T0 + timedelta(seconds=30)
@@ -127,8 +129,8 @@ def test_a_taobao_export_in_gbk_is_read(tmp_path: Path) -> None:
     ("content", "error"),
     [
         ("time,sku\n", "no amount column"),
-        ("订单提交时间,商家编码,订单应付金额\nyesterday,LH-001,1\n", "row 2: order time 'yesterday'"),
-        ("订单提交时间,商家编码,订单应付金额\n2026-12-01 20:00:00,LH-001,abc\n", "row 2: amount"),
+        (f"{HEAD}\nyesterday,LH-001,1\n", "row 2: order time 'yesterday'"),
+        (f"{HEAD}\n2026-12-01 20:00:00,LH-001,abc\n", "row 2: amount"),
     ],
 )
 def test_a_bad_export_fails_naming_the_row(tmp_path: Path, content: str, error: str) -> None:

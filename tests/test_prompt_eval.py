@@ -4,8 +4,8 @@ whose lines the guard stops, an LLM judge reported apart, and the report in a re
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 from pathlib import Path
 
