@@ -70,6 +70,10 @@ class Resolved:
         return {ref: number for ref, (_, number, _) in self.versions.items()}
 
 
+class LabelForbidden(HostError):
+    """A label move the user's role does not allow (production by an operator)."""
+
+
 def target(ref: str) -> str:
     """The item as the changes trail names it (marketers see `prompts/...`)."""
     return f"prompts/{ref}"
@@ -278,7 +282,7 @@ def move_label(
     spec = item_for(ref)
     check_label(label)
     if label == PRODUCTION and role not in PRODUCTION_ROLES:
-        raise HostError(
+        raise LabelForbidden(
             f"only an admin or a marketer may move {PRODUCTION} ({who} is {role or 'unknown'})"
         )
     chosen = version(engine, ref, number)
