@@ -35,7 +35,10 @@ OPEN = {
     ("POST", "/webhooks/douyin/{stream}"),
 }
 OPEN_WEBSOCKETS = {"/ws/ingress/{stream}"}
-PARAMS = {"merchant": "demo", "sku": "LH-001", "name": "north", "stream": "north"}
+PARAMS = {
+    "merchant": "demo", "sku": "LH-001", "name": "north", "stream": "north",
+    "language": "zh", "which": "1", "label": "staging",
+}  # fmt: skip
 PASSWORD = "correct horse battery"
 PRODUCT = "/api/merchants/demo/products/LH-001"
 
