@@ -248,3 +248,11 @@ def test_the_guard_names_each_violation_kind(guard: Guard) -> None:
         "off_platform",
         "price",
     ]
+
+
+def test_streams_triage_and_guard_with_productions_banned_list(lib: Engine) -> None:
+    body = library.version(lib, "banned").body.replace("  - 代购\n", "  - 代购\n  - 私信领券\n")
+    saved = library.save_version(lib, "banned", body, author="mia")
+    assert "私信领券" not in library.banned_in_force(lib).words  # saved, not yet deployed
+    library.move_label(lib, "banned", "production", saved.number, who="mia", role="marketer")
+    assert "私信领券" in library.banned_in_force(lib).words

@@ -29,7 +29,13 @@ from host.errors import HostError
 from host.promptlib.items import ITEMS, ItemSpec, item_for
 from host.promptlib.validate import validate
 from host.reply.guard import Guard
-from host.reply.prompts import DEFAULT_PROMPTS_DIR, banned_from, load_banned, parse_yaml
+from host.reply.prompts import (
+    DEFAULT_PROMPTS_DIR,
+    BannedLists,
+    banned_from,
+    load_banned,
+    parse_yaml,
+)
 
 PRODUCTION = "production"
 STAGING = "staging"
@@ -60,7 +66,9 @@ class Resolved:
 
     @property
     def digest(self) -> str:
-        text = "\n".join(f"{ref}={vid}" for ref, (vid, _, _) in sorted(self.versions.items()))
+        text = "\n".join(  # the texts too: two databases may number versions alike
+            f"{ref}={vid}:{_hash(body)}" for ref, (vid, _, body) in sorted(self.versions.items())
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
     def bodies(self) -> dict[str, str]:
@@ -132,9 +140,9 @@ def _info(
     )
 
 
-def guard_in_force(engine: Engine) -> Guard:
-    """The guard with production's banned claims (the seed file's before the library is seeded):
-    what every spoken line is checked against, so also what a saved line must pass."""
+def banned_in_force(engine: Engine, folder: Path = DEFAULT_PROMPTS_DIR) -> BannedLists:
+    """Production's banned claims and words (the file in `folder` before the library is
+    seeded): what every spoken line is checked against, and every comment triaged by."""
     with Session(engine) as session:
         row = session.execute(
             select(PromptVersion.body)
@@ -145,8 +153,13 @@ def guard_in_force(engine: Engine) -> Guard:
             .limit(1)
         ).scalar()
     if row is None:
-        return Guard(load_banned().claims)
-    return Guard(banned_from(parse_yaml(row, "banned"), "banned").claims)
+        return load_banned(folder / "banned.yaml")
+    return banned_from(parse_yaml(row, "banned"), "banned")
+
+
+def guard_in_force(engine: Engine) -> Guard:
+    """The guard of production's banned claims: what a saved line must pass."""
+    return Guard(banned_in_force(engine).claims)
 
 
 def seed(engine: Engine, folder: Path = DEFAULT_PROMPTS_DIR, author: str = "seed") -> list[str]:

@@ -35,9 +35,9 @@ from host.face.base import Animator
 from host.face.sadtalker import SadTalkerFace
 from host.face.wear import build_animator
 from host.logs import session_var, stream_var
+from host.promptlib.library import banned_in_force
 from host.promptlib.onair import on_air_responder
 from host.reply.guard import Guard
-from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
 from host.session.audit import Audit, SpokenReply
 from host.session.director import Director
@@ -185,7 +185,7 @@ async def run_stream(
     mux = SourceMux(feeds)
     sinks = [make_sink(sink, spec, settings, environ) for sink in spec.sinks]
     program = Program(settings, sinks, clock)
-    banned = load_banned(settings.prompts_dir / "banned.yaml")
+    banned = await asyncio.to_thread(banned_in_force, engine, settings.prompts_dir)
     triage = Triage(
         banned.words, queue_size=settings.queue_size, viewer_cooldown_s=settings.viewer_cooldown_s
     )
