@@ -89,3 +89,26 @@ def test_the_playground_answers_with_a_label(settings: Settings, app_engine: Eng
     assert result["latency_ms"] > 0
     unknown = api.post("/api/prompts/playground", json={"comment": "hi", "label": "Bad Label"})
     assert unknown.status_code == 422
+
+
+def test_the_ab_report_of_a_stream(settings: Settings, app_engine: Engine) -> None:
+    from sqlalchemy.orm import Session
+
+    from host.db import models as db
+
+    with Session(app_engine) as s, s.begin():
+        session = db.StreamSession(name="north")
+        s.add(session)
+        s.flush()
+        s.add(
+            db.ReplyRecord(
+                session_id=session.id, text="1号链接羽绒服来啦！", language="zh", intent="pitch",
+                backend="script", prompt_version="b#3", violations=["banned claim '最好'"],
+            )
+        )  # fmt: skip
+    api = client(settings, app_engine, "marketer")
+    rows = api.get("/api/prompts/ab/north").json()
+    assert [(r["version"], r["pitches"], r["guard_stops"]) for r in rows] == [
+        ("b#3", 1, {"absolute": 1})
+    ]
+    assert api.get("/api/prompts/ab/south").status_code == 404

@@ -160,6 +160,17 @@ def move(
     return {"ref": ref, "label": label, "version": to.version, "previous": before}
 
 
+@router.get("/ab/{stream}")
+def ab(stream: str, user: Editor, engine: EngineDep) -> list[dict[str, Any]]:
+    """The A/B report of a stream's sessions, per prompt version (orders: `host prompts ab`)."""
+    from host.promptlib.abreport import ab_report
+
+    try:
+        return ab_report(engine, stream, library.guard_in_force(engine))
+    except HostError as error:
+        raise HTTPException(404, str(error)) from None
+
+
 @router.post("/playground")
 async def playground(
     trial: Try, user: Editor, engine: EngineDep, settings: SettingsDep
