@@ -20,10 +20,12 @@ from host.db.migrate import upgrade_engine
 from host.promptlib import library
 from host.promptlib.evaluate import EvalCase, llm_judge, load_set, run_eval
 from host.promptlib.report import write_report
+from host.stream.typeset import font_path
 from tests.llm_double import Script, running
 
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+CJK_FACE = "@font-face {{ font-family: 'Noto Sans CJK SC'; src: url('{url}'); }}"
 CASES = [
     EvalCase("p1", "catalog", "zh", "羽绒服多少钱", "LH-001", ("399",)),
     EvalCase("p2", "catalog", "zh", "牛仔裤多少钱", "LH-002", ("159",)),
@@ -140,7 +142,7 @@ def test_the_report_renders_in_a_browser_offline(
                 "--disable-component-update",
             ],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 1700})
         page.on("request", lambda r: requests.append(r.url))
         page.goto(page_path.as_uri())
         assert page.locator("svg").count() == 3
@@ -148,10 +150,13 @@ def test_the_report_renders_in_a_browser_offline(
         summary = page.locator("table").first.inner_text()
         assert "facts correct" in summary and "100.0%" in summary
         assert page.get_by_text("Lines that differ most").is_visible()
+        assert requests == [page_path.as_uri()]  # nothing fetched beyond the page itself
+        # a marketer's machine has a Chinese font; this one may not: lend it the bundled one
+        page.add_style_tag(content=CJK_FACE.format(url=Path(font_path()).as_uri()))
+        page.evaluate("document.fonts.ready")
         shot = tmp_path / "prompt-eval-report.png"
-        page.screenshot(path=str(shot), full_page=False)
+        page.screenshot(path=str(shot))
         browser.close()
-    assert requests == [page_path.as_uri()]  # nothing fetched beyond the page itself
     assert shot.stat().st_size > 10_000
     if os.environ.get("SAVE_SCREENSHOTS"):  # refresh the one in docs/
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
