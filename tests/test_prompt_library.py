@@ -117,6 +117,9 @@ def test_template_errors_in_the_other_items_are_clear(guard: Guard) -> None:
     assert "unknown variable {prcie}" in problems(
         "answers", answers.replace("{name}到手价{price}。", "{name}到手价{prcie}。"), guard
     )
+    assert "typed number" in problems(
+        "answers", answers.replace("{name}到手价{price}。", "{name}到手价399元。"), guard
+    )
     assert "template syntax" in problems(
         "answers", answers.replace("{name}到手价{price}。", "{name}到手价{price。"), guard
     )

@@ -2,7 +2,7 @@
 
 Each label is built exactly as a stream would speak it (`build_arm`), so the figures are
 those of the wording on air: how many comments get an answer, whether the expected facts
-are in it, what the guard stopped and why, whether it answers in the viewer's language,
+are in it (about the product asked for), what the guard stopped and why, whether it answers in the viewer's language,
 how long it talks, how fast it answers, and how varied repeated pitches sound. With two
 labels the lines that differ most are listed side by side, which is what a marketer reads
 first. Works offline with the catalog answerer; an LLM backend and an LLM judge are optional.
@@ -184,7 +184,11 @@ async def _run_case(asker: Asker, arm: Arm, case: EvalCase) -> CaseResult:
         lang=case.lang,
         reply=said,
         answered=bool(said) and result.dropped is None,
-        facts_ok=facts_present(said, case.facts) if case.facts else None,
+        facts_ok=(
+            facts_present(said, case.facts) and (case.sku is None or case.sku in result.products)
+            if case.facts or case.sku
+            else None
+        ),
         violations=violations,
         language_ok=(lang == case.lang) if said and lang is not None else None,
         chars=len(said),

@@ -128,7 +128,6 @@ class PromptsOnAir:
         self._version: tuple[int, int] | None = None
         self._inflight: asyncio.Future[None] | None = None
         self._checked: set[tuple[int, str]] = set()
-        self.failures = 0
 
     def load(self) -> None:
         """The first arms, before the stream starts: a label on no item (a typo) fails here."""
@@ -151,10 +150,8 @@ class PromptsOnAir:
         try:
             await asyncio.wait_for(asyncio.shield(self._inflight), self.deadline_s)
         except TimeoutError:
-            self.failures += 1
             log.warning("prompt labels: refresh missed its deadline; the last ones stay on air")
         except Exception as error:  # a bad version or a database away: keep speaking
-            self.failures += 1
             log.warning("prompt labels not refreshed (%s); the last ones stay on air", error)
 
     def _refresh_now(self) -> None:

@@ -70,13 +70,18 @@ def check_line(line: str, where: str) -> list[str]:
                 problems.append(f"{where}: empty alternative in {{{body}}}")
         elif body not in VARIABLES:
             problems.append(f"{where}: unknown variable {{{body}}} (known: {', '.join(VARIABLES)})")
-    outside = PLACE.sub("", line)
-    if DIGIT.search(outside):
-        problems.append(
-            f"{where}: typed number in {line!r}: use {{price}}, {{link}} or {{stock}}, which"
-            " the live catalog fills"
-        )
+    problems += typed_numbers(line, where)
     return problems
+
+
+def typed_numbers(line: str, where: str) -> list[str]:
+    """A digit outside `{...}`: a number that would outlive the catalog's next change."""
+    if not DIGIT.search(PLACE.sub("", line)):
+        return []
+    return [
+        f"{where}: typed number in {line!r}: use {{price}}, {{link}} or {{stock}}, which"
+        " the live catalog fills"
+    ]
 
 
 def _script(data: Any, where: str) -> Script:

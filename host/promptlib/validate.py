@@ -17,7 +17,7 @@ import jinja2.meta
 
 from host.errors import HostError
 from host.promptlib.items import ItemSpec
-from host.promptlib.scripts import script_book_from, spoken_texts
+from host.promptlib.scripts import script_book_from, spoken_texts, typed_numbers
 from host.reply.guard import Guard
 from host.reply.prompts import (
     DEFAULT_PROMPTS_DIR,
@@ -96,6 +96,7 @@ def _phrasebook(data: Any, where: str) -> Iterator[tuple[str, str]]:
                     problems.append(
                         f"{spot}: unknown variable {{{name}}} (known: {', '.join(sorted(known))})"
                     )
+                problems += typed_numbers(text, spot)
                 yield spot, text
     if problems:
         raise PromptsError("; ".join(problems))
