@@ -5,7 +5,8 @@ those of the wording on air: how many comments get an answer, whether the expect
 are in it (about the product asked for), what the guard stopped and why, whether it
 answers in the viewer's language, how long it talks, how fast it answers, and how varied
 repeated pitches sound. With two labels the lines that differ most are listed side by
-side, which is what a marketer reads first. Works offline with the catalog answerer; an LLM backend and an LLM judge are optional.
+side, which is what a marketer reads first. Works offline with the catalog answerer; an
+LLM backend and an LLM judge are optional.
 """
 
 from __future__ import annotations

@@ -38,6 +38,11 @@ def skus_of(sentences: Iterable[Sentence]) -> list[str]:
     return list(dict.fromkeys(sku for sentence in sentences for sku in sentence.skus))
 
 
+def prompt_version_of(sentences: Iterable[Sentence]) -> str | None:
+    """The prompt release that wrote the sentences (a bridge the session adds names none)."""
+    return next((s.prompt_version for s in sentences if s.prompt_version), None)
+
+
 # What a reply opens with before it answers anything; never what the reply is about.
 OPENERS: frozenset[str] = frozenset({"greeting", "thanks"})
 

@@ -99,7 +99,8 @@ class Program:
                 await asyncio.shield(work)
                 stats.frames += 1
                 if frame.trace is not None:
-                    frame.trace.stamp("first_frame_out", self.clock.now())
+                    for stage in frame.stages:
+                        frame.trace.stamp(stage, self.clock.now())
                 if simulated is not None:
                     await simulated.advance((index + 1) / self.fps)
         finally:
