@@ -29,7 +29,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from host.db.models import ApiToken, LoginSession, User
+from host.db.models import ApiToken, LoginSession, User, aware
 from host.errors import HostError
 
 Role = Literal["admin", "operator", "merchant", "marketer"]
@@ -78,11 +78,6 @@ class TokenRow:
     last_used_at: datetime | None
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; every one stored here is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -117,9 +112,9 @@ def create_user(
     if role == "merchant" and not slugs:
         raise AccountError("a merchant user needs --merchant (the catalog they keep)")
     if role != "merchant" and slugs:
-        raise AccountError(f"--merchant is for merchant users; an {role} sees by role")
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+        raise AccountError(f"--merchant is for merchant users; {role}s see by role")
+    if password is not None:
+        _check_length(password)
     hashed = _hasher.hash(password) if password is not None else None
     user = User(name=name, role=role, merchants=list(slugs), password_hash=hashed)
     try:
@@ -128,6 +123,22 @@ def create_user(
     except IntegrityError:
         raise AccountError(f"there is already a user {name!r}") from None
     return UserRow(user.name, cast(Role, user.role), slugs, aware(user.created_at))
+
+
+def _check_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Give `name` a new password and sign out their browsers (tokens stay valid)."""
+    _check_length(password)
+    with Session(engine) as session, session.begin():
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise AccountError(f"no user {name!r}")
+        user.password_hash = _hasher.hash(password)
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
 def list_users(engine: Engine) -> list[UserRow]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from host.db.models import Change
+from host.db.models import Change, aware
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,6 @@ def list_changes(
         query = query.where(or_(*(Change.target.startswith(p, autoescape=True) for p in prefixes)))
     with Session(engine) as session:
         return [
-            ChangeRow(c.id, c.at, c.who, c.action, c.target, c.detail)
+            ChangeRow(c.id, aware(c.at), c.who, c.action, c.target, c.detail)
             for c in session.scalars(query)
         ]

@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 
 import host.accounts as accounts
-from host.accounts import create_user, remove_user, revoke_token
+from host.accounts import Principal, create_user, remove_user, revoke_token
 from host.catalog.store import DbCatalog
 from host.changes import list_changes
 from host.config import REPO_ROOT, Settings
@@ -379,6 +379,7 @@ def test_the_changes_trail_shows_each_role_what_it_may_see(
         "/api/merchants/other/imports", files={"file": ("o.csv", b"sku,name,price\nO-1,o,2\n")}
     )
     everything = clients["admin"].get("/api/changes").json()
+    assert all(c["at"].endswith("+00:00") and c["who"] == "operator" for c in everything)
     assert {c["target"] for c in everything} == {
         "merchants/demo/products/LH-001",
         "merchants/other/catalog",
@@ -480,7 +481,8 @@ def test_a_stream_status_never_carries_a_secret(streams: Settings, demo_engine: 
     error = f"push to rtmp://a.rtmp.youtube.com/live2/{key} failed; token {secret} refused"
     ended_streams(app, configured, error)
     client = TestClient(app, headers=auth_headers(demo_engine, "operator"))
-    for response in (client.get("/api/streams"), client.get("/api/streams/north")):
+    health = TestClient(app).get("/health")  # anyone may read it
+    for response in (client.get("/api/streams"), client.get("/api/streams/north"), health):
         text = response.text
         assert response.status_code == 200
         assert "failed" in text and "rtmp://a.rtmp.youtube.com/live2/***" in text
@@ -531,3 +533,99 @@ def test_metrics_takes_its_own_token_when_one_is_set(
     assert scraped.status_code == 200
     operation = app.openapi()["paths"]["/metrics"]["get"]
     assert operation["security"] == [{"metricsToken": []}]
+
+
+# accounts over the API
+
+
+def test_admins_manage_users_over_the_api_and_nobody_else_does(
+    app: FastAPI, demo_engine: Engine
+) -> None:
+    admin = TestClient(app, headers=auth_headers(demo_engine, "admin", name="root"))
+    operator = TestClient(app, headers=auth_headers(demo_engine, "operator", name="ops"))
+    new = {"name": "shop1", "role": "merchant", "password": PASSWORD, "merchants": ["demo"]}
+    assert operator.post("/api/users", json=new).status_code == 403
+    assert operator.get("/api/users").status_code == 403
+    made = admin.post("/api/users", json=new)
+    assert made.status_code == 201, made.text
+    assert made.json()["merchants"] == ["demo"] and "password" not in made.text
+    assert admin.post("/api/users", json=new).status_code == 422  # the name is taken
+    bad = admin.post("/api/users", json={**new, "name": "x", "merchants": []})
+    assert bad.status_code == 422 and "--merchant" in bad.text
+    assert [u["name"] for u in admin.get("/api/users").json()] == ["ops", "root", "shop1"]
+    browser = TestClient(app)
+    sign_in(browser, "shop1", PASSWORD)
+    assert browser.get("/api/me").json()["merchants"] == ["demo"]
+    assert operator.delete("/api/users/shop1").status_code == 403
+    assert admin.delete("/api/users/shop1").status_code == 204
+    assert admin.delete("/api/users/shop1").status_code == 404
+    assert browser.get("/api/me").status_code == 401
+    trail = [(r.who, r.action, r.target) for r in reversed(list_changes(demo_engine))]
+    assert trail == [("root", "user.add", "users/shop1"), ("root", "user.remove", "users/shop1")]
+
+
+def test_each_user_keeps_their_own_tokens_and_admins_all(app: FastAPI, demo_engine: Engine) -> None:
+    admin = TestClient(app, headers=auth_headers(demo_engine, "admin", name="root"))
+    operator = TestClient(app, headers=auth_headers(demo_engine, "operator", name="ops"))
+    made = operator.post("/api/tokens", json={"name": "ops-bridge"})
+    assert made.status_code == 201 and made.json()["user"] == "ops"
+    token = made.json()["token"]
+    bridge = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert bridge.get("/api/me").json()["name"] == "ops"
+    listed = operator.get("/api/tokens").json()
+    assert {t["name"] for t in listed} == {"ops-token", "ops-bridge"}
+    assert token not in operator.get("/api/tokens").text
+    assert len(admin.get("/api/tokens").json()) == 3
+    stolen = operator.post("/api/tokens", json={"name": "x", "user": "root"})
+    assert stolen.status_code == 403
+    assert operator.delete("/api/tokens/root-token").status_code == 404
+    assert admin.get("/api/me").status_code == 200
+    assert admin.delete("/api/tokens/ops-bridge").status_code == 204
+    assert bridge.get("/api/me").status_code == 401
+    trail = [(r.who, r.action, r.target) for r in reversed(list_changes(demo_engine))]
+    assert trail == [
+        ("ops", "token.create", "users/ops/tokens/ops-bridge"),
+        ("root", "token.revoke", "users/ops/tokens/ops-bridge"),
+    ]
+
+
+def test_accounts_and_the_trail_work_on_both_databases(engine: Engine) -> None:
+    from datetime import timedelta
+
+    from host.changes import record_change
+
+    create_user(engine, "shop_1", "merchant", PASSWORD, ["demo", "a_b"])
+    principal = accounts.check_password(engine, "shop_1", PASSWORD)
+    assert principal is not None and principal.merchants == frozenset({"demo", "a_b"})
+    token = accounts.create_token(engine, "t", "shop_1")
+    assert accounts.token_principal(engine, token) == Principal(
+        "shop_1", "merchant", frozenset({"demo", "a_b"}), "token"
+    )
+    cookie, csrf = accounts.start_session(engine, "shop_1", timedelta(hours=1))
+    signed = accounts.session_principal(engine, cookie)
+    assert signed is not None and signed.csrf_token == csrf
+    cookie2, _ = accounts.start_session(engine, "shop_1", timedelta(seconds=-1))
+    assert accounts.session_principal(engine, cookie2) is None  # expired
+    record_change(engine, "shop_1", "catalog.price", "merchants/a_b/products/X", {"price": "1"})
+    record_change(engine, "shop_1", "catalog.price", "merchants/aXb/products/X", {"price": "2"})
+    rows = list_changes(engine, target_prefix="merchants/a_b/")  # "_" is not a wildcard
+    assert [r.detail for r in rows] == [{"price": "1"}]
+    assert list_changes(engine, target_prefix=[]) == []
+
+
+def test_a_form_too_large_to_hold_its_csrf_token_is_refused(
+    settings: Settings, demo_engine: Engine
+) -> None:
+    capped = settings.model_copy(update={"catalog_max_file_mb": 0.1})
+    app = create_app(capped, demo_engine)
+    create_user(demo_engine, "ann", "operator", PASSWORD)
+    browser = TestClient(app)
+    csrf = sign_in(browser, "ann", PASSWORD)
+    body = b"sku,name,price\n" + b"P-1,cup,10\n" * 200_000  # 2.2 MB: past the cap + 1 MB
+    response = browser.post(
+        "/api/merchants/shop/imports",
+        files={"file": ("c.csv", body, "text/csv")},
+        data={"csrf_token": csrf},
+    )
+    assert response.status_code == 413
+    assert DbCatalog(demo_engine, "shop").get("P-1") is None

@@ -30,6 +30,7 @@ def test_the_cli_reads_dotenv_from_the_working_directory(env_db: Path, tmp_path:
     assert result.exit_code == 1
     assert "FPS='abc'" in result.output
 
+
 COMMANDS = [
     [],
     ["demo"],

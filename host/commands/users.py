@@ -36,6 +36,23 @@ def _record(engine: Engine, action: str, target: str, detail: dict[str, Any] | N
     record_change(engine, f"cli:{getpass.getuser()}", action, target, detail)
 
 
+PasswordEnv = Annotated[
+    str | None,
+    typer.Option(help="read the password from this environment variable (scripts)"),
+]
+
+
+def _password(variable: str | None) -> str:
+    """The password from `variable`, or asked twice without echo."""
+    if variable is None:
+        answer: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return answer
+    password = os.environ.get(variable)
+    if not password:
+        raise HostError(f"--password-env: {variable} is not set or empty")
+    return password
+
+
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
@@ -49,26 +66,34 @@ def user_add(
         list[str] | None,
         typer.Option(help="a merchant this merchant user keeps (repeat for several)"),
     ] = None,
-    password_env: Annotated[
-        str | None,
-        typer.Option(help="read the password from this environment variable (scripts)"),
-    ] = None,
+    password_env: PasswordEnv = None,
 ) -> None:
     """Add a user; the password is asked twice (or read from --password-env)."""
     from host.accounts import create_user
 
-    if password_env is not None:
-        password = os.environ.get(password_env)
-        if not password:
-            raise HostError(f"--password-env: {password_env} is not set or empty")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_env)
     engine = _engine()
     user = create_user(engine, name, role, password, merchant or ())
     detail = {"role": user.role, "merchants": list(user.merchants)}
     _record(engine, "user.add", f"users/{user.name}", detail)
     merchants = f" for {', '.join(user.merchants)}" if user.merchants else ""
     console.print(f"added {user.role} {user.name}{merchants}", highlight=False)
+
+
+@user_app.command("passwd")
+@one_line_errors
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="whose password")],
+    password_env: PasswordEnv = None,
+) -> None:
+    """Set a user's password (asked twice); their browsers are signed out, tokens stay."""
+    from host.accounts import set_password
+
+    password = _password(password_env)
+    engine = _engine()
+    set_password(engine, name, password)
+    _record(engine, "user.password", f"users/{name}", None)
+    console.print(f"new password for {name}; their browsers were signed out", highlight=False)
 
 
 @user_app.command("list")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from host.session.live import SessionResult
 from host.session.metrics import Metrics
 from host.session.spec import StreamSpec, load_stream
 from host.stream.clock import WallClock
+from host.stream.sinks.rtmp import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +124,14 @@ class StreamManager:
         return managed
 
     def status(self, name: str) -> dict[str, Any]:
+        """What the stream is doing, safe to show anyone who may see the stream (and /health):
+        the file by name, not its folder; the error without the stream's secrets."""
         managed = self.streams[name]
         out: dict[str, Any] = {
             "stream": name,
             "state": managed.state,
-            "file": str(managed.path) if managed.path else None,
-            "error": managed.error,
+            "file": managed.path.name if managed.path else None,
+            "error": _shown(managed.error, managed.settings) if managed.error else None,
         }
         if managed.running is not None:
             out |= managed.running.status()
@@ -157,3 +161,16 @@ class StreamManager:
             managed.error = str(error) if isinstance(error, HostError) else repr(error)
             if not isinstance(error, HostError):
                 log.error("stream %s failed", managed.spec.name, exc_info=error)
+
+
+_URL = re.compile(r"rtmps?://\S+", re.IGNORECASE)
+
+
+def _shown(text: str, settings: Settings) -> str:
+    """`text` with every secret setting (API keys, tokens, ingress tokens) and every RTMP
+    stream key replaced by ***: a failed stream's error may quote any of them."""
+    values = [*vars(settings).values(), *settings.ingress_tokens.values()]
+    secrets = {v.get_secret_value() for v in values if isinstance(v, SecretStr)} - {""}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _URL.sub(lambda match: redact_url(match.group()), text)

@@ -19,7 +19,7 @@ from host.config import Settings
 from host.session.manager import StreamManager
 from host.web.auth import install_auth
 from host.web.docs import serve_docs_offline
-from host.web.routes import catalog, changes, douyin, ingress, prompts, streams
+from host.web.routes import accounts, catalog, changes, douyin, ingress, prompts, streams
 
 
 def create_app(
@@ -48,6 +48,7 @@ def create_app(
         app.include_router(catalog.router)
         app.include_router(streams.router)
         app.include_router(changes.router)
+        app.include_router(accounts.router)
         app.include_router(prompts.router)
 
     @app.get("/health")

@@ -37,17 +37,15 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from host.accounts import (
-    Principal as Principal,
-)
-from host.accounts import (
-    Role as Role,
-)
-from host.accounts import (
+    Principal,
+    Role,
     SignedIn,
     check_password,
     end_session,
@@ -56,6 +54,7 @@ from host.accounts import (
     token_principal,
 )
 from host.config import Settings
+from host.web.deps import get_engine, get_settings
 
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/health", "/metrics", "/webhooks/douyin"})
 PUBLIC_PREFIXES = ("/webhooks/douyin/", "/ws/ingress/")
@@ -66,6 +65,8 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 FORM_SLACK = 1024 * 1024  # form fields and multipart framing beyond the largest upload
 LOGIN_FORM_TTL_S = 3600  # a sign-in form left open longer must be reloaded
 LIMITER_KEYS = 10_000  # names and addresses remembered; the oldest is forgotten beyond this
+
+Refusal = Response | WebSocketClose  # what the gate answers instead of the route
 
 
 def is_public(path: str) -> bool:
@@ -141,74 +142,81 @@ class AuthGate:
         headers = Headers(scope=scope)
         path: str = scope["path"]
         if is_public(path):
+            refusal: Refusal | None = None
             if path == "/metrics" and not self._metrics_allowed(headers):
-                await _unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>")(
-                    scope, receive, send
-                )
-                return
+                refusal = _unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>")
+        else:
+            refusal, receive = await self._admit(scope, receive, headers)
+        if refusal is None:
             await self.app(scope, receive, send)
             return
-        refusal, signed = await self._identify(headers)
-        if refusal is None and signed is None:
-            refusal = _anonymous(scope, headers)
-        if refusal is None and signed is not None and signed.principal.via == "session":
+        if scope["type"] == "websocket" and not isinstance(refusal, WebSocketClose):
+            refusal = WebSocketClose(code=1008, reason="sign in first")
+        await refusal(scope, receive, send)
+
+    async def _admit(
+        self, scope: Scope, receive: Receive, headers: Headers
+    ) -> tuple[Refusal | None, Receive]:
+        """Find the caller and put them in the scope's state, or say why not. Returns the
+        receive the app reads the body from (a form read for its CSRF token is replayed)."""
+        token = _bearer(headers)
+        if token is not None:
+            principal = await to_thread.run_sync(token_principal, self.engine, token)
+            if principal is None:
+                return _unauthorized("unknown or revoked API token"), receive
+            signed = SignedIn(principal, "")
+        else:
+            cookie = cookie_parser(headers.get("cookie", "")).get(self.cookie)
+            found = (
+                await to_thread.run_sync(session_principal, self.engine, cookie) if cookie else None
+            )
+            if found is None:
+                return _anonymous(scope, headers), receive
+            signed = found
             if scope["type"] == "websocket" and not _same_origin(headers):
-                refusal = WebSocketClose(code=1008, reason="cross-site websocket")
-            elif scope["type"] == "http" and scope["method"] in UNSAFE:
+                return WebSocketClose(code=1008, reason="cross-site websocket"), receive
+            if scope["type"] == "http" and scope["method"] in UNSAFE:
                 refusal, receive = await self._check_csrf(scope, receive, headers, signed)
-        if refusal is not None:
-            if scope["type"] == "websocket" and not isinstance(refusal, WebSocketClose):
-                refusal = WebSocketClose(code=1008, reason="sign in first")
-            await refusal(scope, receive, send)
-            return
-        assert signed is not None
+                if refusal is not None:
+                    return refusal, receive
         state = scope.setdefault("state", {})
         state["principal"] = signed.principal
         state["csrf_token"] = signed.csrf_token
-        await self.app(scope, receive, send)
+        return None, receive
 
     def _metrics_allowed(self, headers: Headers) -> bool:
         if self.metrics_token is None:
             return True
         given = _bearer(headers) or ""
-        return secrets.compare_digest(given, self.metrics_token.get_secret_value())
-
-    async def _identify(self, headers: Headers) -> tuple[Any, SignedIn | None]:
-        """(refusal, None) for a bad bearer token; (None, who) or (None, None) for nobody."""
-        token = _bearer(headers)
-        if token is not None:
-            principal = await to_thread.run_sync(token_principal, self.engine, token)
-            if principal is None:
-                return _unauthorized("unknown or revoked API token"), None
-            return None, SignedIn(principal, "")
-        cookie = cookie_parser(headers.get("cookie", "")).get(self.cookie)
-        if not cookie:
-            return None, None
-        return None, await to_thread.run_sync(session_principal, self.engine, cookie)
+        return secrets.compare_digest(
+            given.encode(), self.metrics_token.get_secret_value().encode()
+        )
 
     async def _check_csrf(
         self, scope: Scope, receive: Receive, headers: Headers, signed: SignedIn
-    ) -> tuple[Any, Receive]:
+    ) -> tuple[Refusal | None, Receive]:
         """(refusal or None, the receive the app should read the body from)."""
-        expected = signed.csrf_token
+        expected = signed.csrf_token.encode()
         given = headers.get(CSRF_HEADER)
         if given is not None:
-            ok = secrets.compare_digest(given.encode(), expected.encode())
+            ok = secrets.compare_digest(given.encode(), expected)
             return (None if ok else _csrf_refused()), receive
         if not headers.get("content-type", "").startswith(FORM_TYPES):
             return _csrf_refused(), receive
+        declared = headers.get("content-length", "")
+        too_large = JSONResponse({"detail": "the form is too large"}, 413)
+        if declared.isdigit() and int(declared) > self.form_cap:
+            return too_large, receive  # refused before a byte of it is read
         messages = await _read_body(receive, self.form_cap)
         if messages is None:
-            return JSONResponse({"detail": "the form is too large"}, 413), receive
+            return too_large, receive
         try:
             form = await Request(scope, _replay(messages, receive)).form()
-        except Exception:  # a form that does not parse cannot carry the token
-            return _csrf_refused(), receive
+        except (MultiPartException, StarletteHTTPException):
+            return _csrf_refused(), receive  # a form that does not parse carries no token
         field = form.get(CSRF_FIELD)
         await form.close()
-        if not isinstance(field, str) or not secrets.compare_digest(
-            field.encode(), expected.encode()
-        ):
+        if not isinstance(field, str) or not secrets.compare_digest(field.encode(), expected):
             return _csrf_refused(), receive
         return None, _replay(messages, receive)
 
@@ -338,16 +346,6 @@ button {{ font: inherit; padding: .6rem; background: #222; color: #fff; border: 
 """
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
 def _tls(request: Request) -> bool:
     """Over TLS, directly or at a trusted proxy (uvicorn rewrites the scheme from
     X-Forwarded-Proto only for the addresses in FORWARDED_ALLOW_IPS, with --behind-proxy)."""
@@ -371,7 +369,7 @@ def _login_page(request: Request, next_: str, message: str, status: int) -> HTML
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.set_cookie(
-        login_cookie(_settings(request)),
+        login_cookie(get_settings(request)),
         token,
         max_age=LOGIN_FORM_TTL_S,
         path="/login",
@@ -397,7 +395,7 @@ def login(
 ) -> Response:
     """Check the password and set the session cookie; 429 with Retry-After after too many
     failures for this name or this client address."""
-    settings = _settings(request)
+    settings = get_settings(request)
     expected = request.cookies.get(login_cookie(settings), "")
     if not expected or not secrets.compare_digest(csrf_token.encode(), expected.encode()):
         return _login_page(request, next_, "The sign-in form expired: please try again.", 403)
@@ -409,13 +407,13 @@ def login(
         page = _login_page(request, next_, f"Too many failed sign-ins: wait {wait} s.", 429)
         page.headers["Retry-After"] = str(wait)
         return page
-    principal = check_password(_engine(request), name, password)
+    principal = check_password(get_engine(request), name, password)
     if principal is None:
         limiter.failed(*keys)
         return _login_page(request, next_, "Wrong name or password.", 401)
     limiter.succeeded(keys[0])
     lifetime = timedelta(hours=settings.session_lifetime_h)
-    cookie, _ = start_session(_engine(request), principal.name, lifetime)
+    cookie, _ = start_session(get_engine(request), principal.name, lifetime)
     response = RedirectResponse(_local(next_), 303)
     response.set_cookie(
         settings.session_cookie,
@@ -432,10 +430,10 @@ def login(
 
 @router.post("/logout", summary="Sign out (ends the session; needs its CSRF token)")
 async def logout(request: Request) -> Response:
-    settings = _settings(request)
+    settings = get_settings(request)
     cookie = request.cookies.get(settings.session_cookie)
     if cookie:
-        signed = await to_thread.run_sync(session_principal, _engine(request), cookie)
+        signed = await to_thread.run_sync(session_principal, get_engine(request), cookie)
         if signed is not None:
             given: Any = request.headers.get(CSRF_HEADER)
             if given is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
@@ -444,7 +442,7 @@ async def logout(request: Request) -> Response:
                 given.encode(), signed.csrf_token.encode()
             ):
                 return _csrf_refused()
-            await to_thread.run_sync(end_session, _engine(request), cookie)
+            await to_thread.run_sync(end_session, get_engine(request), cookie)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(settings.session_cookie, path="/")
     return response

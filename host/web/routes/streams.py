@@ -5,32 +5,28 @@ operator put there and nothing else on the server's disk.
 
 Who may: admins and operators every stream; a merchant user the streams whose file names
 one of their merchants (any other stream is a 404, as if it did not exist); marketers none.
-Starts and stops are recorded in the changes trail. A status never carries a secret: the
-file is named without its folder, and an error message has every secret of the stream's
-settings and every RTMP stream key replaced by ***.
+Starts and stops are recorded in the changes trail. A status never carries a secret (see
+`StreamManager.status`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from host.changes import merchant_target, record_change
 from host.errors import HostError
 from host.session.manager import Managed, StreamManager
 from host.session.spec import load_stream
-from host.stream.sinks.rtmp import redact_url
 from host.web.auth import Principal, require
 from host.web.deps import EngineDep, SettingsDep
 
 router = APIRouter(prefix="/api/streams", tags=["streams"])
 
 Streamer = require("operator", "merchant")
-_URL = re.compile(r"rtmps?://\S+", re.IGNORECASE)
 
 
 class StartRequest(BaseModel):
@@ -47,28 +43,6 @@ def _visible(user: Principal, managed: Managed) -> bool:
     return user.may_manage_merchant(managed.spec.merchant)
 
 
-def _status(manager: StreamManager, name: str) -> dict[str, Any]:
-    """The stream's status as it may leave the server."""
-    managed = manager.streams[name]
-    status = manager.status(name)
-    if managed.path is not None:
-        status["file"] = managed.path.name
-    if status.get("error"):
-        status["error"] = _scrub(str(status["error"]), managed)
-    return status
-
-
-def _scrub(text: str, managed: Managed) -> str:
-    secrets = [
-        value.get_secret_value()
-        for value in (*vars(managed.settings).values(), *managed.settings.ingress_tokens.values())
-        if isinstance(value, SecretStr)
-    ]
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _URL.sub(lambda match: redact_url(match.group()), text)
-
-
 def _find(request: Request, name: str, user: Principal) -> Managed:
     managed = _manager(request).streams.get(name)
     if managed is None or not _visible(user, managed):
@@ -80,9 +54,7 @@ def _find(request: Request, name: str, user: Principal) -> Managed:
 def list_streams(request: Request, user: Principal = Streamer) -> list[dict[str, Any]]:
     manager = _manager(request)
     return [
-        _status(manager, name)
-        for name, managed in manager.streams.items()
-        if _visible(user, managed)
+        manager.status(name) for name, managed in manager.streams.items() if _visible(user, managed)
     ]
 
 
@@ -108,13 +80,13 @@ async def start_stream(
     target = merchant_target(spec.merchant, "streams", spec.name)
     detail = {"file": body.file, "duration": body.duration}
     await run_in_threadpool(record_change, engine, user.name, "stream.start", target, detail)
-    return _status(manager, managed.spec.name)
+    return manager.status(managed.spec.name)
 
 
 @router.get("/{name}")
 def stream_status(name: str, request: Request, user: Principal = Streamer) -> dict[str, Any]:
     _find(request, name, user)
-    return _status(_manager(request), name)
+    return _manager(request).status(name)
 
 
 @router.post("/{name}/stop", status_code=202)
@@ -126,4 +98,4 @@ def stop_stream(
     manager.stop(name)
     target = merchant_target(managed.spec.merchant, "streams", name)
     record_change(engine, user.name, "stream.stop", target)
-    return _status(manager, name)
+    return manager.status(name)
