@@ -192,5 +192,7 @@ def test_cli_eval_prints_a_summary_and_writes_the_report(
     assert result.exit_code == 0, result.output
     assert "facts correct" in result.stdout and "50.0%" in result.stdout
     assert (tmp_path / "out" / "report.html").is_file()
+    typo = CliRunner().invoke(app, ["prompts", "eval", "--set", str(sample), "--label", "vauge"])
+    assert typo.exit_code == 1 and "prompt label 'vauge' is on no item" in typo.output
     bad = CliRunner().invoke(app, ["prompts", "eval", "--set", "nope.jsonl", "--label", "x"])
     assert bad.exit_code == 1 and bad.output.startswith("error: eval set nope.jsonl")

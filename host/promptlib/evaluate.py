@@ -31,7 +31,7 @@ from host.ask import Asker
 from host.catalog.facts import CatalogView
 from host.config import Settings
 from host.errors import HostError
-from host.promptlib.library import resolve
+from host.promptlib.library import require_labels, resolve
 from host.promptlib.onair import Arm, build_arm
 from host.reply.prompts import Language
 
@@ -313,6 +313,7 @@ def run_eval(
     results = []
     for label in labels:
         with Session(engine) as session:
+            require_labels(session, [label])
             resolved = resolve(session, label)
         arm = build_arm(engine, settings, resolved, set())
         asker = Asker(catalog, arm.responder, arm.guard, list(arm.words))

@@ -356,6 +356,16 @@ def resolve(session: Session, label: str) -> Resolved:
     )
 
 
+def require_labels(session: Session, wanted: Sequence[str]) -> None:
+    """Fail on a label no item carries: a typo would otherwise quietly mean production."""
+    known = set(session.scalars(select(PromptLabel.label).distinct()))
+    unknown = [label for label in wanted if label not in known]
+    if unknown:
+        raise HostError(
+            f"prompt label {unknown[0]!r} is on no item (labels: {', '.join(sorted(known))})"
+        )
+
+
 def labels_version(session: Session) -> tuple[int, int]:
     """A cheap question whose answer changes whenever a label moves (moves are append-only)."""
     newest, count = session.execute(

@@ -34,10 +34,17 @@ from sqlalchemy.orm import Session
 from host.catalog.facts import CatalogView, ProductFacts
 from host.chat.events import Triaged
 from host.config import Settings
-from host.db.models import PromptItem, PromptLabel
+from host.db.models import PromptItem
 from host.errors import HostError
 from host.promptlib.items import ITEMS, item_for, materialise
-from host.promptlib.library import Resolved, guard_in_force, labels_version, release, resolve
+from host.promptlib.library import (
+    Resolved,
+    guard_in_force,
+    labels_version,
+    release,
+    require_labels,
+    resolve,
+)
 from host.promptlib.scripts import ScriptBook, ScriptPitcher, script_book_from
 from host.promptlib.validate import PromptInvalid, validate
 from host.reply.events import Pitcher, Responder, Sentence
@@ -132,12 +139,7 @@ class PromptsOnAir:
     def load(self) -> None:
         """The first arms, before the stream starts: a label on no item (a typo) fails here."""
         with Session(self._engine) as session:
-            known = set(session.scalars(select(PromptLabel.label).distinct()))
-        unknown = [label for label in self.labels if label not in known]
-        if unknown:
-            raise HostError(
-                f"prompt label {unknown[0]!r} is on no item (labels: {', '.join(sorted(known))})"
-            )
+            require_labels(session, self.labels)
         self._refresh_now()
 
     def arm(self, label: str) -> Arm:

@@ -182,7 +182,8 @@ async def playground(
 
     def arm_for() -> Any:
         with Session(engine) as session:
-            resolved = library.resolve(session, library.check_label(trial.label))
+            library.require_labels(session, [library.check_label(trial.label)])
+            resolved = library.resolve(session, trial.label)
         return build_arm(engine, settings, resolved, set())
 
     try:
