@@ -11,6 +11,7 @@ import typer
 
 from host.commands.avatar import avatar_app
 from host.commands.catalog import catalog_app
+from host.commands.prompts import prompts_app
 from host.commands.run import BehindProxy, CertFile, KeyFile, run
 from host.commands.shell import console, load_settings, one_line_errors, out
 from host.commands.users import token_app, user_app
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(voice_app, name="voice")
 app.add_typer(avatar_app, name="avatar")
+app.add_typer(prompts_app, name="prompts")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command()(run)

@@ -312,6 +312,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible API base URL")
     openai_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint")
     openai_model: str = Field(default="gpt-4o-mini", description="chat model name")
+    eval_judge_api_key: SecretStr | None = Field(
+        default=None, description="API key of the LLM judge of `host prompts eval --judge-url`"
+    )
 
     # chat sources: websocket ingress, Twitch, YouTube
     ingress_tokens: dict[str, SecretStr] = Field(

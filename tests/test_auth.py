@@ -36,13 +36,9 @@ OPEN = {
 }
 OPEN_WEBSOCKETS = {"/ws/ingress/{stream}"}
 PARAMS = {
-    "merchant": "demo",
-    "sku": "LH-001",
-    "name": "north",
-    "stream": "north",
-    "pending_id": "1",
-    "file": "index.m3u8",
-}
+    "merchant": "demo", "sku": "LH-001", "name": "north", "stream": "north",
+    "language": "zh", "which": "1", "label": "staging", "pending_id": "1", "file": "index.m3u8",
+}  # fmt: skip
 PASSWORD = "correct horse battery"
 PRODUCT = "/api/merchants/demo/products/LH-001"
 

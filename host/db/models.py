@@ -208,17 +208,67 @@ class Avatar(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PromptVersion(Base):
-    """A prompt template as it was used, so a reply can be traced to the exact wording."""
+class PromptItem(Base):
+    """One prompt or script a marketer edits (persona, reply templates, a pitch script...),
+    per language ("any" for a file that holds both); its wording lives in versions."""
 
-    __tablename__ = "prompt_versions"
-    __table_args__ = (UniqueConstraint("name", "version", name="uq_prompt_versions_name_version"),)
+    __tablename__ = "prompt_items"
+    __table_args__ = (UniqueConstraint("name", "language", name="uq_prompt_items_name_language"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    version: Mapped[str] = mapped_column(String(64))
-    content_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptVersion(Base):
+    """One saved wording of an item: who wrote it, from which version, and why. Immutable:
+    an edit is a new version, so a spoken line can always be traced to its exact words."""
+
+    __tablename__ = "prompt_versions"
+    __table_args__ = (
+        UniqueConstraint("item_id", "number", name="uq_prompt_versions_item_id_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("prompt_items.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prompt_versions.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptLabel(Base):
+    """A label move: from `moved_at`, `label` of the item means `version_id`. Append-only, so
+    the newest row per (item, label) is the deployment and the older ones its history."""
+
+    __tablename__ = "prompt_labels"
+    __table_args__ = (Index("ix_prompt_labels_item_id_label", "item_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("prompt_items.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    moved_by: Mapped[str] = mapped_column(String(100))
+    moved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptRelease(Base):
+    """What a label resolved to across all items at some moment: the prompt version an audit
+    row names (`label#id`), mapped back to each item's version number."""
+
+    __tablename__ = "prompt_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(64))
+    versions: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

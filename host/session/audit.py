@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from host.chat.events import Comment, Decision, Triaged
 from host.db import models as db
 from host.db.models import utcnow
-from host.reply.events import Sentence, reply_intent, skus_of
+from host.reply.events import Sentence, prompt_version_of, reply_intent, skus_of
 from host.session.journal import Event, Journal, read_journal
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class Audit:
                 "intent": intent,
                 "skus": skus_of(spoken),
                 "backend": spoken[0].backend,
-                "prompt_version": None,
+                "prompt_version": prompt_version_of(spoken),
                 "guard_ok": not violations,
                 "violations": list(violations),
                 "stamps": {"cut": 1.0} if cut else {},

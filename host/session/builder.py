@@ -35,8 +35,9 @@ from host.face.base import Animator
 from host.face.sadtalker import SadTalkerFace
 from host.face.wear import build_animator
 from host.logs import session_var, stream_var
+from host.promptlib.library import banned_in_force
+from host.promptlib.onair import on_air_responder
 from host.reply.guard import Guard
-from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
 from host.session.audit import Audit, SpokenReply
 from host.session.controls import Controls
@@ -189,12 +190,14 @@ async def run_stream(
     if preview_dir is not None and not any(s.kind == "hls" for s in spec.sinks):
         sinks.append(hls_sink(preview_dir, settings.hls_segment_seconds))
     program = Program(settings, sinks, clock)
-    banned = load_banned(settings.prompts_dir / "banned.yaml")
+    banned = await asyncio.to_thread(banned_in_force, engine, settings.prompts_dir)
     triage = Triage(
         banned.words, queue_size=settings.queue_size, viewer_cooldown_s=settings.viewer_cooldown_s
     )
     guard = Guard(banned.claims)
-    responder = build_responder(settings, guard)
+    responder = await asyncio.to_thread(
+        on_air_responder, engine, settings, spec.prompts, build_responder(settings, guard)
+    )
     pitches = PitchPlan.from_settings(settings, responder)
     if pitches is not None:
         pitches = pitches.resumed(recovered.pitch_slot)

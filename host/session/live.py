@@ -25,7 +25,7 @@ from host.chat.events import Comment, Decision, Triaged
 from host.chat.mux import SourceMux
 from host.chat.storable import storable
 from host.chat.triage import Triage
-from host.reply.events import Responder, Sentence
+from host.reply.events import Responder, Sentence, prompt_version_of
 from host.reply.guard import Guard
 from host.session.audit import Audit, SpokenReply
 from host.session.controls import OPERATOR_PRIORITY, Controls, OperatorLine
@@ -438,7 +438,7 @@ class LiveSession:
                 self._metrics.dropped.labels(self._stream, "preempted").inc()
             return
         record = SpokenReply.from_reply(item, spoken, said.violations)
-        record.prompt_version = self._prompt_version
+        record.prompt_version = prompt_version_of(spoken) or self._prompt_version
         record.approved_by = self.controls.approved_by(item.comment.message_id)
         self.records.append(record)
         self._audit.reply(record, cut=ended or said.cut)

@@ -20,7 +20,7 @@ from host.session.manager import StreamManager
 from host.web.auth import install_auth
 from host.web.console import install_console
 from host.web.docs import serve_docs_offline
-from host.web.routes import accounts, catalog, changes, douyin, ingress, streams
+from host.web.routes import accounts, catalog, changes, douyin, ingress, prompts, streams
 
 
 def create_app(
@@ -50,6 +50,7 @@ def create_app(
         app.include_router(streams.router)
         app.include_router(changes.router)
         app.include_router(accounts.router)
+        app.include_router(prompts.router)
         install_console(app)
 
     @app.get("/health")
