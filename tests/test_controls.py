@@ -226,3 +226,24 @@ def test_bad_control_requests_are_refused_with_a_reason() -> None:
         controls.say("x" * 501, "olga")
     with pytest.raises(KeyError):
         controls.decide(7, "approve", "olga")
+
+
+def test_skip_cuts_the_line_on_air_and_drops_the_rest_of_its_turn(
+    settings: Settings, demo_engine: Engine, tmp_path: Path
+) -> None:
+    """The operator's Skip: the line on air ends at the next pause, the reply's later
+    sentences never start, and the audit marks the reply cut."""
+
+    async def script(on_air: Running, clock: Clock) -> AsyncIterator[Comment]:
+        live = on_air.live
+        yield comment(1, "Amy", "空气炸锅多少钱，有赠品吗", clock.now())
+        await until(lambda: live.speaking)
+        assert live.skip()
+        await until(lambda: not live.speaking)
+
+    result, comments, replies = run(settings, demo_engine, tmp_path, script)
+    answer = next(r for r in replies if r.comment_id == comments["c1"].id)
+    assert answer.stamps.get("cut") == 1.0
+    assert result.cuts == 0  # an operator's skip is not a comment cutting in
+    whole = "哈喽Amy～ 空气炸锅到手价349元，原价499元哦。 另外送烘焙纸一包哦。"
+    assert len(result.records[0].reply) < len(whole)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -174,6 +175,10 @@ class LiveSession:
     def now(self) -> float:
         return self._clock.now()
 
+    @property
+    def speaking(self) -> bool:
+        return self._director.speaking
+
     def busy(self) -> bool:
         """Work is in flight that will become a segment (fast mode waits for it)."""
         return self._replying or len(self._triage) > 0 or not self._director.segments.empty()
@@ -265,6 +270,14 @@ class LiveSession:
         if decision.kept:
             self._work.set()
             self._give_way()
+
+    def skip(self) -> bool:
+        """The operator skips the line on air: it ends at the next pause between words and
+        the rest of its turn is dropped (audited as cut). True when a line was on air."""
+        cut = self._director.cut(math.inf)
+        if self._turn is not None:
+            self._turn.task.cancel()
+        return cut
 
     def _give_way(self) -> None:
         """Cut the lines the most urgent waiting comment outranks, so it is taken at once:

@@ -211,7 +211,7 @@ async def skip(
 ) -> dict[str, Any]:
     """Cut the line on air at the next word boundary."""
     running = _on_air(request, name, user)
-    running.live.skip()  # type: ignore[attr-defined]  # LiveSession.skip: the lead adds it
+    running.live.skip()
     await _record(engine, user, running, "live.skip", {})
     return running.live.controls.state()
 

@@ -1,7 +1,7 @@
 """Who approved a reply (approve-before-speaking) or typed a line, on the reply's row.
 
-Revision ID: 0005
-Revises: 0006 (0006 reached main first; the chain is 0004, 0006, 0005)
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0006"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

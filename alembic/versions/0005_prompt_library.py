@@ -2,8 +2,8 @@
 label moves (append-only), and releases (what a label resolved to, named by audit rows).
 The unused `prompt_versions` table of 0001 is replaced.
 
-Revision ID: 0006
-Revises: 0004 (chained after wt-auth's accounts; the lead re-chains it after 0005 at merge)
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0006"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
