@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     audio_rate: int = Field(default=48000, description="program audio sample rate")
     video_bitrate: int = Field(default=2_500_000, description="H.264 bitrate, bits/s")
     audio_bitrate: int = Field(default=128_000, description="AAC bitrate, bits/s")
+    x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = Field(
+        default="veryfast", description="x264 speed preset (bench/encode_settings.py)"
+    )
+    x264_threads: int = Field(
+        default=0,
+        ge=0,
+        description="x264 threads per session; 0 = x264's choice (1.5 per core)",
+    )
     hls_segment_seconds: float = Field(default=2.0, description="HLS segment length")
     ai_label_text: str = Field(default="AI-generated host · AI生成", description="disclosure label")
     ai_label_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = Field(
