@@ -96,12 +96,15 @@ class Settings(BaseSettings):
     video_bitrate: int = Field(default=2_500_000, description="H.264 bitrate, bits/s")
     audio_bitrate: int = Field(default=128_000, description="AAC bitrate, bits/s")
     x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = Field(
-        default="veryfast", description="x264 speed preset (bench/encode_settings.py)"
+        default="superfast",
+        description="x264 speed preset; superfast keeps veryfast's quality at the program's"
+        " bitrate for less CPU (bench/encode_settings.py)",
     )
     x264_threads: int = Field(
-        default=0,
+        default=1,
         ge=0,
-        description="x264 threads per session; 0 = x264's choice (1.5 per core)",
+        description="x264 threads per session; 1 suits many sessions per machine,"
+        " 0 = x264's choice (1.5 per core)",
     )
     hls_segment_seconds: float = Field(default=2.0, description="HLS segment length")
     ai_label_text: str = Field(default="AI-generated host · AI生成", description="disclosure label")
