@@ -5,9 +5,10 @@
 
 One 720x1280 25 fps session's frame path, as `bench/stream.py` drives it (the illustrated
 avatar speaking three seconds in four, the caption's highlight moving, a comment and a
-product card, the AI label), run stage by stage on one thread as fast as it goes, each
-stage timed with `time.process_time()` (CPU of the whole process, so x264's slice threads
-count towards the encode, and other jobs on a shared machine do not count at all):
+product card, the AI label; the audio a Piper reply, looped), run stage by stage on one
+thread as fast as it goes, each stage timed with `time.process_time()` (CPU of the whole
+process, so x264's threads count towards the encode, and other jobs on a shared machine
+do not count at all):
 
 - avatar: the animator's frame;
 - caption / text: drawing overlay patches (only when their content changed);
@@ -34,6 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from machine import describe
 from stream import SENTENCE_EVERY, SENTENCE_FRAMES, TalkingWithOverlays
 
@@ -45,6 +47,7 @@ from host.stream.program import Program
 from host.stream.sinks.hls import hls_sink
 from host.stream.sinks.mp4 import mp4_sink
 from host.voice.piper import Piper
+from host.voice.resample import resample
 
 REPLY = (
     "Hi Lily, the lightweight down jacket is three hundred ninety nine yuan today.",
@@ -66,9 +69,11 @@ class Stages:
         self.cpu[stage] = self.cpu.get(stage, 0.0) + time.process_time() - start
 
 
-async def staged(settings: Settings, frames: int, out: Path) -> dict[str, float]:
+async def staged(
+    settings: Settings, frames: int, out: Path, speech: np.ndarray
+) -> dict[str, float]:
     """The frame path stage by stage; CPU seconds per stage over `frames` frames."""
-    source = TalkingWithOverlays(settings)
+    source = TalkingWithOverlays(settings, speech)
     compositor = OverlayCompositor(settings)
     encoder = Encoder(settings)
     sinks = [mp4_sink(out / "staged.mp4"), hls_sink(out / "hls", settings.hls_segment_seconds)]
@@ -98,9 +103,9 @@ async def staged(settings: Settings, frames: int, out: Path) -> dict[str, float]
     return stages.cpu
 
 
-def whole(settings: Settings, frames: int, out: Path) -> float:
+def whole(settings: Settings, frames: int, out: Path, speech: np.ndarray) -> float:
     """CPU seconds for the same frames through the program (fast clock, same sinks)."""
-    source = TalkingWithOverlays(settings)
+    source = TalkingWithOverlays(settings, speech)
     sinks = [mp4_sink(out / "whole.mp4"), hls_sink(out / "hls2", settings.hls_segment_seconds)]
     program = Program(settings, sinks, ProgramClock())
     start = time.process_time()
@@ -108,18 +113,21 @@ def whole(settings: Settings, frames: int, out: Path) -> float:
     return time.process_time() - start
 
 
-def tts(settings: Settings, frames: int) -> float:
-    """Piper's CPU seconds for the speech a session with this duty says in `frames` frames."""
+def tts(settings: Settings, frames: int) -> tuple[float, np.ndarray]:
+    """Piper's CPU seconds for the speech a session with this duty says in `frames` frames,
+    and the reply it spoke (int16 at the program rate)."""
     voice = Piper(settings.piper_model)
     voice.warm()
     for _ in voice.synthesize(REPLY[0], "en"):
         pass  # first run pays onnxruntime's warm-up
-    start, spoken = time.process_time(), 0.0
+    start, chunks = time.process_time(), []
     for text in REPLY * 2:
-        spoken += sum(chunk.duration for chunk in voice.synthesize(text, "en"))
-    per_speech_second = (time.process_time() - start) / spoken
+        chunks += list(voice.synthesize(text, "en"))
+    cpu = time.process_time() - start
+    spoken = sum(chunk.duration for chunk in chunks) / 2
+    speech = np.concatenate([resample(c.pcm, c.sample_rate, settings.audio_rate) for c in chunks])
     speech_seconds = frames / settings.fps * SENTENCE_FRAMES / SENTENCE_EVERY
-    return per_speech_second * speech_seconds
+    return cpu / (2 * spoken) * speech_seconds, speech
 
 
 def main() -> None:
@@ -133,10 +141,11 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d %H:%M')}; {settings.width}x{settings.height} {settings.fps} fps"
     )
     print(f"{args.frames} frames, CPU (process_time) per frame")
+    voice_cpu, speech = tts(settings, args.frames)
     with tempfile.TemporaryDirectory() as tmp:
-        cpu = asyncio.run(staged(settings, args.frames, Path(tmp)))
-        program = whole(settings, args.frames, Path(tmp))
-    cpu["TTS (Piper)"] = tts(settings, args.frames)
+        cpu = asyncio.run(staged(settings, args.frames, Path(tmp), speech))
+        program = whole(settings, args.frames, Path(tmp), speech)
+    cpu["TTS (Piper)"] = voice_cpu
     cpu["Python overhead"] = program - sum(v for k, v in cpu.items() if k != "TTS (Piper)")
     total = sum(cpu.values())
     print(f"{'stage':20} {'ms/frame':>9} {'share':>6} {'of a core':>9}")

@@ -70,23 +70,31 @@ SENTENCE_EVERY = 100
 
 class TalkingWithOverlays:
     """The illustrated avatar under a caption, a viewer comment and a product card; a tone
-    stands in for speech. Three seconds in every four it speaks: the mouth moves and the
-    caption's highlight advances a character a frame or so, as word-timed captions do in a
-    session. Counts the audio samples it hands out."""
+    (or `speech`, looped: int16 at the program rate) stands in for the voice. Three seconds
+    in every four it speaks: the mouth moves and the caption's highlight advances a
+    character a frame or so, as word-timed captions do in a session; the second in between
+    is silent. Counts the audio samples it hands out."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, speech: np.ndarray | None = None) -> None:
         self.animator = IllustratedAnimator(
             settings.width, settings.height, settings.fps, look=builtin_look(settings)
         )
         self.spf = settings.audio_rate // settings.fps
         self.rate = settings.audio_rate
         self.samples = 0
+        self.speech = speech
 
     async def next_frame(self, index: int) -> ProgramFrame:
-        t = (np.arange(self.spf) + index * self.spf) / self.rate
-        audio = (np.sin(2 * np.pi * 220 * t) * 4000).astype(np.int16)
-        self.samples += len(audio)
         line, at = divmod(index, SENTENCE_EVERY)
+        if at >= SENTENCE_FRAMES:
+            audio = np.zeros(self.spf, np.int16)
+        elif self.speech is not None:
+            start = index * self.spf % (len(self.speech) - self.spf)
+            audio = self.speech[start : start + self.spf]
+        else:
+            t = (np.arange(self.spf) + index * self.spf) / self.rate
+            audio = (np.sin(2 * np.pi * 220 * t) * 4000).astype(np.int16)
+        self.samples += len(audio)
         caption = f"第{line}句 · line {line}: this jacket is on sale today"
         if at < SENTENCE_FRAMES:
             pose = MouthPose(open=0.5 + 0.4 * np.sin(index / 2))
