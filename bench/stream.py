@@ -56,8 +56,10 @@ from host.stream.onair import OnAirComment
 from host.stream.program import Program
 from host.stream.sinks.hls import hls_sink
 from host.stream.sinks.mp4 import mp4_sink
+from host.voice.base import SpeechChunk
 from host.voice.espeak import Espeak
 from host.voice.piper import Piper
+from host.voice.router import VoiceRouter
 
 PRODUCT = ProductFacts(
     sku="LH-001", name="轻薄羽绒服", price=Decimal("399"), currency="CNY", stock=128, link=1
@@ -125,7 +127,8 @@ class Spoken:
 
 
 class Speaking:
-    """The avatar speaking what a voice thread synthesizes, sentence after sentence.
+    """The avatar speaking what a writer thread has the session's voice router synthesize,
+    sentence after sentence.
 
     The thread writes one sentence ahead (a queue of one), as the session's writer waits
     for room; the program never waits on it: with nothing ready, the frame is idle.
@@ -140,9 +143,9 @@ class Speaking:
         self.silence = np.zeros(self.spf, np.int16)
         self.samples = 0
         self.sentences = 0
-        self.voices: dict[str, Piper | Espeak] = {"en": Piper(settings.piper_model), "zh": Espeak()}
-        for voice in self.voices.values():
-            voice.warm()
+        voices = {"en": [Piper(settings.piper_model)], "zh": [Espeak()]}
+        self.voice = VoiceRouter(voices, settings.tts_nice)  # as the session's, niced alike
+        self.voice.warm()
         self.ready: queue.Queue[Spoken] = queue.Queue(1)
         self.stopped = threading.Event()
         self.playing: Spoken | None = None
@@ -152,8 +155,11 @@ class Speaking:
         self.thread.start()
 
     def _write(self) -> None:
+        async def say(text: str, language: str) -> list[SpeechChunk]:
+            return [chunk async for chunk in self.voice.stream(text, language)]
+
         for language, text in itertools.cycle(LINES):
-            chunks = list(self.voices[language].synthesize(text, language))
+            chunks = asyncio.run(say(text, language))
             audio, poses = assemble(chunks, self.rate, self.fps)
             spoken = Spoken(audio, poses, caption_marks(text, poses), text)
             while not self.stopped.is_set():
@@ -215,6 +221,7 @@ def session(seconds: float, out: Path, tts: bool) -> dict[str, float]:
         "late": stats.late_frames,
         "max_late_ms": round(stats.max_lateness_ms, 1),
         "slowest_frame_ms": round(stats.slowest_frame_ms, 1),
+        "output_lag_ms": round(stats.max_output_lag_ms, 1),
         "behind_s": round(wall - media, 3),
         "file_frames": int(file["video_frames"]),
         "video_vs_clock_ms": round((file["video_end"] - media) * 1000, 1),
@@ -247,11 +254,23 @@ def _worker(args: tuple[float, str, bool]) -> dict[str, float]:
 
 
 def run(sessions: int, seconds: float, tts: bool) -> list[dict[str, float]]:
-    """`sessions` sessions at once, each in its own process; their results."""
+    """`sessions` sessions at once, each in its own process; their results.
+
+    Each process leads its own POSIX session, as a `host run` started from its own shell or
+    service does: with the kernel's autogroup scheduling (on by default on desktops and many
+    VMs), processes of one session share one fair share of the CPU, so sessions started
+    together from this script would otherwise compete as one group against everything else
+    on the machine.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         jobs = [(seconds, str(Path(tmp) / f"s{i}"), tts) for i in range(sessions)]
-        with multiprocessing.get_context("spawn").Pool(sessions) as pool:
+        with multiprocessing.get_context("spawn").Pool(sessions, initializer=os.setsid) as pool:
             return pool.map(_worker, jobs)
+
+
+def autogroup() -> str:
+    path = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    return {"1": "on", "0": "off"}.get(path.read_text().strip(), "?") if path.exists() else "n/a"
 
 
 def main() -> None:
@@ -264,7 +283,7 @@ def main() -> None:
     args = parser.parse_args()
     seconds = args.minutes * 60
     counts = [int(n) for n in args.parallel.split(",")]
-    print(f"machine: {describe()}; {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"machine: {describe()}; {time.strftime('%Y-%m-%d %H:%M')}; autogroup {autogroup()}")
     speech = "a tone" if args.tone else "Piper + espeak-ng speech"
     print(f"720x1280 25 fps, overlays, {speech}, MP4 + HLS, {seconds:g} s per session")
     table = []

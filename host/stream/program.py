@@ -6,13 +6,14 @@ timestamps come from the frame index and a gap would break A/V sync for the whol
 In fast mode it never sleeps and advances the session's `ProgramClock` itself, so everything
 waiting on session time sees the same times as in a realtime run.
 
-Compositing, encoding and muxing run in a worker thread, one frame at a time in order, so
-the event loop stays free for chat, replies and TTS. In realtime the worker may still be on
-frame i when frame i + 1 is due: the program fetches frame i + 1 on time and waits for
-frame i only before handing i + 1 over. So one slow frame (the machine busy for a moment
-with other sessions, TTS or an x264 keyframe) costs up to two frame intervals before
-anything starts late, instead of one; `max_output_lag_ms` says how far behind its due
-time a frame's packets reached the sinks.
+Compositing, encoding and muxing run in the program's own worker thread (not the shared
+default executor, where database or TTS calls could queue ahead of a frame), one frame at
+a time in order, so the event loop stays free for chat, replies and TTS. In realtime the
+worker may still be on frame i when frame i + 1 is due: the program fetches frame i + 1 on
+time and waits for frame i only before handing i + 1 over. So one slow frame (the machine
+busy for a moment with other sessions, TTS or an x264 keyframe) costs up to two frame
+intervals before anything starts late, instead of one; `max_output_lag_ms` says how far
+behind its due time a frame's packets reached the sinks.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,6 +90,8 @@ class Program:
         interval = 1 / self.fps
         work: asyncio.Future[None] | None = None  # the frame in the worker
         simulated = self.clock if isinstance(self.clock, ProgramClock) else None
+        worker = ThreadPoolExecutor(1, "program")
+        loop = asyncio.get_running_loop()
         try:
             for index in range(round(duration * self.fps)):
                 if self._stopping:
@@ -105,7 +109,7 @@ class Program:
                 self._check(index, frame)
                 if work is not None:
                     await asyncio.shield(work)  # the previous frame, still in the worker
-                work = asyncio.ensure_future(asyncio.to_thread(output.emit, index, frame, due))
+                work = loop.run_in_executor(worker, output.emit, index, frame, due)
                 if simulated is not None:
                     await asyncio.shield(work)
                     await simulated.advance((index + 1) / self.fps)
@@ -113,6 +117,7 @@ class Program:
             if work is not None and not work.done():
                 await asyncio.wait({work})  # cancelled or ended mid-frame: let it finish first
             output.finish()
+            worker.shutdown()
         if work is not None:
             work.result()  # the last frame's failure, if it failed
         return stats
