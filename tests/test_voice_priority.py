@@ -15,13 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from host.voice.base import SpeechChunk
 from host.voice.piper import Piper
 from host.voice.router import VoiceRouter
-
-linux_only = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="Linux threads")
 
 
 def niceness() -> dict[int, int]:
@@ -56,7 +53,6 @@ async def speak(router: VoiceRouter) -> None:
         pass
 
 
-@linux_only
 def test_sentences_are_synthesized_at_the_router_niceness() -> None:
     base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     voice = Noting()
@@ -65,7 +61,6 @@ def test_sentences_are_synthesized_at_the_router_niceness() -> None:
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base, "caller untouched"
 
 
-@linux_only
 def test_piper_worker_threads_started_while_warming_are_niced_too() -> None:
     base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     before = set(niceness())
