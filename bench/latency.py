@@ -1,8 +1,11 @@
-"""Comment-to-first-audio and comment-to-first-frame latency of an idle host, in realtime.
+"""Comment-to-first-audio and comment-to-first-frame latency of a quiet room, in realtime.
 
-Replays questions spaced far enough apart that the host is idle when each arrives, through
-the full offline session (triage, catalog answerer, guard, Piper/espeak-ng, illustrated
-avatar, program, MP4 + HLS encode), and prints p50/p95 per stage.
+Replays questions spaced far enough apart that no other comment is waiting when each
+arrives, through the full offline session with the default settings (idle pitches on;
+triage, catalog answerer, guard, Piper/espeak-ng, illustrated avatar, program, MP4 + HLS
+encode), and prints p50/p95 per stage and how many pitches the questions cut into.
+first_frame_out is the host's first frame for the question (a bridge when it cut a pitch
+midway), answer_frame_out the answer's own.
 
     python bench/latency.py [--questions N] [--gap SECONDS]
 """
@@ -55,7 +58,8 @@ def main() -> None:
         result = asyncio.run(run_demo(settings, work / "out", realtime=True, comments=comments))
 
     print(f"machine: {describe()}")
-    print(f"replies: {len(result.records)} of {args.questions} questions, realtime, idle host")
+    print(f"replies: {len(result.records)} of {args.questions} questions, realtime, pitches on")
+    print(f"pitch interruptions: {result.cuts} lines cut midway, {len(result.pitches)} pitch lines")
     stats = result.program
     print(
         f"program: {stats.frames} frames, {stats.late_frames} late "

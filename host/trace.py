@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STAGES = ("received", "triaged", "reply_ready", "first_audio", "first_frame_out")
+# first_frame_out: the host's first frame for the comment (a bridge line when the comment cut
+# into a pitch, else the answer); answer_frame_out: the answer's own first frame.
+STAGES = (
+    "received",
+    "triaged",
+    "reply_ready",
+    "first_audio",
+    "first_frame_out",
+    "answer_frame_out",
+)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Idle pitches in a whole offline session: they fill quiet time and give way to a comment."""
+"""Idle pitches in a whole offline session: they fill quiet time and a comment cuts into them."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from host.config import Settings
 from host.db import models as db
 from host.demo import run_demo
+from host.session.director import CUT_WINDOW_S
 
 pytestmark = pytest.mark.slow  # about 25 s of session, encoded
 
 COMMENT_AT = 4.0
 
 
-def test_pitches_fill_idle_time_and_give_way_to_a_comment(
+def test_pitches_fill_idle_time_and_a_question_cuts_into_them(
     settings: Settings, tmp_path: Path
 ) -> None:
     comments = tmp_path / "comments.jsonl"
@@ -38,8 +39,12 @@ def test_pitches_fill_idle_time_and_give_way_to_a_comment(
     assert before, "no pitch in the quiet start"
     assert after, "pitches did not resume once the answer was spoken"
     assert all("轻薄羽绒服" in line or "399" in line for _, line in result.pitches[:2])
-    # the pitch yields at its next sentence boundary: the answer starts within one sentence
-    assert stamps["first_audio"] - stamps["received"] < 6.0
+    # the question cuts into the pitch at the next pause between words, and the host opens
+    # with a bridge naming the asker while the answer is written
+    window = CUT_WINDOW_S + 2 / quick.fps
+    assert stamps["first_frame_out"] - stamps["received"] <= window
+    assert result.records[0].reply.startswith("Quick one from Tom first. ")
+    assert stamps["answer_frame_out"] > stamps["first_frame_out"]
     assert not [t for t, _ in result.pitches if stamps["received"] < t < stamps["first_audio"]]
     gaps = [b - a for (a, _), (b, _) in zip(result.pitches, result.pitches[1:], strict=False)]
     assert max(gaps) > quick.idle_pitch_s  # quiet time between pitches, counted after speech
@@ -50,3 +55,35 @@ def test_pitches_fill_idle_time_and_give_way_to_a_comment(
     assert rows, "pitches are not in the audit log"
     assert all(r.comment_id is None and r.guard_ok for r in rows)
     assert all(any(line in r.text for r in rows) for _, line in result.pitches)
+    cut = [r for r in rows if r.stamps.get("cut")]
+    assert cut and cut[0].text.split()[-1] in [line for t, line in result.pitches if t < 4.0]
+    with Session(engine) as s:
+        answer = s.scalars(select(db.ReplyRecord).where(db.ReplyRecord.intent != "pitch")).one()
+    assert answer.backend == "catalog" and not answer.stamps.get("cut")
+
+
+def test_a_reply_gives_way_only_to_a_more_urgent_kind(settings: Settings, tmp_path: Path) -> None:
+    """A buying question cuts into chit-chat; it never cuts into another buying question."""
+    rows = [
+        {"t": 1.0, "user": "Zoe", "text": "love this stream, you are so fun", "id": "chat"},
+        {"t": 1.6, "user": "Tom", "text": "How much is the down jacket?", "id": "q1"},
+        {"t": 2.4, "user": "Ann", "text": "how much are the running shoes?", "id": "q2"},
+    ]
+    comments = tmp_path / "comments.jsonl"
+    comments.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    quiet = settings.model_copy(update={"idle_pitch_s": 0.0, "width": 240, "height": 416})
+    result = asyncio.run(run_demo(quiet, tmp_path / "out", realtime=False, comments=comments))
+    by_id = {r.message_id: r for r in result.records}
+    assert set(by_id) >= {"q1", "q2"}
+    assert by_id["q2"].stamps["first_frame_out"] > by_id["q1"].stamps["answer_frame_out"]
+    engine = create_engine(quiet.database_url)
+    with Session(engine) as s:
+        cut = {
+            r.text: bool(r.stamps.get("cut")) for r in s.scalars(select(db.ReplyRecord)).all()
+        }
+    assert cut[by_id["q1"].reply] is False and cut[by_id["q2"].reply] is False
+    if "chat" in by_id:  # the chit-chat answer, cut midway when Tom asked
+        assert cut[by_id["chat"].reply] is True and result.cuts == 1
+    else:  # cut before a word of it went on air
+        assert result.drops.get("preempted") == 1 and result.cuts == 0
+    assert "Quick one from" not in by_id["q1"].reply  # a bridge follows only a cut pitch

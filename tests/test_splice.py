@@ -18,7 +18,7 @@ import numpy as np
 from host.catalog.facts import Candidate, ProductFacts
 from host.config import Settings
 from host.face.builtin import IllustratedAnimator
-from host.session.director import Director
+from host.session.director import CUT_FADE_S, CUT_WINDOW_S, Director
 from host.session.speech import Segment, assemble
 from host.stream.base import Overlay, ProgramFrame
 from host.stream.clock import ProgramClock
@@ -47,29 +47,39 @@ class NoProduct:
 
 
 class QueueAt:
-    """Hands the director its segment at frame SPEECH_AT, as the session would."""
+    """Hands the director its segment at frame SPEECH_AT, as the session would, and asks
+    for a cut at frame `cut_at` as a waiting question would."""
 
-    def __init__(self, director: Director, segment: Segment) -> None:
-        self.director, self.segment = director, segment
+    def __init__(self, director: Director, segment: Segment, cut_at: int | None = None) -> None:
+        self.director, self.segment, self.cut_at = director, segment, cut_at
 
     async def next_frame(self, index: int) -> ProgramFrame:
         if index == SPEECH_AT:
             self.director.segments.put_nowait(self.segment)
+        if index == self.cut_at:
+            assert self.director.cut(1.0)
         return await self.director.next_frame(index)
 
 
-def render(path: Path) -> int:
-    """Run idle → speech → idle into an MP4; return the segment's length in frames."""
+def sentence() -> Segment:
     chunks = list(Piper().synthesize("Hello Lily, this jacket is on sale today.", "en"))
     audio, poses = assemble(chunks, SETTINGS.audio_rate, SETTINGS.fps)
-    segment = Segment(audio=audio, poses=poses, overlay=Overlay(caption="Hello Lily"))
+    return Segment(audio=audio, poses=poses, overlay=Overlay(caption="Hello Lily"))
+
+
+def director() -> Director:
     animator = IllustratedAnimator(SETTINGS.width, SETTINGS.height, SETTINGS.fps)
-    director = Director(
+    return Director(
         animator, NoProduct(), SETTINGS.audio_rate, SETTINGS.fps, fast=True, busy=lambda: False
     )
+
+
+def render(path: Path, cut_at: int | None = None) -> int:
+    """Run idle → speech → idle into an MP4; return the segment's length in frames."""
+    segment = sentence()
     program = Program(SETTINGS, [mp4_sink(path)], ProgramClock())
     total = SPEECH_AT + segment.frames + 20
-    stats = asyncio.run(program.run(QueueAt(director, segment), total / SETTINGS.fps))
+    stats = asyncio.run(program.run(QueueAt(director(), segment, cut_at), total / SETTINGS.fps))
     assert stats.frames == total
     return segment.frames
 
@@ -104,3 +114,73 @@ def test_speech_splices_have_no_click_and_no_picture_jump(tmp_path: Path) -> Non
     at_splices = changes[[s - 1 for s in splices]]  # change from frame s-1 to frame s
     others = np.delete(changes, [s - 1 for s in splices])
     assert at_splices.max() <= others.max(), (at_splices, others.max())
+
+
+def test_a_cut_line_stops_at_the_next_pause_without_a_click(tmp_path: Path) -> None:
+    """A question cuts into a line mid-word: the voice stops within CUT_WINDOW_S, at the
+    quietest point there, and the splice into silence is no harsher than the voice itself."""
+    path = tmp_path / "cut.mp4"
+    frames = render(tmp_path / "whole.mp4")
+    cut_at = SPEECH_AT + frames // 2
+    render(path, cut_at=cut_at)
+    window = round(CUT_WINDOW_S * SETTINGS.fps)
+
+    sound = decoded_audio(path)
+    whole = decoded_audio(tmp_path / "whole.mp4")
+    assert np.abs(sound[SPEECH_AT * SPF : cut_at * SPF]).max() > 0.05, "speech before the cut"
+    after = sound[(cut_at + window) * SPF : (SPEECH_AT + frames) * SPF]
+    assert np.abs(after).max() < 0.01, "the voice went on after the cut"
+    assert np.abs(whole[(cut_at + window) * SPF : (SPEECH_AT + frames) * SPF]).max() > 0.05
+
+    steps = np.abs(np.diff(sound))
+    typical = float(np.percentile(steps[SPEECH_AT * SPF : cut_at * SPF], 99.9))
+    jumps = steps[cut_at * SPF : (cut_at + window + 1) * SPF]
+    assert float(jumps.max()) <= typical, (float(jumps.max()), typical)
+
+
+def test_a_cut_keeps_voice_and_lips_together() -> None:
+    """Up to the cut, every frame's picture and sound are the uncut line's frame for frame
+    (only the fade before the cut is quieter); after it the host is idle and silent."""
+
+    async def frames(cut_at: int | None) -> tuple[list[ProgramFrame], Segment]:
+        d, segment = director(), sentence()
+        d.segments.put_nowait(segment)
+        out = []
+        for index in range(segment.frames + 5):
+            if index == cut_at:
+                assert d.cut(1.0)
+            out.append(await d.next_frame(index))
+        return out, segment
+
+    whole, _ = asyncio.run(frames(None))
+    cut_at = len(whole) // 2
+    cut, segment = asyncio.run(frames(cut_at))
+    assert segment.cut and segment.done.is_set()
+    speaking = [f.overlay.caption is not None for f in cut]
+    end = speaking.index(False)
+    assert cut_at <= end <= cut_at + round(CUT_WINDOW_S * SETTINGS.fps)
+    for k in range(end):
+        assert np.array_equal(cut[k].image, whole[k].image), k
+    fade = round(CUT_FADE_S * SETTINGS.fps)
+    for k in range(end - fade):
+        assert np.array_equal(cut[k].audio, whole[k].audio), k
+    for k in range(max(cut_at, end - fade), end):  # the fade: the same sound, only quieter
+        assert np.all(np.abs(cut[k].audio) <= np.abs(whole[k].audio))
+    assert all(not np.any(f.audio) for f in cut[end:])
+
+
+def test_a_cut_drops_the_lower_lines_queued_and_keeps_the_urgent_ones() -> None:
+    async def run() -> None:
+        d = director()
+        pitch, answer = sentence(), sentence()
+        answer.priority = 40.0
+        d.segments.put_nowait(pitch)
+        assert not d.cut(1.0)  # nothing on air yet: the queued pitch is just dropped
+        assert pitch.cut and pitch.done.is_set() and not pitch.started
+        d.segments.put_nowait(answer)
+        await d.next_frame(0)
+        assert answer.started
+        assert not d.cut(30.0)  # an answer gives way only to something above its priority
+        assert not answer.cut
+
+    asyncio.run(run())

@@ -158,6 +158,10 @@ class Triage:
         item.trace.stamp("triaged", now)
         return self._enqueue(_Queued(item, reading.key, reading.digits, now, item.priority), now)
 
+    def best_priority(self) -> float | None:
+        """The highest priority waiting, so a lower line on air can give way to it."""
+        return max((queued.item.priority for queued in self._queue), default=None)
+
     def oldest_wait(self, now: float) -> float:
         """Seconds the longest-waiting queued item has waited (0 with an empty queue)."""
         return max((now - q.queued_at for q in self._queue), default=0.0)

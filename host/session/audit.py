@@ -64,6 +64,7 @@ class SpokenReply:
     def from_reply(
         cls, item: Triaged, spoken: Sequence[Sentence], violations: Sequence[str]
     ) -> SpokenReply:
+        answer = [s for s in spoken if s.intent != "bridge"] or list(spoken)
         return cls(
             message_id=item.comment.message_id,
             merged=list(item.merged),
@@ -71,10 +72,10 @@ class SpokenReply:
             askers=list(item.askers),
             comment=item.comment.text,
             reply=" ".join(s.text for s in spoken),
-            language=spoken[0].language,
-            intent=reply_intent(spoken),
+            language=answer[0].language,
+            intent=reply_intent(answer),
             skus=skus_of(spoken),
-            backend=spoken[0].backend,
+            backend=answer[0].backend,
             guard_ok=not violations,
             violations=list(violations),
             stamps=item.trace.stamps,
@@ -160,8 +161,11 @@ class Audit:
             jsonl={"session": self.session_id, **reply.as_json()},
         )
 
-    def pitch(self, spoken: Sequence[Sentence], violations: Sequence[str]) -> None:
-        """An idle pitch answers no comment, but the merchant is as liable for it as a reply."""
+    def pitch(
+        self, spoken: Sequence[Sentence], violations: Sequence[str], *, cut: bool = False
+    ) -> None:
+        """An idle pitch answers no comment, but the merchant is as liable for it as a reply;
+        one a question cut into is marked cut."""
         if not spoken:
             return
         self._submit(
@@ -176,7 +180,7 @@ class Audit:
                 "prompt_version": None,
                 "guard_ok": not violations,
                 "violations": list(violations),
-                "stamps": {},
+                "stamps": {"cut": 1.0} if cut else {},
                 "merged": [],
             },
         )

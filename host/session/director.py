@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 
 import numpy as np
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 PRODUCT_REFRESH_S = 1.0  # how often the idle product card re-reads the live price
 FAST_WAIT_S = 5.0  # fast mode: longest wall-clock wait for in-flight work before going idle
+CUT_WINDOW_S = 0.16  # a cut line ends at the quietest frame within this much more speech
+CUT_FADE_S = 0.04  # and fades out over this much before it, so the cut never clicks
 
 
 class Director:
@@ -53,14 +55,19 @@ class Director:
         self._music = music
         self._silence = np.zeros(self._spf, np.int16)
         self._playing: Segment | None = None
-        self._frames: Iterator[np.ndarray] | None = None
+        self._frames: Generator[np.ndarray] | None = None
         self._pos = 0
+        self._end = 0  # the frame the playing segment stops before (earlier once it is cut)
         self._product: ProductFacts | None = None
         self._product_at = -1e9
 
     @property
     def speaking(self) -> bool:
         return self._playing is not None
+
+    @property
+    def playing_priority(self) -> float | None:
+        return None if self._playing is None else self._playing.priority
 
     async def next_frame(self, index: int) -> ProgramFrame:
         if self._playing is None:
@@ -78,12 +85,70 @@ class Director:
             audio=self._sound(seg.audio[k * self._spf : (k + 1) * self._spf], speaking=True),
             overlay=dataclasses.replace(seg.overlay, spoken=seg.spoken_at(k)),
             trace=seg.trace if k == 0 else None,
+            stages=seg.stages,
         )
         self._pos += 1
-        if self._pos >= seg.frames:
-            seg.done.set()
-            self._playing, self._frames = None, None
+        if self._pos >= self._end:
+            self._finish(seg)
         return frame
+
+    def cut(self, below: float) -> bool:
+        """Give way to a waiting line of priority `below`: every line of lower priority goes.
+
+        Queued ones are dropped before they start; the one on air ends at the next pause
+        between words (the quietest frame within CUT_WINDOW_S) with a short fade, so voice
+        and lips stop together and the next line follows at once. True when a line on air
+        was cut midway.
+        """
+        kept = []
+        while not self.segments.empty():
+            queued = self.segments.get_nowait()
+            if queued.priority < below:
+                queued.cut = True
+                queued.done.set()
+            else:
+                kept.append(queued)
+        for queued in kept:
+            self.segments.put_nowait(queued)
+        self._taken.set()
+        seg = self._playing
+        if seg is None or seg.priority >= below or seg.cut:
+            return False
+        end = self._boundary(seg)
+        if end >= self._end:
+            return False
+        seg.cut = True
+        self._end = end
+        self._fade_before(seg, end)
+        if self._pos >= self._end:
+            self._finish(seg)
+        return True
+
+    def _boundary(self, seg: Segment) -> int:
+        """The frame to stop before: the quietest of the next few, a pause between words."""
+        limit = min(self._end, self._pos + max(1, round(CUT_WINDOW_S * self._fps)))
+        window = seg.audio[self._pos * self._spf : limit * self._spf].astype(np.float32)
+        if not len(window):
+            return self._pos
+        loudness = np.sqrt(np.mean(window.reshape(-1, self._spf) ** 2, axis=1))
+        # stop before the quiet frame; a frame already quiet now ends the line at once
+        return self._pos + int(np.argmin(loudness))
+
+    def _fade_before(self, seg: Segment, end: int) -> None:
+        fade = min((end - self._pos) * self._spf, max(1, round(CUT_FADE_S * self._fps)) * self._spf)
+        if fade <= 0:
+            return
+        stop = end * self._spf
+        audio = seg.audio.copy()  # the segment may be replayed by a test; never edit in place
+        ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
+        audio[stop - fade : stop] = (audio[stop - fade : stop] * ramp).astype(np.int16)
+        seg.audio = audio
+
+    def _finish(self, seg: Segment) -> None:
+        seg.done.set()
+        if self._frames is not None:
+            self._frames.close()  # a cut clip releases its decoder now
+        self._playing, self._frames = None, None
 
     async def wait_for_room(self) -> None:
         """Return once nothing is waiting to play, so the next line is written just in time.
@@ -104,10 +169,11 @@ class Director:
             return
         seg = self.segments.get_nowait()
         self._taken.set()
-        self._playing, self._pos = seg, 0
+        self._playing, self._pos, self._end = seg, 0, seg.frames
+        seg.started = True
         self._frames = self._speaking_frames(seg, index)
 
-    def _speaking_frames(self, seg: Segment, index: int) -> Iterator[np.ndarray]:
+    def _speaking_frames(self, seg: Segment, index: int) -> Generator[np.ndarray]:
         """The segment's clip when it has one, else the animator; a clip that breaks midway
         hands the rest of the sentence to the animator, so the program never misses a frame."""
         done = 0

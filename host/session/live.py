@@ -11,10 +11,11 @@ it is counted as `malformed` and intake goes on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,13 @@ log = logging.getLogger(__name__)
 
 TAIL_S = 1.0  # idle time kept after the last reply when a session ends on its own
 REPLY_STALL_S = 60.0  # a reply turn with no sentence for this long is stuck: restart the loop
+PITCH_PRIORITY = 0.0  # below every comment: any question cuts into a pitch
+CUT_MARGIN = 10.0  # a reply gives way only to a more urgent kind, not to a bigger crowd
+BRIDGE_INTENT = "bridge"
+BRIDGES = {  # said first when a question cuts into a pitch midway, so the turn sounds meant
+    "zh": ("好，先回答一下{name}的问题。", "好，先回答一下弹幕的问题。"),
+    "en": ("Quick one from {name} first.", "Quick question from chat first."),
+}
 CHECKPOINT_S = 5.0  # how often the resumable state is saved (and at every product change)
 
 
@@ -53,6 +61,7 @@ class SessionResult:
     comments: int
     program: ProgramStats
     merged: int = 0  # comments answered inside another's reply
+    cuts: int = 0  # lines cut midway on air because a more urgent comment was waiting
     restarts: dict[str, int] = field(default_factory=dict)
     blocked: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     pitches: list[tuple[float, str]] = field(default_factory=list)  # (session time, line)
@@ -60,12 +69,33 @@ class SessionResult:
 
 @dataclass
 class Said:
-    """What one pass of speaking produced: the sentences spoken and the guard's objections."""
+    """What one turn of speaking produced: the sentences queued with their segments, and the
+    guard's objections. What went on air is known only once the segments have played."""
 
     spoken: list[Sentence] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
-    last: Segment | None = None
     times: list[float] = field(default_factory=list)  # session time each sentence was queued
+
+    @property
+    def last(self) -> Segment | None:
+        return self.segments[-1] if self.segments else None
+
+    @property
+    def cut(self) -> bool:
+        return any(seg.cut for seg in self.segments)
+
+    def on_air(self) -> list[Sentence]:
+        """The sentences that went on air (a cut turn's later ones never started)."""
+        return [s for s, seg in zip(self.spoken, self.segments, strict=True) if seg.started]
+
+
+@dataclass
+class _Turn:
+    """The reply or pitch being written and spoken, and the priority it gives way below."""
+
+    task: asyncio.Task[None]
+    priority: float
 
 
 class LiveSession:
@@ -110,7 +140,9 @@ class LiveSession:
         self._replying = False
         self._source_done = False
         self._comments = 0
-        self._unwritten: dict[asyncio.Task[None], SpokenReply] = {}
+        self._unwritten: dict[asyncio.Task[None], Callable[[bool], None]] = {}
+        self._turn: _Turn | None = None
+        self._bridge_due = False  # a pitch was cut midway: the next answer opens with a bridge
         self._stream = stream
         self._metrics = metrics
         self._prompt_version = prompt_version
@@ -120,6 +152,8 @@ class LiveSession:
         self.supervisor = Supervisor()
         self.malformed = 0
         self.merged = 0
+        self.preempted = 0  # replies cut by a more urgent comment before a word went on air
+        self.cuts = 0  # lines cut midway on air by a more urgent comment
         self._dropped_seen: Counter[str] = Counter()
         self.records: list[SpokenReply] = []
         self.blocked: list[tuple[str, tuple[str, ...]]] = []
@@ -161,19 +195,21 @@ class LiveSession:
             stats = await self._program.run(self._director, duration or 1e9)
         finally:
             await sup.stop()
-            for task, record in list(self._unwritten.items()):
+            for task, write in list(self._unwritten.items()):
                 task.cancel()
-                self._audit.reply(record, cut=True)  # cut off mid-speech: still on the record
+                write(True)  # cut off mid-speech by the end: still on the record
             self._audit.checkpoint(self.state())
         return SessionResult(
             records=self.records,
             drops=dict(self._triage.drops)
-            | ({"malformed": self.malformed} if self.malformed else {}),
+            | ({"malformed": self.malformed} if self.malformed else {})
+            | ({"preempted": self.preempted} if self.preempted else {}),
             comments=self._comments,
             program=stats,
             blocked=self.blocked,
             pitches=self.pitched,
             merged=self.merged,
+            cuts=self.cuts,
             restarts=dict(sup.restarts),
         )
 
@@ -221,6 +257,29 @@ class LiveSession:
             self.merged += 1
         if decision.kept:
             self._work.set()
+            self._give_way()
+
+    def _give_way(self) -> None:
+        """Cut the lines the most urgent waiting comment outranks, so it is taken at once:
+        every pitch, and replies of a less urgent kind (CUT_MARGIN).
+
+        The director ends the line on air at the next pause between words and drops what
+        is queued behind it; the turn still writing lower lines is cancelled. A pitch cut
+        midway makes the next answer open with a bridge.
+        """
+        best = self._triage.best_priority()
+        if best is None:
+            return
+        below = max(best - CUT_MARGIN, PITCH_PRIORITY + 1)
+        playing = self._director.playing_priority
+        if self._director.cut(below):
+            self.cuts += 1
+            self._bridge_due = playing == PITCH_PRIORITY
+            if self._metrics is not None:
+                self._metrics.cuts.labels(self._stream).inc()
+        turn = self._turn
+        if turn is not None and turn.priority < below:
+            turn.task.cancel()
 
     async def _stop_when_asked(self) -> None:
         """After `request_stop`: let the line on air finish, then end the program."""
@@ -247,18 +306,24 @@ class LiveSession:
             if item is None:
                 self._work.clear()
                 if not await self._wait_for_work():
-                    await self._guarded_turn(self._pitch())
+                    await self._run_turn(self._pitch(), PITCH_PRIORITY)
                 continue
-            await self._guarded_turn(self._reply(item))
+            await self._run_turn(self._reply(item), item.priority)
 
-    async def _guarded_turn(self, turn: Awaitable[None]) -> None:
+    async def _run_turn(self, turn: Coroutine[Any, Any, None], priority: float) -> None:
+        """Write and speak one reply or pitch as a task a more urgent comment may cancel."""
         self._replying = True
+        task = asyncio.create_task(turn)
+        self._turn = _Turn(task, priority)
         try:
-            await turn
-        except Exception:  # one bad reply or pitch must never end the stream
-            log.exception("reply turn failed")
+            await asyncio.wait({task})
         finally:
+            task.cancel()  # a no-op once done; ends the turn if this loop itself is stopped
+            self._turn = None
             self._replying = False
+        if not task.cancelled() and task.exception() is not None:
+            # one bad reply or pitch must never end the stream
+            log.error("reply turn failed", exc_info=task.exception())
 
     async def _wait_for_work(self) -> bool:
         """True when a comment was queued, False when the host was quiet long enough to pitch.
@@ -284,7 +349,7 @@ class LiveSession:
         return work not in done
 
     async def _pitch(self) -> None:
-        """Pitch a lineup product; a queued comment cuts in at the next sentence boundary."""
+        """Pitch a lineup product; a queued comment cuts into it at the next word."""
         assert self._pitches is not None
         product = self._pitches.product(self._catalog, self._clock.now())
         if product is None:  # nothing to pitch (no lineup, or all sold out) until someone asks
@@ -294,90 +359,60 @@ class LiveSession:
         sentences = self._pitches.pitcher.pitch_sentences(
             product, self._pitches.language, self._catalog
         )
-        said = await self._say(sentences, None, None, preemptible=True)
-        self._audit.pitch(said.spoken, said.violations)
-        if said.spoken and self._metrics is not None:
+        said = Said()
+        try:
+            await self._say(sentences, None, None, said, priority=PITCH_PRIORITY)
+        finally:
+            self._when_spoken(said, functools.partial(self._write_pitch, said))
+
+    def _write_pitch(self, said: Said, ended: bool) -> None:
+        spoken = said.on_air()
+        self._audit.pitch(spoken, said.violations, cut=said.cut or ended)
+        if spoken and self._metrics is not None:
             self._metrics.pitches.labels(self._stream).inc()
-        self.pitched.extend(zip(said.times, (s.text for s in said.spoken), strict=True))
+        times = [t for t, seg in zip(said.times, said.segments, strict=True) if seg.started]
+        self.pitched.extend(zip(times, (s.text for s in spoken), strict=True))
 
     async def _reply(self, item: Triaged) -> None:
         comment = on_air(item)  # None for a comment triage flagged: answered, never shown
-        said = await self._say(
-            self._responder.respond(item, self._catalog), comment, item.trace, preemptible=False
-        )
-        if not said.spoken:
-            return
-        record = SpokenReply.from_reply(item, said.spoken, said.violations)
-        record.prompt_version = self._prompt_version
-        self.records.append(record)
-        task = asyncio.create_task(self._write_when_spoken(record, said.last))
-        self._unwritten[task] = record
-
-    async def _say(
-        self,
-        sentences: AsyncIterator[Sentence],
-        comment: OnAirComment | None,
-        trace: Trace | None,
-        *,
-        preemptible: bool,
-    ) -> Said:
-        """Guard and speak each sentence as it comes; the guard here is the last line of defence."""
+        sentences = self._responder.respond(item, self._catalog)
+        if self._bridge_due and item.comment.kind == "chat":
+            sentences = _bridged(_bridge(item), sentences)
+        self._bridge_due = False
         said = Said()
         try:
-            async for sentence in sentences:
-                self._reply_stage.progress()
-                await self._director.wait_for_room()
-                if self._stopping or (preemptible and len(self._triage) > 0):
-                    break
-                for rejection in sentence.rejected:  # stopped and replaced upstream
-                    said.violations.extend(rejection.violations)
-                    self.blocked.append((rejection.text, rejection.violations))
-                products = facts_for(self._catalog, sentence.skus)
-                verdict = self._guard.check(sentence.text, products, self._catalog.policy().texts())
-                if not verdict.ok:
-                    if self._metrics is not None:
-                        self._metrics.guard_stops.labels(self._stream).inc()
-                    said.violations.extend(verdict.violations)
-                    self.blocked.append((sentence.text, verdict.violations))
-                    log.warning(
-                        "guard blocked %r: %s", sentence.text, "; ".join(verdict.violations)
-                    )
-                    continue
-                first = not said.spoken
-                if first and trace is not None:
-                    trace.stamp("reply_ready", self._clock.now())
-                overlay = Overlay(
-                    caption=sentence.text,
-                    comment=comment,
-                    product=products[0] if products else self._catalog.current(),
-                )
-                said.last = await speak(
-                    sentence.text,
-                    sentence.language,
-                    self._voices,
-                    self._clock,
-                    self._rate,
-                    self._fps,
-                    overlay,
-                    trace if first else None,
-                    clips=self._clips,
-                    live=not preemptible,  # pitches can wait for a slow renderer; replies not
-                )
-                await self._director.segments.put(said.last)
-                self._speech_end = said.last
-                said.times.append(self._clock.now())
-                said.spoken.append(sentence)
+            await self._say(sentences, comment, item.trace, said, priority=item.priority)
         finally:
-            aclose = getattr(sentences, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        return said
+            if said.segments:
+                self._when_spoken(said, functools.partial(self._write_reply, item, said))
 
-    async def _write_when_spoken(self, record: SpokenReply, last: Segment | None) -> None:
-        if last is not None:
-            await last.done.wait()
-        self._audit.reply(record)
+    def _when_spoken(self, said: Said, write: Callable[[bool], None]) -> None:
+        """Write the turn's record once its last segment has played or been cut; a session
+        that ends first writes it at the end."""
+        if not said.segments:
+            return
+        task = asyncio.create_task(self._write_when_spoken(said, write))
+        self._unwritten[task] = write
+
+    async def _write_when_spoken(self, said: Said, write: Callable[[bool], None]) -> None:
+        assert said.last is not None
+        await said.last.done.wait()
         self._unwritten.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+        write(False)
+
+    def _write_reply(self, item: Triaged, said: Said, ended: bool) -> None:
+        """The reply as it went on air; one the session's end cut off is kept whole (and
+        marked cut), one a more urgent comment dropped before it started is counted."""
+        spoken = said.on_air() or (said.spoken if ended else [])
+        if not spoken:
+            self.preempted += 1
+            if self._metrics is not None:
+                self._metrics.dropped.labels(self._stream, "preempted").inc()
+            return
+        record = SpokenReply.from_reply(item, spoken, said.violations)
+        record.prompt_version = self._prompt_version
+        self.records.append(record)
+        self._audit.reply(record, cut=ended or said.cut)
         log.info(
             "replied to %s (%s) by %s: %s",
             record.message_id,
@@ -394,3 +429,104 @@ class LiveSession:
                         self._metrics.latency.labels(self._stream, stage).observe(t - received)
         if self._on_exchange is not None:
             self._on_exchange(record)
+
+    async def _say(
+        self,
+        sentences: AsyncIterator[Sentence],
+        comment: OnAirComment | None,
+        trace: Trace | None,
+        said: Said,
+        *,
+        priority: float,
+    ) -> None:
+        """Guard and speak each sentence as it comes; the guard here is the last line of defence.
+
+        The trace's first frame is the turn's first line (a bridge, when there is one); the
+        answer's own first frame and readiness are stamped on its first real sentence.
+        """
+        answered = False
+        try:
+            async for sentence in sentences:
+                self._reply_stage.progress()
+                await self._director.wait_for_room()
+                if self._stopping:
+                    break
+                for rejection in sentence.rejected:  # stopped and replaced upstream
+                    said.violations.extend(rejection.violations)
+                    self.blocked.append((rejection.text, rejection.violations))
+                products = facts_for(self._catalog, sentence.skus)
+                verdict = self._guard.check(sentence.text, products, self._catalog.policy().texts())
+                if not verdict.ok:
+                    if self._metrics is not None:
+                        self._metrics.guard_stops.labels(self._stream).inc()
+                    said.violations.extend(verdict.violations)
+                    self.blocked.append((sentence.text, verdict.violations))
+                    log.warning(
+                        "guard blocked %r: %s", sentence.text, "; ".join(verdict.violations)
+                    )
+                    continue
+                stages: tuple[str, ...] = ()
+                if not said.spoken:
+                    stages += ("first_frame_out",)
+                if not answered and sentence.intent != BRIDGE_INTENT:
+                    answered = True
+                    stages += ("answer_frame_out",)
+                    if trace is not None:
+                        trace.stamp("reply_ready", self._clock.now())
+                overlay = Overlay(
+                    caption=sentence.text,
+                    comment=comment,
+                    product=products[0] if products else self._catalog.current(),
+                )
+                segment = await speak(
+                    sentence.text,
+                    sentence.language,
+                    self._voices,
+                    self._clock,
+                    self._rate,
+                    self._fps,
+                    overlay,
+                    trace if stages else None,
+                    clips=self._clips,
+                    live=priority > PITCH_PRIORITY,  # pitches can wait for a slow renderer
+                    priority=priority,
+                    stages=stages,
+                )
+                await self._director.segments.put(segment)
+                self._speech_end = segment
+                said.segments.append(segment)
+                said.times.append(self._clock.now())
+                said.spoken.append(sentence)
+        finally:
+            aclose = getattr(sentences, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def _bridge(item: Triaged) -> Sentence:
+    """The bridge into an answer that cut a pitch: names the asker unless the comment is
+    kept off screen (a flagged comment's author is not read out either)."""
+    named, anonymous = BRIDGES[item.language]
+    text = anonymous if item.injection else named.format(name=item.askers[0])
+    return Sentence(text, item.language, BRIDGE_INTENT, (), "bridge", 0, False)
+
+
+async def _bridged(bridge: Sentence, answer: AsyncIterator[Sentence]) -> AsyncIterator[Sentence]:
+    """The bridge first, while the answer's first sentence is already being written."""
+    first = asyncio.ensure_future(anext(answer))
+    try:
+        yield bridge
+        try:
+            yield await first
+        except StopAsyncIteration:
+            return
+        async for sentence in answer:
+            yield sentence
+    finally:
+        first.cancel()
+        await asyncio.wait({first})  # the answer must be idle before it can be closed
+        if not first.cancelled():
+            first.exception()  # retrieved here, so an error the turn saw is not logged twice
+        aclose = getattr(answer, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -37,6 +37,12 @@ class Metrics:
             registry=registry,
         )
         self.pitches = Counter("livehost_pitches", "Pitches spoken", ["stream"], registry=registry)
+        self.cuts = Counter(
+            "livehost_cuts",
+            "Lines cut midway for a more urgent comment",
+            ["stream"],
+            registry=registry,
+        )
         self.guard_stops = Counter(
             "livehost_guard_stops", "Lines the guard stopped", ["stream"], registry=registry
         )

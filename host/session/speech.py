@@ -41,7 +41,11 @@ class Segment:
     trace: Trace | None = None  # stamped "first_frame_out" by the program on its first frame
     caption_marks: list[int] | None = None  # per frame: caption characters said so far
     clip: Path | None = None  # a pre-rendered talking-head clip to play instead of animating
-    done: asyncio.Event = field(default_factory=asyncio.Event)  # set when fully played
+    priority: float = 0.0  # a waiting comment of higher priority cuts this line (pitches: 0)
+    stages: tuple[str, ...] = ("first_frame_out",)  # trace stages its first frame stamps
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # set when played or cut
+    started: bool = False  # its first frame went on air
+    cut: bool = False  # ended early (at a word boundary) or dropped before it started
 
     @property
     def frames(self) -> int:
@@ -112,6 +116,8 @@ async def speak(
     *,
     clips: ClipSource | None = None,
     live: bool = True,
+    priority: float = 0.0,
+    stages: tuple[str, ...] = ("first_frame_out",),
 ) -> Segment:
     """Synthesize the sentence, stamping the first audio when its first chunk arrives."""
     chunks: list[SpeechChunk] = []
@@ -125,5 +131,12 @@ async def speak(
     if clips is not None:
         clip = await asyncio.to_thread(clips.clip_for_speech, audio, rate, live=live)
     return Segment(
-        audio=audio, poses=poses, overlay=overlay, trace=trace, caption_marks=marks, clip=clip
+        audio=audio,
+        poses=poses,
+        overlay=overlay,
+        trace=trace,
+        caption_marks=marks,
+        clip=clip,
+        priority=priority,
+        stages=stages,
     )

@@ -27,7 +27,8 @@ class ProgramFrame:
     image: np.ndarray  # avatar layer, RGB uint8 (height, width, 3)
     audio: np.ndarray  # int16 mono at the program rate, exactly audio_rate // fps samples
     overlay: Overlay
-    trace: Trace | None = None  # stamped "first_frame_out" when the frame leaves the program
+    trace: Trace | None = None  # stamped with `stages` when the frame leaves the program
+    stages: tuple[str, ...] = ("first_frame_out",)
 
 
 class FrameSource(Protocol):

@@ -192,7 +192,8 @@ class _Output:
         self.stats.frames += 1
         out = self.clock.now()
         if frame.trace is not None:
-            frame.trace.stamp("first_frame_out", out)
+            for stage in frame.stages:
+                frame.trace.stamp(stage, out)
         if due is not None:
             self.stats.max_output_lag_ms = max(self.stats.max_output_lag_ms, (out - due) * 1000)
 
