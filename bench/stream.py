@@ -131,7 +131,8 @@ class Speaking:
     sentence after sentence.
 
     The thread writes one sentence ahead (a queue of one), as the session's writer waits
-    for room; the program never waits on it: with nothing ready, the frame is idle.
+    for room; the program never waits on it: with nothing ready, the frame is idle. There
+    is no TTS cache, so the five lines are synthesized afresh each time round.
     """
 
     def __init__(self, settings: Settings) -> None:
