@@ -204,11 +204,11 @@ class Settings(BaseSettings):
         default=True, description="keep synthesized sentences on disk and replay repeats"
     )
     tts_nice: int = Field(
-        default=10,
+        default=0,
         ge=0,
         le=19,
         description="how much less urgent TTS threads are than the program's frames"
-        " (Linux niceness added; 0 = same priority)",
+        " (Linux niceness added; 0 = same priority; 10 for several sessions per machine)",
     )
     tts_cache_max_mb: int = Field(
         default=512, description="TTS cache size limit, MB (least recently used go first)"

@@ -45,10 +45,12 @@ class VoiceRouter:
     """Implements `Voice`, speaking each sentence with the first backend that manages it.
 
     Engines run in the router's own threads at `nice` (Linux niceness, added to the
-    process's): a sentence is written ahead of when it plays, a frame is due every 40 ms,
-    so when both want the CPU the program's frame comes first. Models are loaded in those
-    threads too, because onnxruntime's worker threads (Piper) inherit the niceness of the
-    thread that creates them.
+    process's; `TTS_NICE`): a sentence is written ahead of when it plays, a frame is due
+    every 40 ms, so with several sessions on a machine the frame should win the CPU. Models
+    are loaded in those threads too, because onnxruntime's worker threads (Piper) inherit
+    the niceness of the thread that creates them. Off by default: on a machine saturated by
+    other work in the same scheduling group, a niced TTS starves (a sentence took over
+    5 s in the test suite under load 15), which is dead air instead of a late frame.
     """
 
     name = "router"
