@@ -95,6 +95,17 @@ class Settings(BaseSettings):
     audio_rate: int = Field(default=48000, description="program audio sample rate")
     video_bitrate: int = Field(default=2_500_000, description="H.264 bitrate, bits/s")
     audio_bitrate: int = Field(default=128_000, description="AAC bitrate, bits/s")
+    x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = Field(
+        default="superfast",
+        description="x264 speed preset; superfast keeps veryfast's quality at the program's"
+        " bitrate for less CPU (bench/encode_settings.py)",
+    )
+    x264_threads: int = Field(
+        default=1,
+        ge=0,
+        description="x264 threads per session; 1 suits many sessions per machine,"
+        " 0 = x264's choice (1.5 per core)",
+    )
     hls_segment_seconds: float = Field(default=2.0, description="HLS segment length")
     ai_label_text: str = Field(default="AI-generated host · AI生成", description="disclosure label")
     ai_label_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = Field(
@@ -197,6 +208,13 @@ class Settings(BaseSettings):
     )
     tts_cache: bool = Field(
         default=True, description="keep synthesized sentences on disk and replay repeats"
+    )
+    tts_nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="how much less urgent TTS threads are than the program's frames"
+        " (Linux niceness added; 0 = same priority; 10 for several sessions per machine)",
     )
     tts_cache_max_mb: int = Field(
         default=512, description="TTS cache size limit, MB (least recently used go first)"
