@@ -251,6 +251,32 @@ class Settings(BaseSettings):
     log_max_mb: int = Field(default=20, description="size of one JSON log file before rotation")
     log_backups: int = Field(default=10, description="rotated JSON log files kept")
 
+    # many streams on many machines (host run --cluster, host serve's sessions on Ray)
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis for the comment bus, redis://:PASSWORD@HOST:PORT/0"
+        " (unset: comments stay in this process)",
+    )
+    ray_auth_token: SecretStr | None = Field(
+        default=None, description="token of the Ray cluster (the one its nodes were started with)"
+    )
+    cluster_namespace: str = Field(
+        default="livehost", description="Ray namespace of the stream actors"
+    )
+    cluster_max_restarts: int = Field(
+        default=-1,
+        ge=-1,
+        description="restarts of a stream's actor after a crash or a lost node (-1: no limit)",
+    )
+    lease_renew_s: float = Field(
+        default=1.0, gt=0, description="seconds between renewals of a session's lease"
+    )
+    lease_lapse_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a clustered session that cannot renew its lease this long stops its sinks",
+    )
+
     # triage / reply
     queue_size: int = Field(default=64, description="triaged comments waiting for an answer")
     viewer_cooldown_s: float = Field(
