@@ -1,0 +1,134 @@
+"""Putting streams on a Ray cluster, finding them and stopping them, from any machine.
+
+A stream is the detached actor `stream:NAME` in the cluster's namespace, so whichever
+process placed it (a `host run --cluster` terminal, `host serve`) may go away and the stream
+stays on air; Ray restarts it `CLUSTER_MAX_RESTARTS` times. Ray's token authentication is
+always on: the token comes from `RAY_AUTH_TOKEN` (the setting, which is also the variable
+Ray itself reads), and nothing is placed on a cluster without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from host.cluster.actor import StreamActor
+from host.config import Settings
+from host.db.engine import sqlite_file
+from host.errors import HostError
+from host.session.spec import StreamSpec
+
+PREFIX = "stream:"  # + stream name: the actor's name
+
+
+def connect(address: str, settings: Settings) -> None:
+    """Join the cluster at `address` (`ray://HOST:PORT` through its client server, or
+    `HOST:PORT` from one of its nodes) with its token; once per process."""
+    if settings.ray_auth_token is None:
+        raise HostError("RAY_AUTH_TOKEN is not set: the token the Ray cluster was started with")
+    os.environ["RAY_AUTH_MODE"] = "token"  # Ray reads both from the environment only
+    os.environ["RAY_AUTH_TOKEN"] = settings.ray_auth_token.get_secret_value()
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(
+            address=address,
+            namespace=settings.cluster_namespace,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise HostError(f"cannot join the Ray cluster at {address}: {first}") from None
+
+
+def place(
+    spec: StreamSpec,
+    settings: Settings,
+    *,
+    duration: float | None = None,
+    environ: dict[str, str] | None = None,
+    node: str | None = None,
+) -> str:
+    """Start `spec` as its detached actor; `node` (a Ray node id) is preferred, not
+    required, so a restart after that node is lost goes anywhere. The actor's name."""
+    if settings.redis_url is None:
+        raise HostError("REDIS_URL is not set: a stream on a cluster reads its comments from Redis")
+    if sqlite_file(settings.database_url) is not None:
+        raise HostError(
+            "DATABASE_URL is a SQLite file: a stream on a cluster needs a database every node"
+            " reaches (postgresql+psycopg://...)"
+        )
+    name = PREFIX + spec.name
+    try:
+        ray.get_actor(name)
+    except ValueError:
+        pass
+    else:
+        raise HostError(f"stream {spec.name} is already on the cluster; stop it first")
+    environ = dict(os.environ) if environ is None else environ
+    wanted = {s.url_env for s in spec.sinks if s.url_env is not None}  # only the ingest URLs
+    strategy: Any = "DEFAULT" if node is None else NodeAffinitySchedulingStrategy(node, soft=True)
+    actor = ray.remote(StreamActor).options(
+        name=name,
+        lifetime="detached",
+        max_restarts=settings.cluster_max_restarts,
+        max_task_retries=-1,
+        num_cpus=1,
+        scheduling_strategy=strategy,
+    )
+    actor.remote(spec, settings, {k: v for k, v in environ.items() if k in wanted}, duration)
+    return name
+
+
+def status(stream: str, timeout_s: float = 10.0) -> dict[str, Any] | None:
+    """The stream's status as its actor reports it; None when no actor of that name exists
+    (it ended, or was never placed)."""
+    try:
+        actor = ray.get_actor(PREFIX + stream)
+    except ValueError:
+        return None
+    try:
+        return dict(ray.get(actor.status.remote(), timeout=timeout_s))
+    except ray.exceptions.RayActorError:
+        return None
+
+
+def stop(stream: str) -> bool:
+    """Ask the stream to end after the sentence on air; False if it is not on the cluster."""
+    try:
+        actor = ray.get_actor(PREFIX + stream)
+    except ValueError:
+        return False
+    ray.get(actor.stop.remote())
+    return True
+
+
+def remove(stream: str) -> None:
+    """Remove the stream's actor without a restart (one that failed to start stays, so its
+    error can be read, until this)."""
+    try:
+        ray.kill(ray.get_actor(PREFIX + stream), no_restart=True)
+    except ValueError:
+        pass
+
+
+def streams() -> list[str]:
+    """Names of the streams on the cluster (in this namespace)."""
+    return sorted(
+        n.removeprefix(PREFIX) for n in ray.util.list_named_actors() if n.startswith(PREFIX)
+    )
+
+
+def wait_ended(stream: str, timeout_s: float) -> None:
+    """Until the stream's actor is gone; HostError after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while status(stream) is not None:
+        if time.monotonic() > deadline:
+            raise HostError(f"stream {stream} did not end within {timeout_s:.0f} s")
+        time.sleep(0.5)
