@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -51,7 +51,8 @@ def take(engine: Engine, stream: str, owner: str, *, fresh: bool) -> tuple[int, 
         row.owner, row.renewed_at, row.session_id = owner, now, None
         if fresh:
             row.on_air_since = now
-        return row.epoch, row.on_air_since
+        since = row.on_air_since
+        return row.epoch, since if since.tzinfo else since.replace(tzinfo=UTC)  # SQLite: naive
 
 
 def check(s: Session, stream: str, epoch: int) -> None:
