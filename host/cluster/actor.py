@@ -7,8 +7,8 @@ the program clock never shares a loop with Ray's calls. Comments come from Redis
 (`REDIS_URL`), since the web front that receives them is in another process.
 
 A stream that ends (its duration, an operator's stop) removes its own actor without a
-restart; one that cannot start (a bad setting) says why in its status; a crash inside the session ends the process, and
-Ray restarts it as after a kill.
+restart; one that cannot start (a bad setting) says why in its status; a crash inside the
+session ends the process, and Ray restarts it as after a kill.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import ray
@@ -46,6 +47,8 @@ class StreamActor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._state = "starting"
         self._error: str | None = None
+        self._started_at = time.time()  # this process's start: a restart's cost shows here
+        self._on_air_at: float | None = None
         self._thread = threading.Thread(target=self._run, name=f"stream-{spec.name}", daemon=True)
         self._thread.start()
 
@@ -55,6 +58,9 @@ class StreamActor:
             "state": self._state,
             "error": self._error,
             "node": ray.get_runtime_context().get_node_id(),
+            "pid": os.getpid(),
+            "started_at": self._started_at,
+            "on_air_at": self._on_air_at,
         }
         if self._running is not None:
             out |= self._running.status()
@@ -90,6 +96,7 @@ class StreamActor:
         def started(running: Running) -> None:
             self._running = running
             self._state = "on air"
+            self._on_air_at = time.time()
 
         try:
             await run_stream(

@@ -9,12 +9,14 @@ Ray itself reads), and nothing is placed on a cluster without one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 from typing import Any
 
 import ray
+from ray._raylet import AuthenticationTokenLoader, Config
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from host.cluster.actor import StreamActor
@@ -31,10 +33,12 @@ def connect(address: str, settings: Settings) -> None:
     `HOST:PORT` from one of its nodes) with its token; once per process."""
     if settings.ray_auth_token is None:
         raise HostError("RAY_AUTH_TOKEN is not set: the token the Ray cluster was started with")
-    os.environ["RAY_AUTH_MODE"] = "token"  # Ray reads both from the environment only
-    os.environ["RAY_AUTH_TOKEN"] = settings.ray_auth_token.get_secret_value()
     if ray.is_initialized():
         return
+    os.environ["RAY_AUTH_MODE"] = "token"  # Ray reads both from the environment only,
+    os.environ["RAY_AUTH_TOKEN"] = settings.ray_auth_token.get_secret_value()
+    Config.initialize("")  # and caches them when imported: read them again
+    AuthenticationTokenLoader.instance().reset_cache()
     try:
         ray.init(
             address=address,
@@ -112,10 +116,8 @@ def stop(stream: str) -> bool:
 def remove(stream: str) -> None:
     """Remove the stream's actor without a restart (one that failed to start stays, so its
     error can be read, until this)."""
-    try:
+    with contextlib.suppress(ValueError):
         ray.kill(ray.get_actor(PREFIX + stream), no_restart=True)
-    except ValueError:
-        pass
 
 
 def streams() -> list[str]:

@@ -150,9 +150,6 @@ async def run_stream(
     front = front or Front()
     clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
     recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
-    epoch, on_air_since = await asyncio.to_thread(
-        take, engine, spec.name, owner(), fresh=not recovered.interrupted
-    )
     catalog = LiveCatalog(
         engine, spec.merchant, lineup=spec.lineup, refresh_s=settings.catalog_refresh_s
     )
@@ -192,6 +189,9 @@ async def run_stream(
     mux = SourceMux(feeds)
     if ctx.ingress is not None:
         ctx.ingress.recorded(recovered.audited)
+    epoch, on_air_since = await asyncio.to_thread(  # taken once built: the clock starts now
+        take, engine, spec.name, owner(), fresh=not recovered.interrupted
+    )
     on_air_s = (utcnow() - on_air_since).total_seconds() if recovered.interrupted else 0.0
     sinks = [make_sink(sink, spec, settings, environ, on_air_s) for sink in spec.sinks]
     program = Program(settings, sinks, clock)
