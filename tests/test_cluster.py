@@ -28,10 +28,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from host.catalog.store import ensure_demo_catalog
 from host.chat.redis_bus import RedisBus
 from host.chat.sources.websocket_ingress import IngressComment
+from host.cli import app
 from host.cluster import placement
 from host.config import REPO_ROOT, Settings
 from host.db import models as db
@@ -41,8 +43,6 @@ from host.stream.clock import WallClock
 from tests.conftest import POSTGRES_URL
 from tests.host_run import free_port
 from tests.ray_cluster import RayCluster, wait_for
-
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 RECEIVER = Path(__file__).with_name("rtmp_receiver.py")
 STREAMS = ("north", "south")
@@ -129,6 +129,36 @@ def _answered(engine: Engine, stream: str) -> tuple[Counter[str], Counter[str]]:
     return recorded, answered
 
 
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({}, "RAY_AUTH_TOKEN is not set"),
+        ({"RAY_AUTH_TOKEN": "x"}, "REDIS_URL is not set"),
+        ({"RAY_AUTH_TOKEN": "x", "REDIS_URL": "redis://:pw@127.0.0.1:1/0"}, "SQLite file"),
+    ],
+)
+def test_host_run_on_a_cluster_names_what_it_lacks_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], error: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    for name in ("RAY_AUTH_TOKEN", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'livehost.db'}")
+    stream = tmp_path / "night.yaml"
+    stream.write_text(
+        "name: night\nmerchant: demo\nsources: [{kind: replay}]\n"
+        "sinks: [{kind: mp4, path: night.mp4}]\n"
+    )
+    result = CliRunner().invoke(app, ["run", str(stream), "--cluster", "ray://127.0.0.1:1"])
+    assert result.exit_code == 1
+    assert error in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_streams_come_back_on_air_within_3_s_after_a_lost_node_and_a_killed_actor(
     cluster: RayCluster,
     redis_url: str,

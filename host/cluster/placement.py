@@ -13,10 +13,11 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import ray
-from ray._raylet import AuthenticationTokenLoader, Config
+from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from host.cluster.actor import StreamActor
@@ -26,6 +27,20 @@ from host.errors import HostError
 from host.session.spec import StreamSpec
 
 PREFIX = "stream:"  # + stream name: the actor's name
+
+
+def check_settings(settings: Settings) -> None:
+    """What a stream on a cluster needs beyond a stream on one machine, named before any
+    connection is tried."""
+    if settings.ray_auth_token is None:
+        raise HostError("RAY_AUTH_TOKEN is not set: the token the Ray cluster was started with")
+    if settings.redis_url is None:
+        raise HostError("REDIS_URL is not set: a stream on a cluster reads its comments from Redis")
+    if sqlite_file(settings.database_url) is not None:
+        raise HostError(
+            "DATABASE_URL is a SQLite file: a stream on a cluster needs a database every node"
+            " reaches (postgresql+psycopg://...)"
+        )
 
 
 def connect(address: str, settings: Settings) -> None:
@@ -61,13 +76,7 @@ def place(
 ) -> str:
     """Start `spec` as its detached actor; `node` (a Ray node id) is preferred, not
     required, so a restart after that node is lost goes anywhere. The actor's name."""
-    if settings.redis_url is None:
-        raise HostError("REDIS_URL is not set: a stream on a cluster reads its comments from Redis")
-    if sqlite_file(settings.database_url) is not None:
-        raise HostError(
-            "DATABASE_URL is a SQLite file: a stream on a cluster needs a database every node"
-            " reaches (postgresql+psycopg://...)"
-        )
+    check_settings(settings)
     name = PREFIX + spec.name
     try:
         ray.get_actor(name)
@@ -134,3 +143,34 @@ def wait_ended(stream: str, timeout_s: float) -> None:
         if time.monotonic() > deadline:
             raise HostError(f"stream {stream} did not end within {timeout_s:.0f} s")
         time.sleep(0.5)
+
+
+def run_on_cluster(
+    spec: StreamSpec,
+    settings: Settings,
+    address: str,
+    duration: float | None,
+    say: Callable[[str], None],
+) -> None:
+    """`host run --cluster`: place the stream, then report it (on air, where, each restart)
+    until it ends; Ctrl-C asks it to end after the sentence on air, as `host run` does.
+    Losing this process loses nothing: the stream stays on the cluster."""
+    check_settings(settings)
+    connect(address, settings)
+    place(spec, settings, duration=duration)
+    seen: tuple[Any, ...] = ()
+    try:
+        while (now := status(spec.name)) is not None:
+            if now["state"] == "failed":
+                remove(spec.name)
+                raise HostError(now["error"] or f"stream {spec.name} failed")
+            shown = (now["state"], now["node"], now["pid"])
+            if shown != seen:
+                seen = shown
+                say(f"{spec.name}: {now['state']} on node {now['node'][:12]} (pid {now['pid']})")
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        say(f"{spec.name}: ending after the sentence on air")
+        stop(spec.name)
+        wait_ended(spec.name, 60)
+    say(f"{spec.name}: ended")

@@ -25,6 +25,15 @@ def run(
         int, typer.Option(help="port of the ingress, webhook, /health and /metrics (0: any)")
     ] = 8700,
     bind: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="run it on the Ray cluster at ray://HOST:PORT instead: it outlives this"
+            " process, and a lost machine costs seconds (needs REDIS_URL, RAY_AUTH_TOKEN,"
+            " PostgreSQL)",
+        ),
+    ] = None,
 ) -> None:
     """Put one stream on air from a stream file: sources in, sinks out, supervised, resumable."""
     from host.db.migrate import migrated_engine
@@ -38,10 +47,22 @@ def run(
     spec = load_stream(stream_file)
     base = load_settings()
     settings = spec.settings_for(base)
+    if cluster is not None:
+        from host.cluster.placement import check_settings
+
+        check_settings(settings)
     engine = migrated_engine(settings.database_url)
     summary = check_stream(spec, settings, engine)
     if check:
         out.print(f"{stream_file}: ok · {summary}", highlight=False)
+        return
+    if cluster is not None:
+        from host.cluster.placement import run_on_cluster
+
+        console.print(f"livehost run {spec.name} on {cluster} · {summary}", highlight=False)
+        run_on_cluster(
+            spec, settings, cluster, duration, lambda line: console.print(line, highlight=False)
+        )
         return
     setup_logging(
         json_file=(settings.log_dir or settings.var_dir / "logs") / f"{spec.name}.log",
