@@ -55,7 +55,6 @@ class RayCluster:
         return f"ray://127.0.0.1:{self.client_port}"
 
     def start(self) -> RayCluster:
-        common = ["--node-ip-address", "127.0.0.1", "--num-cpus", str(self.cpus)]
         self._ray(
             "start",
             "--head",
@@ -68,17 +67,25 @@ class RayCluster:
             str(self.temp),
             "--resources",
             json.dumps({"head": 1}),
-            *common,
+            *self._node,
         )
+        self.add_worker()
+        return self
+
+    def add_worker(self) -> None:
+        """A worker node (resource "worker"), as `ray start --address` on another machine."""
         self._ray(
             "start",
             "--address",
             f"127.0.0.1:{self.port}",
             "--resources",
             json.dumps({"worker": 1}),
-            *common,
+            *self._node,
         )
-        return self
+
+    @property
+    def _node(self) -> list[str]:
+        return ["--node-ip-address", "127.0.0.1", "--num-cpus", str(self.cpus)]
 
     def node_id(self, resource: str) -> str:
         """The id of the live node holding `resource` ("head" or "worker")."""
@@ -91,18 +98,18 @@ class RayCluster:
 
     def kill_node(self, node_id: str) -> None:
         """SIGKILL a node's raylet and everything under it: the machine is gone."""
-        for raylet in self._processes():
+        for raylet in self.processes():
             if f"--node_id={node_id}" in raylet.cmdline():
                 _kill([raylet, *raylet.children(recursive=True)])
                 return
         raise LookupError(node_id)
 
     def stop(self) -> None:
-        found = self._processes()
+        found = self.processes()
         _kill([p for root in found for p in (root, *_children(root))])
         shutil.rmtree(self.temp, ignore_errors=True)
 
-    def _processes(self) -> list[psutil.Process]:
+    def processes(self) -> list[psutil.Process]:
         mine = []
         for process in psutil.process_iter(["cmdline"]):
             if str(self.temp) in " ".join(process.info["cmdline"] or []):
