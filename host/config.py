@@ -257,6 +257,11 @@ class Settings(BaseSettings):
         description="Redis for the comment bus, redis://:PASSWORD@HOST:PORT/0"
         " (unset: comments stay in this process)",
     )
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster host serve starts streams on, ray://HOST:PORT"
+        " (unset: in its own process)",
+    )
     ray_auth_token: SecretStr | None = Field(
         default=None, description="token of the Ray cluster (the one its nodes were started with)"
     )

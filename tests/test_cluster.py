@@ -13,6 +13,7 @@ by `bench/cluster.py`; a test asserts no timer.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -38,6 +39,7 @@ from host.cluster import placement
 from host.config import REPO_ROOT, Settings
 from host.db import models as db
 from host.db.migrate import migrated_engine
+from host.session.manager import StreamManager
 from host.session.spec import StreamSpec
 from host.stream.clock import WallClock
 from tests.conftest import POSTGRES_URL
@@ -101,6 +103,30 @@ def cluster() -> Iterator[RayCluster]:
 
         ray.shutdown()
         running.stop()
+
+
+async def _serve_on_cluster(settings: Settings, engine: Engine, receiver: Receiver) -> str:
+    manager = StreamManager(settings, engine)
+    os.environ["SERVED_INGEST"] = receiver.url  # the stream file names it; placement sends it
+    spec = StreamSpec.model_validate(
+        {
+            "name": "north",
+            "merchant": "demo",
+            "sources": [{"kind": "websocket"}],
+            "sinks": [{"kind": "rtmp", "url_env": "SERVED_INGEST"}],
+        }
+    )
+    managed = manager.start(spec)
+    pushes = receiver.pushes()
+    deadline = time.monotonic() + 120
+    while receiver.pushes() == pushes or manager.status("north")["state"] != "on air":
+        assert time.monotonic() < deadline and not managed.task.done(), manager.status("north")
+        await asyncio.sleep(0.2)
+    state = str(manager.status("north")["state"])
+    manager.stop("north")
+    await asyncio.wait_for(managed.task, 60)
+    del os.environ["SERVED_INGEST"]
+    return state
 
 
 def _timings(stream: str, killed_at: float) -> dict[str, float]:
@@ -275,6 +301,10 @@ def test_streams_come_back_on_air_within_3_s_after_a_lost_node_and_a_killed_acto
             placement.stop(name)
         for name in STREAMS:
             placement.wait_ended(name, 30)
+
+        # host serve with RAY_ADDRESS starts a stream on the cluster and follows it there
+        serve = base.model_copy(update={"ray_address": cluster.address})
+        assert asyncio.run(_serve_on_cluster(serve, engine, receivers["north"])) == "on air"
     finally:
         for receiver in receivers.values():
             receiver.process.kill()
