@@ -74,7 +74,12 @@ def receive(port: int, out: Path) -> None:
 
 if __name__ == "__main__":
     if "--again" in sys.argv[3:]:
-        for n in range(1_000):
-            receive(int(sys.argv[1]), Path(sys.argv[2]) / str(n))
+        n = 0
+        while n < 1_000:
+            try:
+                receive(int(sys.argv[1]), Path(sys.argv[2]) / str(n))
+            except av.error.TimeoutError:  # nobody pushed for a minute: keep listening
+                continue
+            n += 1
     else:
         receive(int(sys.argv[1]), Path(sys.argv[2]))
