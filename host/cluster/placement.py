@@ -27,6 +27,9 @@ from host.errors import HostError
 from host.session.spec import StreamSpec
 
 PREFIX = "stream:"  # + stream name: the actor's name
+CONNECT_TRIES = 3  # a busy head's client server sometimes fails to start a client's server
+
+log = logging.getLogger(__name__)
 
 
 def check_settings(settings: Settings) -> None:
@@ -54,16 +57,23 @@ def connect(address: str, settings: Settings) -> None:
     os.environ["RAY_AUTH_TOKEN"] = settings.ray_auth_token.get_secret_value()
     Config.initialize("")  # and caches them when imported: read them again
     AuthenticationTokenLoader.instance().reset_cache()
-    try:
-        ray.init(
-            address=address,
-            namespace=settings.cluster_namespace,
-            logging_level=logging.WARNING,
-            log_to_driver=False,
-        )
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise HostError(f"cannot join the Ray cluster at {address}: {first}") from None
+    for attempt in range(1, CONNECT_TRIES + 1):
+        try:
+            ray.init(
+                address=address,
+                namespace=settings.cluster_namespace,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
+            return
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            ray.shutdown()
+            lines = [line for line in str(error).splitlines() if line.strip()]
+            reason = lines[-1] if lines else type(error).__name__
+            log.warning("joining %s failed (try %d): %s", address, attempt, str(error)[:2000])
+            if "Initialization failure" not in str(error):
+                break  # unreachable, refused, wrong token: trying again will not help
+    raise HostError(f"cannot join the Ray cluster at {address}: {reason}")
 
 
 def place(
