@@ -149,7 +149,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "music_path", "sadtalker_dir", "sadtalker_checkpoints", "log_dir", mode="before"
+        "music_path",
+        "sadtalker_dir",
+        "sadtalker_checkpoints",
+        "log_dir",
+        "ssl_certfile",
+        "ssl_keyfile",
+        mode="before",
     )
     @classmethod
     def _empty_path_is_none(cls, value: object) -> object:
@@ -282,14 +288,64 @@ class Settings(BaseSettings):
         description="a clustered session that cannot renew its lease this long stops its sinks",
     )
 
+    # accounts and the web front (host serve, host run)
+    session_lifetime_h: float = Field(
+        default=12.0, gt=0, description="hours a console sign-in lasts before signing in again"
+    )
+    session_cookie: str = Field(
+        default="livehost_session",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="name of the console's session cookie",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        gt=0,
+        description="failed sign-ins per user name, and per client address, before a pause",
+    )
+    login_window_s: float = Field(
+        default=300.0, gt=0, description="seconds failed sign-ins are counted over (the pause)"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token /metrics asks for (unset: /metrics is open, like /health)",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="TLS certificate (PEM) for host serve and host run"
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="TLS private key (PEM) for host serve and host run"
+    )
+    behind_proxy: bool = Field(
+        default=False,
+        description="TLS ends at a reverse proxy: trust its X-Forwarded-Proto and -For headers",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="with BEHIND_PROXY: addresses of the proxy whose X-Forwarded headers are"
+        " trusted (comma-separated, or *)",
+    )
+
     # triage / reply
     queue_size: int = Field(default=64, description="triaged comments waiting for an answer")
     viewer_cooldown_s: float = Field(
         default=3.0, description="seconds between two items of one viewer"
     )
+    approve_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=50,  # under the reply stage's stall watchdog (60 s), which would restart the wait
+        description="seconds a reply waits for an operator in approve-before-speaking mode",
+    )
+    approve_timeout_action: Literal["discard", "speak"] = Field(
+        default="discard",
+        description="what an unanswered reply does after APPROVE_TIMEOUT_S: discard or speak",
+    )
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible API base URL")
     openai_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint")
     openai_model: str = Field(default="gpt-4o-mini", description="chat model name")
+    eval_judge_api_key: SecretStr | None = Field(
+        default=None, description="API key of the LLM judge of `host prompts eval --judge-url`"
+    )
 
     # chat sources: websocket ingress, Twitch, YouTube
     ingress_tokens: dict[str, SecretStr] = Field(

@@ -1,9 +1,7 @@
 """Stream leases with an epoch (fencing), and the epoch each session ran under.
 
-Chained to 0003 for now: 0004-0006 are being written beside it and are re-chained at merge.
-
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -16,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

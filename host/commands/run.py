@@ -11,6 +11,17 @@ import typer
 from host.commands.shell import console, load_settings, one_line_errors, out
 from host.errors import HostError
 
+# How `host run` and `host serve` listen (host/web/listen.py): TLS, or a TLS proxy in front.
+CertFile = Annotated[Path | None, typer.Option(help="TLS certificate (PEM); default SSL_CERTFILE")]
+KeyFile = Annotated[Path | None, typer.Option(help="TLS private key (PEM); default SSL_KEYFILE")]
+BehindProxy = Annotated[
+    bool,
+    typer.Option(
+        "--behind-proxy",
+        help="a TLS reverse proxy forwards here: trust its X-Forwarded-Proto/-For headers",
+    ),
+]
+
 
 @one_line_errors
 def run(
@@ -34,6 +45,9 @@ def run(
             " PostgreSQL)",
         ),
     ] = None,
+    ssl_certfile: CertFile = None,
+    ssl_keyfile: KeyFile = None,
+    behind_proxy: BehindProxy = False,
 ) -> None:
     """Put one stream on air from a stream file: sources in, sinks out, supervised, resumable."""
     from host.db.migrate import migrated_engine
@@ -41,11 +55,15 @@ def run(
     from host.session.checks import check_stream
     from host.session.onair import go_live
     from host.session.spec import load_stream
+    from host.web.listen import listen_options
 
     if duration is not None and duration <= 0:
         raise HostError("--duration must be positive")
     spec = load_stream(stream_file)
     base = load_settings()
+    listen = listen_options(
+        bind, base, certfile=ssl_certfile, keyfile=ssl_keyfile, behind_proxy=behind_proxy
+    )
     settings = spec.settings_for(base)
     if cluster is not None:
         from host.cluster.placement import check_settings
@@ -79,6 +97,7 @@ def run(
             duration=duration,
             host=bind,
             port=port,
+            listen=listen,
             say=lambda line: console.print(line, highlight=False),
         )
     )

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from host.chat.events import Comment, Decision, Triaged
 from host.db import models as db
 from host.db.models import utcnow
-from host.reply.events import Sentence, reply_intent, skus_of
+from host.reply.events import Sentence, prompt_version_of, reply_intent, skus_of
 from host.session.journal import Event, Journal, read_journal
 from host.session.lease import Fenced, check
 
@@ -60,6 +60,7 @@ class SpokenReply:
     violations: list[str]
     stamps: dict[str, float] = field(repr=False)  # the item's live Trace.stamps
     prompt_version: str | None = None
+    approved_by: str | None = None  # the operator who approved it (approve-before-speaking)
 
     @classmethod
     def from_reply(
@@ -171,6 +172,7 @@ class Audit:
                 "violations": reply.violations,
                 "stamps": {**reply.stamps, **({"cut": 1.0} if cut else {})},
                 "merged": reply.merged,
+                "approved_by": reply.approved_by,
             },
             jsonl={"session": self.session_id, **reply.as_json()},
         )
@@ -180,6 +182,18 @@ class Audit:
     ) -> None:
         """An idle pitch answers no comment, but the merchant is as liable for it as a reply;
         one a question cut into is marked cut."""
+        self.line(spoken, violations, intent="pitch", cut=cut)
+
+    def line(
+        self,
+        spoken: Sequence[Sentence],
+        violations: Sequence[str],
+        *,
+        intent: str,
+        by: str | None = None,
+        cut: bool = False,
+    ) -> None:
+        """A line that answers no comment (a pitch, an operator's typed line, `by` whom)."""
         if not spoken:
             return
         self._submit(
@@ -188,14 +202,15 @@ class Audit:
                 "message_id": None,
                 "text": " ".join(s.text for s in spoken),
                 "language": spoken[0].language,
-                "intent": "pitch",
+                "intent": intent,
                 "skus": skus_of(spoken),
                 "backend": spoken[0].backend,
-                "prompt_version": None,
+                "prompt_version": prompt_version_of(spoken),
                 "guard_ok": not violations,
                 "violations": list(violations),
                 "stamps": {"cut": 1.0} if cut else {},
                 "merged": [],
+                "approved_by": by,
             },
         )
 

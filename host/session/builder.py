@@ -36,10 +36,12 @@ from host.face.base import Animator
 from host.face.sadtalker import SadTalkerFace
 from host.face.wear import build_animator
 from host.logs import session_var, stream_var
+from host.promptlib.library import banned_in_force
+from host.promptlib.onair import on_air_responder
 from host.reply.guard import Guard
-from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
 from host.session.audit import Audit, SpokenReply
+from host.session.controls import Controls
 from host.session.director import Director
 from host.session.lease import LeaseKeeper, take
 from host.session.live import LiveSession, SessionResult
@@ -139,11 +141,13 @@ async def run_stream(
     environ: dict[str, str] | None = None,
     source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
     takeover: bool = False,
+    preview_dir: Path | None = None,
 ) -> SessionResult:
     """Run one stream until `duration` (None: until its sources end and it is quiet) or
     until `Running.live.request_stop()`. `settings` are the stream's own
     (`spec.settings_for`); `source` replaces the file's sources (for tools and tests that
-    feed comments themselves). `takeover`: a cluster restarted this session, so its
+    feed comments themselves); `preview_dir` adds an HLS sink there when the file has none
+    (the console's preview). `takeover`: a cluster restarted this session, so its
     predecessor is taken over at once (the lease fences it) and the lease lapses when it
     cannot be renewed."""
     environ = dict(os.environ) if environ is None else environ
@@ -194,13 +198,17 @@ async def run_stream(
     )
     on_air_s = (utcnow() - on_air_since).total_seconds() if recovered.interrupted else 0.0
     sinks = [make_sink(sink, spec, settings, environ, on_air_s) for sink in spec.sinks]
+    if preview_dir is not None and not any(s.kind == "hls" for s in spec.sinks):
+        sinks.append(hls_sink(preview_dir, settings.hls_segment_seconds))
     program = Program(settings, sinks, clock)
-    banned = load_banned(settings.prompts_dir / "banned.yaml")
+    banned = await asyncio.to_thread(banned_in_force, engine, settings.prompts_dir)
     triage = Triage(
         banned.words, queue_size=settings.queue_size, viewer_cooldown_s=settings.viewer_cooldown_s
     )
     guard = Guard(banned.claims)
-    responder = build_responder(settings, guard)
+    responder = await asyncio.to_thread(
+        on_air_responder, engine, settings, spec.prompts, build_responder(settings, guard)
+    )
     pitches = PitchPlan.from_settings(settings, responder)
     if pitches is not None:
         pitches = pitches.resumed(recovered.pitch_slot)
@@ -261,6 +269,10 @@ async def run_stream(
         prompt_version=spec.prompt_version,
         pending=recovered.pending,
         on_exchange=on_exchange,
+        controls=Controls(
+            approve_timeout_s=settings.approve_timeout_s,
+            timeout_action=settings.approve_timeout_action,
+        ),
     )
     running = Running(spec, session_id, session, program, audit, catalog, mux)
     collector = None

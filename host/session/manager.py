@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +29,13 @@ from host.chat.sources.websocket_ingress import IngressHub
 from host.config import Settings
 from host.errors import HostError
 from host.session.builder import Front, Running, run_stream
+from host.session.controls import Controls
 from host.session.live import SessionResult
 from host.session.metrics import Metrics
 from host.session.spec import StreamSpec, load_stream
 from host.stream.clock import WallClock
 from host.stream.program import ProgramStats
+from host.stream.sinks.rtmp import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,8 @@ class StreamManager:
         if current is not None and not current.task.done():
             raise HostError(f"stream {spec.name} is already running")
         settings = spec.settings_for(self.settings)
+        preview = self.preview_dir(spec.name)
+        shutil.rmtree(preview, ignore_errors=True)  # a last run's segments are not this one's
         managed: Managed
 
         def started(running: Running) -> None:
@@ -104,6 +110,7 @@ class StreamManager:
                 realtime=realtime,
                 front=self.front,
                 on_start=started,
+                preview_dir=preview,
             )
             if self.settings.ray_address is None
             else self._on_cluster(spec, settings, duration, lambda: managed),
@@ -143,13 +150,36 @@ class StreamManager:
             managed.task.cancel()
         return managed
 
+    def preview_dir(self, name: str) -> Path:
+        """Where a stream's console preview (HLS) is written when its file has no HLS sink."""
+        return self.settings.var_dir / "preview" / name
+
+    def hls_dir(self, name: str) -> Path:
+        """The folder of the stream's HLS playlist: its own HLS sink's, else the preview's."""
+        managed = self.streams[name]
+        own = next((s.dir for s in managed.spec.sinks if s.kind == "hls"), None)
+        return own if own is not None else self.preview_dir(name)
+
+    def running(self, name: str) -> Running:
+        """The session of a stream on air; KeyError for an unknown stream, HostError when it
+        is not on air (starting, or ended)."""
+        managed = self.streams[name]
+        if managed.running is None or managed.task.done():
+            raise HostError(f"stream {name} is {managed.state}, not on air")
+        return managed.running
+
+    def controls(self, name: str) -> Controls:
+        return self.running(name).live.controls
+
     def status(self, name: str) -> dict[str, Any]:
+        """What the stream is doing, safe to show anyone who may see the stream (and /health):
+        the file by name, not its folder; the error without the stream's secrets."""
         managed = self.streams[name]
         out: dict[str, Any] = {
             "stream": name,
             "state": managed.state,
-            "file": str(managed.path) if managed.path else None,
-            "error": managed.error,
+            "file": managed.path.name if managed.path else None,
+            "error": _shown(managed.error, managed.settings) if managed.error else None,
         }
         if managed.running is not None:
             out |= managed.running.status()
@@ -206,3 +236,16 @@ class StreamManager:
             managed.error = str(error) if isinstance(error, HostError) else repr(error)
             if not isinstance(error, HostError):
                 log.error("stream %s failed", managed.spec.name, exc_info=error)
+
+
+_URL = re.compile(r"rtmps?://\S+", re.IGNORECASE)
+
+
+def _shown(text: str, settings: Settings) -> str:
+    """`text` with every secret setting (API keys, tokens, ingress tokens) and every RTMP
+    stream key replaced by ***: a failed stream's error may quote any of them."""
+    values = [*vars(settings).values(), *settings.ingress_tokens.values()]
+    secrets = {v.get_secret_value() for v in values if isinstance(v, SecretStr)} - {""}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _URL.sub(lambda match: redact_url(match.group()), text)
