@@ -98,10 +98,12 @@ def test_a_zombie_stops_pushing_and_writing_when_a_successor_takes_over(
     spec = _spec("zombie", [{"kind": "rtmp", "url_env": "ZOMBIE_RTMP"}])
     environ = {"ZOMBIE_RTMP": f"rtmp://127.0.0.1:{port}/live/key"}
     holder: list[Running] = []
+    given: dict[str, float] = {}  # message id -> when the session was given it
 
     async def comments(clock: Clock) -> AsyncIterator[Comment]:
         for n in range(1_000):
             await asyncio.sleep(0.2)
+            given[f"z{n}"] = time.time()
             yield Comment("test", "zombie", f"z{n}", f"u{n}", f"viewer {n}", "hi there")
 
     async def scenario() -> tuple[float, float]:
@@ -141,4 +143,12 @@ def test_a_zombie_stops_pushing_and_writing_when_a_successor_takes_over(
         row = s.get(db.StreamSession, running.session_id)
         assert row is not None and row.status == "running"  # its "ended" was refused too
     assert running.audit.counts.fenced > 0
-    assert _comments(demo_engine, running.session_id) < running.live.comment_count
+    with Session(demo_engine) as s:
+        written = set(
+            s.scalars(
+                select(db.CommentRecord.message_id).where(
+                    db.CommentRecord.session_id == running.session_id
+                )
+            )
+        )
+    assert written and all(given[m] < fenced_at for m in written)  # none after the fence
