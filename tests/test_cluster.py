@@ -31,6 +31,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+pytest.importorskip("ray", reason="the cluster extra is not installed (make setup-cluster)")
+
 from host.catalog.store import ensure_demo_catalog
 from host.chat.redis_bus import RedisBus
 from host.chat.sources.websocket_ingress import IngressComment

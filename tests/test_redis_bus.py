@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-import redis
 
-from host.chat.events import Comment
-from host.chat.redis_bus import GROUP, PREFIX, RedisBus
-from host.chat.sources.websocket_ingress import IngressComment
-from host.stream.clock import WallClock
+redis = pytest.importorskip("redis", reason="the cluster extra is not installed")
+
+from host.chat.events import Comment  # noqa: E402
+from host.chat.redis_bus import GROUP, PREFIX, RedisBus  # noqa: E402
+from host.chat.sources.websocket_ingress import IngressComment  # noqa: E402
+from host.stream.clock import WallClock  # noqa: E402
 
 
 def _comment(n: int) -> IngressComment:
