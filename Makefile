@@ -15,11 +15,19 @@ $(COQUI_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[llm,web,dev,coqui]'
 	touch $(COQUI_STAMP)
 
-.PHONY: setup setup-coqui demo test lint bench vendor-assets
+CLUSTER_STAMP := $(VENV)/.cluster-installed
+$(CLUSTER_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[llm,web,dev,cluster]'
+	touch $(CLUSTER_STAMP)
+
+.PHONY: setup setup-coqui setup-cluster demo test lint bench vendor-assets
 setup: $(STAMP)
 
 # The optional Coqui TTS backend (about 7 GB: torch, torchaudio); CI installs it.
 setup-coqui: $(COQUI_STAMP)
+
+# Ray and the Redis client, for streams on a cluster (`host run --cluster`); CI installs it.
+setup-cluster: $(CLUSTER_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/host demo $(ARGS)

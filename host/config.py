@@ -275,6 +275,37 @@ class Settings(BaseSettings):
     log_max_mb: int = Field(default=20, description="size of one JSON log file before rotation")
     log_backups: int = Field(default=10, description="rotated JSON log files kept")
 
+    # many streams on many machines (host run --cluster, host serve's sessions on Ray)
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis for the comment bus, redis://:PASSWORD@HOST:PORT/0"
+        " (unset: comments stay in this process)",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster host serve starts streams on, ray://HOST:PORT"
+        " (unset: in its own process)",
+    )
+    ray_auth_token: SecretStr | None = Field(
+        default=None, description="token of the Ray cluster (the one its nodes were started with)"
+    )
+    cluster_namespace: str = Field(
+        default="livehost", description="Ray namespace of the stream actors"
+    )
+    cluster_max_restarts: int = Field(
+        default=-1,
+        ge=-1,
+        description="restarts of a stream's actor after a crash or a lost node (-1: no limit)",
+    )
+    lease_renew_s: float = Field(
+        default=1.0, gt=0, description="seconds between renewals of a session's lease"
+    )
+    lease_lapse_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a clustered session that cannot renew its lease this long stops its sinks",
+    )
+
     # accounts and the web front (host serve, host run)
     session_lifetime_h: float = Field(
         default=12.0, gt=0, description="hours a console sign-in lasts before signing in again"

@@ -36,6 +36,15 @@ def run(
         int, typer.Option(help="port of the ingress, webhook, /health and /metrics (0: any)")
     ] = 8700,
     bind: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="run it on the Ray cluster at ray://HOST:PORT instead: it outlives this"
+            " process, and a lost machine costs seconds (needs REDIS_URL, RAY_AUTH_TOKEN,"
+            " PostgreSQL)",
+        ),
+    ] = None,
     ssl_certfile: CertFile = None,
     ssl_keyfile: KeyFile = None,
     behind_proxy: BehindProxy = False,
@@ -56,10 +65,22 @@ def run(
         bind, base, certfile=ssl_certfile, keyfile=ssl_keyfile, behind_proxy=behind_proxy
     )
     settings = spec.settings_for(base)
+    if cluster is not None:
+        from host.cluster.placement import check_settings
+
+        check_settings(settings)
     engine = migrated_engine(settings.database_url)
     summary = check_stream(spec, settings, engine)
     if check:
         out.print(f"{stream_file}: ok · {summary}", highlight=False)
+        return
+    if cluster is not None:
+        from host.cluster.placement import run_on_cluster
+
+        console.print(f"livehost run {spec.name} on {cluster} · {summary}", highlight=False)
+        run_on_cluster(
+            spec, settings, cluster, duration, lambda line: console.print(line, highlight=False)
+        )
         return
     setup_logging(
         json_file=(settings.log_dir or settings.var_dir / "logs") / f"{spec.name}.log",

@@ -147,6 +147,23 @@ class StreamSession(Base):
     audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # journal
     heartbeat_at: Mapped[datetime | None]  # last audit write: a stale one means the process died
     owner: Mapped[str | None] = mapped_column(String(200))  # "host:pid" of the running process
+    epoch: Mapped[int | None] = mapped_column(Integer)  # its stream's lease epoch (lease.py)
+
+
+class StreamLease(Base):
+    """Who may write for a stream: the session of the newest epoch. A successor raises the
+    epoch when it takes over, and every audit write checks it, so a zombie of an older
+    epoch is refused (fencing). `on_air_since` is kept across takeovers: the program clock
+    a successor's RTMP push continues on."""
+
+    __tablename__ = "stream_leases"
+
+    stream: Mapped[str] = mapped_column(String(200), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    session_id: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    renewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    on_air_since: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CommentRecord(Base):

@@ -3,6 +3,10 @@
 `host run` uses it for its one stream, `host serve` for as many as the operator starts. It
 owns what sessions share with the web front of the same process: the comment bus (ingress
 and Douyin hand-over by stream name) and the metrics registry.
+
+With `RAY_ADDRESS` set, `host serve` starts each stream on that Ray cluster instead
+(`host/cluster/placement.py`) and follows it from here; its ingress then publishes to Redis
+(`REDIS_URL`), where the stream's session reads, wherever it runs.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +34,12 @@ from host.session.live import SessionResult
 from host.session.metrics import Metrics
 from host.session.spec import StreamSpec, load_stream
 from host.stream.clock import WallClock
+from host.stream.program import ProgramStats
 from host.stream.sinks.rtmp import redact_url
 
 log = logging.getLogger(__name__)
+
+FOLLOW_S = 1.0  # how often host serve asks a stream on a cluster how it is
 
 
 @dataclass
@@ -42,10 +50,13 @@ class Managed:
     task: asyncio.Task[SessionResult]
     running: Running | None = None
     error: str | None = None
+    remote: dict[str, Any] | None = None  # on a cluster: the actor's last status
 
     @property
     def state(self) -> str:
         if not self.task.done():
+            if self.remote is not None:
+                return str(self.remote["state"])
             return "on air" if self.running is not None else "starting"
         if self.task.cancelled():
             return "stopped"
@@ -58,8 +69,13 @@ class StreamManager:
         self.engine = engine
         self.registry = CollectorRegistry()
         self.douyin = DouyinHub(settings.douyin_max_skew_s)
+        ingress = IngressHub(WallClock(), settings.ingress_queue_size)
+        if settings.redis_url is not None:
+            from host.chat.redis_bus import RedisBus  # the cluster extra
+
+            ingress = RedisBus(settings.redis_url.get_secret_value(), WallClock())
         self.front = Front(
-            ingress=IngressHub(WallClock(), settings.ingress_queue_size),
+            ingress=ingress,
             douyin=self.douyin,
             metrics=Metrics(self.registry),
         )
@@ -95,7 +111,9 @@ class StreamManager:
                 front=self.front,
                 on_start=started,
                 preview_dir=preview,
-            ),
+            )
+            if self.settings.ray_address is None
+            else self._on_cluster(spec, settings, duration, lambda: managed),
             name=f"stream-{spec.name}",
         )
         managed = Managed(spec, settings, path, task)
@@ -124,6 +142,10 @@ class StreamManager:
             raise KeyError(name)
         if managed.running is not None:
             managed.running.live.request_stop()
+        elif managed.remote is not None:
+            from host.cluster import placement
+
+            placement.stop(name)
         elif not managed.task.done():
             managed.task.cancel()
         return managed
@@ -161,6 +183,8 @@ class StreamManager:
         }
         if managed.running is not None:
             out |= managed.running.status()
+        if managed.remote is not None:
+            out |= {k: v for k, v in managed.remote.items() if k not in out}
         return out
 
     def health(self) -> dict[str, Any]:
@@ -177,6 +201,31 @@ class StreamManager:
         for name in list(self.streams):
             self.stop(name)
         await asyncio.gather(*(m.task for m in self.streams.values()), return_exceptions=True)
+
+    async def _on_cluster(
+        self,
+        spec: StreamSpec,
+        settings: Settings,
+        duration: float | None,
+        managed: Callable[[], Managed],
+    ) -> SessionResult:
+        """Place the stream on the cluster, then follow its actor until it is gone."""
+        from host.cluster import placement
+
+        address = self.settings.ray_address
+        assert address is not None
+        placement.check_settings(settings)
+        await asyncio.to_thread(placement.connect, address, settings)
+        await asyncio.to_thread(placement.place, spec, settings, duration=duration)
+        last: dict[str, Any] = {}
+        while (now := await asyncio.to_thread(placement.status, spec.name)) is not None:
+            if now["state"] == "failed":
+                await asyncio.to_thread(placement.remove, spec.name)
+                raise HostError(now["error"] or f"stream {spec.name} failed")
+            managed().remote = last = now
+            await asyncio.sleep(FOLLOW_S)
+        stats = ProgramStats(frames=int(last.get("frames", 0)))
+        return SessionResult([], {}, int(last.get("comments", 0)), stats)
 
     def _ended(self, managed: Managed, task: asyncio.Task[SessionResult]) -> None:
         self.douyin.secrets.pop(managed.spec.name, None)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -64,6 +65,7 @@ class Program:
         self.compositor = OverlayCompositor(settings)
         self._sinks = list(sinks)
         self._stopping = False
+        self._fenced = threading.Event()
         self.stats = ProgramStats()  # live while running: metrics read it
         self._late_logged = -LATE_LOG_S
         self._late_since = 0
@@ -82,10 +84,18 @@ class Program:
         """End the run after the current frame; sinks are closed so files are complete."""
         self._stopping = True
 
+    def fence(self) -> None:
+        """A newer session of the stream holds its lease: from now on no packet goes to any
+        sink, not even the encoder's tail, and the run ends (safe from any thread)."""
+        self._fenced.set()
+        self._stopping = True
+
     async def run(self, source: FrameSource, duration: float) -> ProgramStats:
         """Emit exactly round(duration * fps) frames (fewer if stopped) into every sink."""
         self.stats = stats = ProgramStats()
-        output = _Output(Encoder(self.settings), self.compositor, self._sinks, stats, self.clock)
+        output = _Output(
+            Encoder(self.settings), self.compositor, self._sinks, stats, self.clock, self._fenced
+        )
         start = self.clock.now()
         interval = 1 / self.fps
         work: asyncio.Future[None] | None = None  # the frame in the worker
@@ -161,9 +171,11 @@ class _Output:
         sinks: Sequence[Sink],
         stats: ProgramStats,
         clock: Clock,
+        fenced: threading.Event,
     ):
         self.encoder = encoder
         self.clock = clock
+        self.fenced = fenced
         self.compositor = compositor
         self.stats = stats
         self.encode_ms: deque[float] = deque(maxlen=TIMING_SAMPLES)
@@ -200,7 +212,8 @@ class _Output:
     def finish(self) -> None:
         """Drain the encoder into the sinks and close them, whatever happened before."""
         try:
-            self._fan_out(self.encoder.flush())
+            if not self.fenced.is_set():
+                self._fan_out(self.encoder.flush())
         finally:
             for sink in self.active:
                 try:
@@ -214,6 +227,8 @@ class _Output:
             self.stats.composite_ms_p95 = _percentile(self.composite_ms, 95)
 
     def _fan_out(self, packets: list[EncodedPacket]) -> None:
+        if self.fenced.is_set():
+            return
         for sink in list(self.active):
             try:
                 for item in packets:
