@@ -11,8 +11,10 @@ import typer
 
 from host.commands.avatar import avatar_app
 from host.commands.catalog import catalog_app
-from host.commands.run import run
+from host.commands.prompts import prompts_app
+from host.commands.run import BehindProxy, CertFile, KeyFile, run
 from host.commands.shell import console, load_settings, one_line_errors, out
+from host.commands.users import token_app, user_app
 from host.commands.voice import voice_app
 from host.errors import HostError
 
@@ -22,6 +24,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(voice_app, name="voice")
 app.add_typer(avatar_app, name="avatar")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 app.command()(run)
 
 
@@ -118,16 +123,23 @@ def ask(
 def serve(
     bind: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    ssl_certfile: CertFile = None,
+    ssl_keyfile: KeyFile = None,
+    behind_proxy: BehindProxy = False,
 ) -> None:
     """Serve the REST API (catalog, streams), the websocket ingress and the Douyin webhook."""
     import uvicorn
 
     from host.db.migrate import migrated_engine
     from host.web.app import create_app
+    from host.web.listen import listen_options
 
     settings = load_settings()
+    listen = listen_options(
+        bind, settings, certfile=ssl_certfile, keyfile=ssl_keyfile, behind_proxy=behind_proxy
+    )
     app_ = create_app(settings, migrated_engine(settings.database_url))
-    uvicorn.run(app_, host=bind, port=port, log_level="info")  # stops its streams on exit
+    uvicorn.run(app_, host=bind, port=port, log_level="info", **listen)  # stops streams on exit
 
 
 @db_app.command("upgrade")

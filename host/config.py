@@ -95,6 +95,17 @@ class Settings(BaseSettings):
     audio_rate: int = Field(default=48000, description="program audio sample rate")
     video_bitrate: int = Field(default=2_500_000, description="H.264 bitrate, bits/s")
     audio_bitrate: int = Field(default=128_000, description="AAC bitrate, bits/s")
+    x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = Field(
+        default="superfast",
+        description="x264 speed preset; superfast keeps veryfast's quality at the program's"
+        " bitrate for less CPU (bench/encode_settings.py)",
+    )
+    x264_threads: int = Field(
+        default=1,
+        ge=0,
+        description="x264 threads per session; 1 suits many sessions per machine,"
+        " 0 = x264's choice (1.5 per core)",
+    )
     hls_segment_seconds: float = Field(default=2.0, description="HLS segment length")
     ai_label_text: str = Field(default="AI-generated host · AI生成", description="disclosure label")
     ai_label_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = Field(
@@ -149,7 +160,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "music_path", "sadtalker_dir", "sadtalker_checkpoints", "log_dir", mode="before"
+        "music_path",
+        "sadtalker_dir",
+        "sadtalker_checkpoints",
+        "log_dir",
+        "ssl_certfile",
+        "ssl_keyfile",
+        mode="before",
     )
     @classmethod
     def _empty_path_is_none(cls, value: object) -> object:
@@ -191,6 +208,13 @@ class Settings(BaseSettings):
     )
     tts_cache: bool = Field(
         default=True, description="keep synthesized sentences on disk and replay repeats"
+    )
+    tts_nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="how much less urgent TTS threads are than the program's frames"
+        " (Linux niceness added; 0 = same priority; 10 for several sessions per machine)",
     )
     tts_cache_max_mb: int = Field(
         default=512, description="TTS cache size limit, MB (least recently used go first)"
@@ -251,14 +275,95 @@ class Settings(BaseSettings):
     log_max_mb: int = Field(default=20, description="size of one JSON log file before rotation")
     log_backups: int = Field(default=10, description="rotated JSON log files kept")
 
+    # many streams on many machines (host run --cluster, host serve's sessions on Ray)
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis for the comment bus, redis://:PASSWORD@HOST:PORT/0"
+        " (unset: comments stay in this process)",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster host serve starts streams on, ray://HOST:PORT"
+        " (unset: in its own process)",
+    )
+    ray_auth_token: SecretStr | None = Field(
+        default=None, description="token of the Ray cluster (the one its nodes were started with)"
+    )
+    cluster_namespace: str = Field(
+        default="livehost", description="Ray namespace of the stream actors"
+    )
+    cluster_max_restarts: int = Field(
+        default=-1,
+        ge=-1,
+        description="restarts of a stream's actor after a crash or a lost node (-1: no limit)",
+    )
+    lease_renew_s: float = Field(
+        default=1.0, gt=0, description="seconds between renewals of a session's lease"
+    )
+    lease_lapse_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a clustered session that cannot renew its lease this long stops its sinks",
+    )
+
+    # accounts and the web front (host serve, host run)
+    session_lifetime_h: float = Field(
+        default=12.0, gt=0, description="hours a console sign-in lasts before signing in again"
+    )
+    session_cookie: str = Field(
+        default="livehost_session",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="name of the console's session cookie",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        gt=0,
+        description="failed sign-ins per user name, and per client address, before a pause",
+    )
+    login_window_s: float = Field(
+        default=300.0, gt=0, description="seconds failed sign-ins are counted over (the pause)"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token /metrics asks for (unset: /metrics is open, like /health)",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="TLS certificate (PEM) for host serve and host run"
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="TLS private key (PEM) for host serve and host run"
+    )
+    behind_proxy: bool = Field(
+        default=False,
+        description="TLS ends at a reverse proxy: trust its X-Forwarded-Proto and -For headers",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="with BEHIND_PROXY: addresses of the proxy whose X-Forwarded headers are"
+        " trusted (comma-separated, or *)",
+    )
+
     # triage / reply
     queue_size: int = Field(default=64, description="triaged comments waiting for an answer")
     viewer_cooldown_s: float = Field(
         default=3.0, description="seconds between two items of one viewer"
     )
+    approve_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=50,  # under the reply stage's stall watchdog (60 s), which would restart the wait
+        description="seconds a reply waits for an operator in approve-before-speaking mode",
+    )
+    approve_timeout_action: Literal["discard", "speak"] = Field(
+        default="discard",
+        description="what an unanswered reply does after APPROVE_TIMEOUT_S: discard or speak",
+    )
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible API base URL")
     openai_api_key: SecretStr | None = Field(default=None, description="API key for that endpoint")
     openai_model: str = Field(default="gpt-4o-mini", description="chat model name")
+    eval_judge_api_key: SecretStr | None = Field(
+        default=None, description="API key of the LLM judge of `host prompts eval --judge-url`"
+    )
 
     # chat sources: websocket ingress, Twitch, YouTube
     ingress_tokens: dict[str, SecretStr] = Field(

@@ -1,11 +1,13 @@
-"""A stand-in RTMP ingest for tests: `python tests/rtmp_receiver.py PORT OUT_DIR`.
+"""A stand-in RTMP ingest for tests: `python tests/rtmp_receiver.py PORT OUT_DIR [--again]`.
 
 Listens on rtmp://127.0.0.1:PORT/live/<any key> (FFmpeg's listen mode, which only works in
 its own process), accepts one push and records it: `packets.jsonl` (one line per packet:
 stream, pts and dts in seconds, keyframe, size, flushed as it arrives, so a receiver killed
 mid-stream still leaves its record) and `stream.flv` (the packets remuxed untouched, to
 decode afterwards). `streams.json` describes the streams once they are known. It exits when
-the pusher disconnects.
+the pusher disconnects; with `--again` it listens for the next push, recorded in OUT_DIR/1,
+OUT_DIR/2... (the first in OUT_DIR/0), as an ingest does after a publisher reconnects. Each
+packet line carries `at`, the wall-clock time it arrived.
 
 Its socket's receive buffer is fixed (RECEIVE_BUFFER) rather than grown by the kernel as
 data comes: a pusher's burst (catching up after connecting) would otherwise let it swell
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import av
@@ -57,6 +60,7 @@ def receive(port: int, out: Path) -> None:
                     "dts": float(packet.dts * packet.time_base),
                     "key": packet.is_keyframe,
                     "size": packet.size,
+                    "at": time.time(),
                 }
                 lines.write(json.dumps(row) + "\n")
                 lines.flush()
@@ -69,4 +73,13 @@ def receive(port: int, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    receive(int(sys.argv[1]), Path(sys.argv[2]))
+    if "--again" in sys.argv[3:]:
+        n = 0
+        while n < 1_000:
+            try:
+                receive(int(sys.argv[1]), Path(sys.argv[2]) / str(n))
+            except av.error.TimeoutError:  # nobody pushed for a minute: keep listening
+                continue
+            n += 1
+    else:
+        receive(int(sys.argv[1]), Path(sys.argv[2]))

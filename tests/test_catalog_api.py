@@ -16,6 +16,7 @@ from host.catalog.store import DbCatalog
 from host.config import REPO_ROOT, Settings
 from host.db.models import CatalogImport, Product
 from host.web.app import create_app
+from tests.accounts import auth_headers
 
 DEMO_CSV = REPO_ROOT / "products" / "demo" / "catalog.csv"
 API = "/api/merchants/demo"
@@ -23,7 +24,7 @@ API = "/api/merchants/demo"
 
 @pytest.fixture
 def client(settings: Settings, demo_engine: Engine) -> TestClient:
-    return TestClient(create_app(settings, demo_engine))
+    return TestClient(create_app(settings, demo_engine), headers=auth_headers(demo_engine))
 
 
 def demo_csv(edit: dict[int, dict[str, str]] | None = None, drop: str | None = None) -> bytes:

@@ -22,6 +22,7 @@ from host.catalog.store import DbCatalog
 from host.config import Settings
 from host.db.models import Merchant, Product
 from host.web.app import create_app
+from tests.accounts import auth_headers
 
 HEADER = "sku,name,price\n"
 
@@ -198,7 +199,7 @@ def test_csv_with_a_nul_byte_names_the_row(engine: Engine, tmp_path: Path) -> No
 @pytest.fixture
 def small_client(settings: Settings, engine: Engine) -> TestClient:
     capped = settings.model_copy(update={"catalog_max_file_mb": 0.5})
-    return TestClient(create_app(capped, engine))
+    return TestClient(create_app(capped, engine), headers=auth_headers(engine))
 
 
 def test_http_upload_over_the_cap_is_413_before_the_body_is_read(

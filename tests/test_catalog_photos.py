@@ -20,6 +20,7 @@ from host.config import Settings
 from host.stream.card import card_text, render_card
 from host.stream.layout import Layout
 from host.web.app import create_app
+from tests.accounts import auth_headers
 
 
 def store(settings: Settings, max_pixels: int = 40_000_000) -> MediaStore:
@@ -112,7 +113,7 @@ def test_an_uploaded_catalog_reads_no_local_file(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     Image.new("RGB", (10, 10)).save(tmp_path / "cup.png")
-    client = TestClient(create_app(settings, engine))
+    client = TestClient(create_app(settings, engine), headers=auth_headers(engine))
     body = f"sku,name,price,image\nP-1,杯子,10,{tmp_path / 'cup.png'}\nP-2,碗,5,cup.png\n"
     response = client.post(
         "/api/merchants/shop/imports", files={"file": ("c.csv", body.encode(), "text/csv")}

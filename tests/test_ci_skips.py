@@ -9,7 +9,7 @@ from pathlib import Path
 
 from host.config import REPO_ROOT
 
-SKIPPING = '''
+SKIPPING = """
 import pytest
 
 def test_needs_a_service():
@@ -21,7 +21,7 @@ def test_needs_an_extra():
 
 def test_runs():
     pass
-'''
+"""
 
 
 def run_pytest(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:

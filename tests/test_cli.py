@@ -12,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from host.cli import app
+from host.db.engine import make_engine
+from tests.accounts import auth_headers
 
 runner = CliRunner()
 
@@ -28,6 +30,7 @@ def test_the_cli_reads_dotenv_from_the_working_directory(env_db: Path, tmp_path:
     assert result.exit_code == 1
     assert "FPS='abc'" in result.output
 
+
 COMMANDS = [
     [],
     ["demo"],
@@ -37,8 +40,20 @@ COMMANDS = [
     ["catalog"],
     ["catalog", "import"],
     ["catalog", "export"],
+    ["prompts"],
+    ["prompts", "list"],
+    ["prompts", "show"],
+    ["prompts", "diff"],
+    ["prompts", "edit"],
+    ["prompts", "label"],
+    ["prompts", "eval"],
+    ["prompts", "ab"],
     ["voice"],
     ["voice", "create"],
+    ["user"],
+    ["user", "add"],
+    ["token"],
+    ["token", "create"],
 ]
 
 
@@ -214,7 +229,9 @@ def test_serve_answers_health_and_the_catalog_api(env_db: Path, tmp_path: Path) 
                 assert time.monotonic() < deadline, "host serve did not start"
                 time.sleep(0.2)
         assert health.json()["status"] == "ok"
-        missing = httpx.get(f"http://127.0.0.1:{port}/api/merchants/nobody/products/X-1")
+        product = f"http://127.0.0.1:{port}/api/merchants/nobody/products/X-1"
+        assert httpx.get(product).status_code == 401
+        missing = httpx.get(product, headers=auth_headers(make_engine(f"sqlite:///{env_db}")))
         assert missing.status_code == 404
     finally:
         proc.terminate()

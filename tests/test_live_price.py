@@ -25,8 +25,14 @@ from host.config import Settings
 from host.demo import run_demo
 from host.stream.clock import Clock
 from host.web.app import create_app
+from tests.accounts import auth_headers
 
 PRICE_CHANGE_AT = 8.0  # session seconds: after the first answer, before the second question
+
+
+@pytest.fixture
+def admin(demo_engine: Engine) -> dict[str, str]:
+    return auth_headers(demo_engine, name="ops")
 
 
 @pytest.fixture
@@ -50,7 +56,7 @@ def api_url(settings: Settings, demo_engine: Engine) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_price_changed_through_the_api_mid_stream_is_quoted_next(
-    settings: Settings, demo_engine: Engine, api_url: str, tmp_path: Path
+    settings: Settings, demo_engine: Engine, api_url: str, admin: dict[str, str], tmp_path: Path
 ) -> None:
     def source(clock: Clock) -> AsyncIterator[Comment]:
         async def comments() -> AsyncIterator[Comment]:
@@ -60,7 +66,9 @@ def test_price_changed_through_the_api_mid_stream_is_quoted_next(
             # A blocking call from the session's loop: the program clock cannot move on
             # until the operator's change is committed, so the order is certain.
             response = httpx.patch(
-                f"{api_url}/api/merchants/demo/products/LH-001", json={"price": "359"}
+                f"{api_url}/api/merchants/demo/products/LH-001",
+                json={"price": "359"},
+                headers=admin,
             )
             assert response.status_code == 200, response.text
             await clock.sleep_until(PRICE_CHANGE_AT + 1)

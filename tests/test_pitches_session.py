@@ -78,9 +78,7 @@ def test_a_reply_gives_way_only_to_a_more_urgent_kind(settings: Settings, tmp_pa
     assert by_id["q2"].stamps["first_frame_out"] > by_id["q1"].stamps["answer_frame_out"]
     engine = create_engine(quiet.database_url)
     with Session(engine) as s:
-        cut = {
-            r.text: bool(r.stamps.get("cut")) for r in s.scalars(select(db.ReplyRecord)).all()
-        }
+        cut = {r.text: bool(r.stamps.get("cut")) for r in s.scalars(select(db.ReplyRecord)).all()}
     assert cut[by_id["q1"].reply] is False and cut[by_id["q2"].reply] is False
     if "chat" in by_id:  # the chit-chat answer, cut midway when Tom asked
         assert cut[by_id["chat"].reply] is True and result.cuts == 1

@@ -13,9 +13,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from websockets.asyncio.client import connect
 
+from host.changes import list_changes
 from host.config import Settings
 from host.db import models as db
 from host.web.app import create_app
+from tests.accounts import auth_headers
 from tests.platform_doubles.uvicorn_server import serving
 
 pytestmark = pytest.mark.slow
@@ -63,13 +65,14 @@ def test_serve_starts_two_streams_and_each_answers_its_own_ingress(
         )
         monkeypatch.setenv(f"{name.upper()}_TOKEN", f"token-{name}")
     small = settings.model_copy(update={"streams_dir": streams, "width": 360, "height": 640})
+    merchant = auth_headers(demo_engine, "merchant", ["demo"], name="shop")  # both are demo's
 
     async def scenario() -> tuple[dict, dict]:
         app = create_app(small, demo_engine)
         url = "http://127.0.0.1:{port}"
         async with (
             serving(app) as port,
-            httpx.AsyncClient(base_url=url.format(port=port)) as client,
+            httpx.AsyncClient(base_url=url.format(port=port), headers=merchant) as client,
         ):
             refused = await client.post("/api/streams", json={"file": "../etc/passwd"})
             assert refused.status_code == 422
@@ -116,3 +119,10 @@ def test_serve_starts_two_streams_and_each_answers_its_own_ingress(
             if r.comment_id is not None
         }
     assert "399" in replies["north"] and "499" in replies["south"]
+    trail = [(c.who, c.action, c.target) for c in reversed(list_changes(demo_engine))]
+    assert trail == [
+        ("shop", "stream.start", "merchants/demo/streams/north"),
+        ("shop", "stream.start", "merchants/demo/streams/south"),
+        ("shop", "stream.stop", "merchants/demo/streams/north"),
+        ("shop", "stream.stop", "merchants/demo/streams/south"),
+    ]

@@ -10,13 +10,14 @@ from sqlalchemy import Engine
 
 from host.config import Settings
 from host.web.app import create_app
+from tests.accounts import auth_headers
 
 ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url:\s*["']([^"']+)["']""")
 
 
 @pytest.fixture
 def client(settings: Settings, demo_engine: Engine) -> TestClient:
-    return TestClient(create_app(settings, demo_engine))
+    return TestClient(create_app(settings, demo_engine), headers=auth_headers(demo_engine))
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

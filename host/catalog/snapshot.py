@@ -92,13 +92,24 @@ class LiveCatalog:
 
     def load(self) -> None:
         """The first snapshot, read before the stream starts (a missing catalog fails here)."""
-        self._snapshot = load_snapshot(self._engine, self.merchant, self._lineup)
-        missing = [sku for sku in self._lineup or () if sku not in self._snapshot.products]
+        self._snapshot = self._checked(self._lineup)
+
+    def set_lineup(self, skus: Sequence[str] | None) -> None:
+        """This stream's own lineup from now on (None: the merchant's links), read at once;
+        a SKU the merchant does not sell raises LookupError and changes nothing."""
+        lineup = [normalise_sku(sku) for sku in skus] if skus is not None else None
+        self._snapshot = self._checked(lineup)
+        self._lineup = lineup
+
+    def _checked(self, lineup: list[str] | None) -> Snapshot:
+        snapshot = load_snapshot(self._engine, self.merchant, lineup)
+        missing = [sku for sku in lineup or () if sku not in snapshot.products]
         if missing:
             raise LookupError(
                 f"lineup names products merchant {self.merchant!r} does not sell: "
                 + ", ".join(missing)
             )
+        return snapshot
 
     @property
     def snapshot(self) -> Snapshot:

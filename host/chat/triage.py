@@ -262,6 +262,10 @@ class Triage:
         """The highest priority waiting, so a lower line on air can give way to it."""
         return max((queued.item.priority for queued in self._queue), default=None)
 
+    def queued(self) -> list[Triaged]:
+        """The items waiting, oldest first (what the console's live page lists)."""
+        return [q.item for q in self._queue]
+
     def oldest_wait(self, now: float) -> float:
         """Seconds the longest-waiting queued item has waited (0 with an empty queue)."""
         return max((now - q.queued_at for q in self._queue), default=0.0)

@@ -115,4 +115,3 @@ def missing_module(name: str) -> str:
                 f"pip install -e '.[{extra}]' (module {top} is missing)"
             )
     return f"the Python module {top} is missing: reinstall with make setup"
-

@@ -42,6 +42,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored timestamp in UTC: SQLite hands them back without their zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
@@ -142,6 +147,23 @@ class StreamSession(Base):
     audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # journal
     heartbeat_at: Mapped[datetime | None]  # last audit write: a stale one means the process died
     owner: Mapped[str | None] = mapped_column(String(200))  # "host:pid" of the running process
+    epoch: Mapped[int | None] = mapped_column(Integer)  # its stream's lease epoch (lease.py)
+
+
+class StreamLease(Base):
+    """Who may write for a stream: the session of the newest epoch. A successor raises the
+    epoch when it takes over, and every audit write checks it, so a zombie of an older
+    epoch is refused (fencing). `on_air_since` is kept across takeovers: the program clock
+    a successor's RTMP push continues on."""
+
+    __tablename__ = "stream_leases"
+
+    stream: Mapped[str] = mapped_column(String(200), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    session_id: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    renewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    on_air_since: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CommentRecord(Base):
@@ -186,6 +208,7 @@ class ReplyRecord(Base):
     violations: Mapped[list[str]] = mapped_column(default=list)
     stamps: Mapped[dict[str, Any]] = mapped_column(default=dict)
     merged: Mapped[list[str]] = mapped_column(default=list, server_default="[]")  # also answered
+    approved_by: Mapped[str | None] = mapped_column(String(200))  # who approved or typed it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -202,15 +225,121 @@ class Avatar(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PromptVersion(Base):
-    """A prompt template as it was used, so a reply can be traced to the exact wording."""
+class PromptItem(Base):
+    """One prompt or script a marketer edits (persona, reply templates, a pitch script...),
+    per language ("any" for a file that holds both); its wording lives in versions."""
 
-    __tablename__ = "prompt_versions"
-    __table_args__ = (UniqueConstraint("name", "version", name="uq_prompt_versions_name_version"),)
+    __tablename__ = "prompt_items"
+    __table_args__ = (UniqueConstraint("name", "language", name="uq_prompt_items_name_language"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    version: Mapped[str] = mapped_column(String(64))
-    content_hash: Mapped[str] = mapped_column(String(64))
-    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptVersion(Base):
+    """One saved wording of an item: who wrote it, from which version, and why. Immutable:
+    an edit is a new version, so a spoken line can always be traced to its exact words."""
+
+    __tablename__ = "prompt_versions"
+    __table_args__ = (
+        UniqueConstraint("item_id", "number", name="uq_prompt_versions_item_id_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("prompt_items.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prompt_versions.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptLabel(Base):
+    """A label move: from `moved_at`, `label` of the item means `version_id`. Append-only, so
+    the newest row per (item, label) is the deployment and the older ones its history."""
+
+    __tablename__ = "prompt_labels"
+    __table_args__ = (Index("ix_prompt_labels_item_id_label", "item_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("prompt_items.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    moved_by: Mapped[str] = mapped_column(String(100))
+    moved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptRelease(Base):
+    """What a label resolved to across all items at some moment: the prompt version an audit
+    row names (`label#id`), mapped back to each item's version number."""
+
+    __tablename__ = "prompt_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(64))
+    versions: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person who signs in to the console or owns API tokens.
+
+    `merchants` lists the merchant slugs a merchant-role user keeps (slugs, not foreign keys:
+    an account may be made before its catalog is first imported).
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    merchants: Mapped[list[str]] = mapped_column(default=list)
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # None: tokens only
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for scripts and bridges; only its SHA-256 is kept, the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+
+class LoginSession(Base):
+    """A signed-in browser: the cookie's SHA-256, its CSRF token and when it lapses."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class Change(Base):
+    """One human change (a price, a lineup, a start or stop), with who made it and when."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    who: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(300), index=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -30,11 +30,17 @@ class Sentence:
     index: int  # 0-based position in the reply
     last: bool  # no more sentences follow
     rejected: tuple[Rejection, ...] = ()  # drafts the guard stopped; this sentence replaces them
+    prompt_version: str | None = None  # the prompt library release that wrote it (`label#id`)
 
 
 def skus_of(sentences: Iterable[Sentence]) -> list[str]:
     """The products the sentences name, each once, in the order first named."""
     return list(dict.fromkeys(sku for sentence in sentences for sku in sentence.skus))
+
+
+def prompt_version_of(sentences: Iterable[Sentence]) -> str | None:
+    """The prompt release that wrote the sentences (a bridge the session adds names none)."""
+    return next((s.prompt_version for s in sentences if s.prompt_version), None)
 
 
 # What a reply opens with before it answers anything; never what the reply is about.

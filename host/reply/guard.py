@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from host.catalog.facts import CatalogView, ProductFacts, facts_for
@@ -41,6 +41,19 @@ HUMAN_CLAIMS = (
     re.compile(r"\bI(?:'m| am)\s+(?:an?\s+)?(?:real\s+|actual\s+)?(?:person|human)\b", re.I),
     re.compile(r"\bI(?:'m| am)\s+not\s+(?:an?\s+)?(?:ai|bot|robot|machine|virtual)\b", re.I),
 )
+
+
+# What a violation is about, by the opening words of its text (the claim class is looked up).
+VIOLATION_KINDS = (
+    ("price ", "price"),
+    ("currency ", "price"),
+    ("stock ", "stock"),
+    ("percentage ", "percentage"),
+    ("link ", "link"),
+    ("too long", "length"),
+    ("claims to be a person", "ai_disclosure"),
+)
+CLAIM = re.compile(r"^banned claim '(.+)'$")
 
 
 def _numbers(patterns: Iterable[re.Pattern[str]], text: str) -> list[Decimal]:
@@ -80,11 +93,20 @@ def _skus(products: Sequence[ProductFacts]) -> str:
 
 
 class Guard:
-    def __init__(self, banned_claims: Sequence[str], max_chars: int = 200) -> None:
+    def __init__(
+        self, banned_claims: Sequence[str] | Mapping[str, Sequence[str]], max_chars: int = 200
+    ) -> None:
+        """`banned_claims`: advertising-law class -> claims (banned.yaml's `claims`), or a
+        plain list (class "claim")."""
         self.max_chars = max_chars
-        self.claims = tuple(
-            unicodedata.normalize("NFKC", claim).lower() for claim in banned_claims if claim
-        )
+        classes = banned_claims if isinstance(banned_claims, Mapping) else {"claim": banned_claims}
+        self.classes = {
+            unicodedata.normalize("NFKC", claim).lower(): kind
+            for kind, claims in classes.items()
+            for claim in claims
+            if claim
+        }
+        self.claims = tuple(self.classes)
         self._claim_patterns = [
             re.compile(rf"(?<![a-z]){re.escape(c)}(?![a-z])" if c.isascii() else re.escape(c))
             for c in self.claims
@@ -145,6 +167,27 @@ class Guard:
                     f"{', '.join(sorted(currencies))}"
                 )
         return violations
+
+    def kind(self, violation: str) -> str:
+        """The kind of a violation text, as reports count them: "price", "stock", "link",
+        "percentage", "length", "ai_disclosure", or the banned claim's class ("absolute",
+        "medical", "guarantee", "urgency", "off_platform"...)."""
+        claim = CLAIM.match(violation)
+        if claim is not None:
+            return self.classes.get(claim.group(1), "claim")
+        return next(
+            (kind for start, kind in VIOLATION_KINDS if violation.startswith(start)), "other"
+        )
+
+    def claims_in(self, text: str) -> list[tuple[str, str]]:
+        """(class, claim) of every banned claim in `text`, with no catalog facts to exempt:
+        what a script or template may never contain."""
+        lowered = unicodedata.normalize("NFKC", text).lower()
+        return [
+            (self.classes[claim], claim)
+            for claim, pattern in zip(self.claims, self._claim_patterns, strict=True)
+            if pattern.search(lowered)
+        ]
 
     def _claims(
         self, line: str, products: Sequence[ProductFacts], facts: set[Decimal]

@@ -19,6 +19,8 @@ from host.config import REPO_ROOT
 
 Language = Literal["zh", "en"]
 DEFAULT_PROMPTS_DIR = REPO_ROOT / "prompts"
+# libyaml's loader where the wheel has it: a label move re-reads every prompt file
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class PromptsError(ValueError):
@@ -27,7 +29,7 @@ class PromptsError(ValueError):
 
 @dataclass(frozen=True)
 class BannedLists:
-    claims: tuple[str, ...]  # the guard blocks lines containing these
+    claims: Mapping[str, tuple[str, ...]]  # class -> claims: the guard blocks lines with these
     words: tuple[str, ...]  # triage drops comments containing these
 
 
@@ -60,9 +62,21 @@ class Phrasebook:
 
 def _read(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
         raise PromptsError(f"{path}: {exc}") from exc
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text as data; a syntax error names the line, as a marketer's editor shows it."""
+    try:
+        return yaml.load(text, Loader=SAFE_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise PromptsError(f"{where}:{line}: YAML syntax: {problem}") from exc
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -84,17 +98,31 @@ def _by_language(value: Any, where: str) -> dict[Language, tuple[str, ...]]:
 
 
 def load_banned(path: Path = DEFAULT_PROMPTS_DIR / "banned.yaml") -> BannedLists:
-    data = _read(path)
+    return banned_from(_read(path), str(path))
+
+
+def banned_from(data: Any, where: str) -> BannedLists:
+    """`claims` is a mapping of advertising-law class to claims (a plain list is one class,
+    "claim"); `words` a list."""
     if not isinstance(data, dict):
-        raise PromptsError(f"{path}: expected a mapping with 'claims' and 'words'")
-    return BannedLists(
-        claims=_strings(data.get("claims"), f"{path}: claims"),
-        words=_strings(data.get("words"), f"{path}: words"),
-    )
+        raise PromptsError(f"{where}: expected a mapping with 'claims' and 'words'")
+    claims = data.get("claims")
+    if isinstance(claims, list):
+        classes = {"claim": _strings(claims, f"{where}: claims")}
+    elif isinstance(claims, dict) and claims:
+        classes = {
+            str(kind): _strings(items, f"{where}: claims.{kind}") for kind, items in claims.items()
+        }
+    else:
+        raise PromptsError(f"{where}: claims: expected a mapping of class to a list of claims")
+    return BannedLists(claims=classes, words=_strings(data.get("words"), f"{where}: words"))
 
 
 def load_faq(path: Path = DEFAULT_PROMPTS_DIR / "faq.yaml") -> tuple[FaqTopic, ...]:
-    data = _read(path)
+    return faq_from(_read(path), str(path))
+
+
+def faq_from(data: Any, path: str) -> tuple[FaqTopic, ...]:
     if not isinstance(data, dict):
         raise PromptsError(f"{path}: expected a mapping of topics")
     topics = []
@@ -115,9 +143,13 @@ def load_faq(path: Path = DEFAULT_PROMPTS_DIR / "faq.yaml") -> tuple[FaqTopic, .
 
 
 def load_phrasebook(path: Path = DEFAULT_PROMPTS_DIR / "answers.yaml") -> Phrasebook:
-    data = _read(path)
+    return phrasebook_from(_read(path), str(path))
+
+
+def phrasebook_from(data: Any, path: str) -> Phrasebook:
     if not isinstance(data, dict):
         raise PromptsError(f"{path}: expected a mapping of templates")
+    data = dict(data)  # the special keys are taken out below; the caller's data stays whole
     rules = []
     for i, rule in enumerate(data.pop("promotions_en", []) or []):
         try:

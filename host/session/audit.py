@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 from host.chat.events import Comment, Decision, Triaged
 from host.db import models as db
 from host.db.models import utcnow
-from host.reply.events import Sentence, reply_intent, skus_of
+from host.reply.events import Sentence, prompt_version_of, reply_intent, skus_of
 from host.session.journal import Event, Journal, read_journal
+from host.session.lease import Fenced, check
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class SpokenReply:
     violations: list[str]
     stamps: dict[str, float] = field(repr=False)  # the item's live Trace.stamps
     prompt_version: str | None = None
+    approved_by: str | None = None  # the operator who approved it (approve-before-speaking)
 
     @classmethod
     def from_reply(
@@ -95,6 +97,7 @@ class AuditCounts:
     rejected: int = 0  # refused by the database itself (a value it cannot store): logged
     db_failures: int = 0
     journal_pending: int = 0  # events in the journal not yet in the database
+    fenced: int = 0  # refused because a newer session of the stream holds its lease
 
 
 class Audit:
@@ -109,13 +112,25 @@ class Audit:
         jsonl: Path | None = None,
         journal_max_bytes: int = 256 * 1024 * 1024,
         first_seq: int = 0,
+        on_written: Callable[[list[str]], None] | None = None,
+        on_fenced: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_written` gets the message ids of comments once their rows are in the database
+        (a comment bus acknowledges them then); `on_fenced` is told, once, that a newer
+        session of the stream refused this one's writes. Both are called from the writer
+        thread."""
         self.session_id = session_id
         self.counts = AuditCounts()
         self._seq = first_seq
         self._queue: queue.Queue[Event | None] = queue.Queue(QUEUE_MAX)
         self._writer = _Writer(
-            engine, session_id, Journal(journal_path, journal_max_bytes), jsonl, self.counts
+            engine,
+            session_id,
+            Journal(journal_path, journal_max_bytes),
+            jsonl,
+            self.counts,
+            on_written=on_written,
+            on_fenced=on_fenced,
         )
         context = contextvars.copy_context()  # its log lines carry the stream and session
         self._thread = threading.Thread(
@@ -157,6 +172,7 @@ class Audit:
                 "violations": reply.violations,
                 "stamps": {**reply.stamps, **({"cut": 1.0} if cut else {})},
                 "merged": reply.merged,
+                "approved_by": reply.approved_by,
             },
             jsonl={"session": self.session_id, **reply.as_json()},
         )
@@ -166,6 +182,18 @@ class Audit:
     ) -> None:
         """An idle pitch answers no comment, but the merchant is as liable for it as a reply;
         one a question cut into is marked cut."""
+        self.line(spoken, violations, intent="pitch", cut=cut)
+
+    def line(
+        self,
+        spoken: Sequence[Sentence],
+        violations: Sequence[str],
+        *,
+        intent: str,
+        by: str | None = None,
+        cut: bool = False,
+    ) -> None:
+        """A line that answers no comment (a pitch, an operator's typed line, `by` whom)."""
         if not spoken:
             return
         self._submit(
@@ -174,14 +202,15 @@ class Audit:
                 "message_id": None,
                 "text": " ".join(s.text for s in spoken),
                 "language": spoken[0].language,
-                "intent": "pitch",
+                "intent": intent,
                 "skus": skus_of(spoken),
                 "backend": spoken[0].backend,
-                "prompt_version": None,
+                "prompt_version": prompt_version_of(spoken),
                 "guard_ok": not violations,
                 "violations": list(violations),
                 "stamps": {"cut": 1.0} if cut else {},
                 "merged": [],
+                "approved_by": by,
             },
         )
 
@@ -229,8 +258,13 @@ class _Writer:
         journal: Journal,
         jsonl: Path | None,
         counts: AuditCounts,
+        *,
+        on_written: Callable[[list[str]], None] | None = None,
+        on_fenced: Callable[[str], None] | None = None,
     ) -> None:
         self._engine = engine
+        self._on_written = on_written
+        self._on_fenced = on_fenced
         self._session_id = session_id
         self._journal = journal
         self._jsonl: IO[str] | None = jsonl.open("a", encoding="utf-8") if jsonl else None
@@ -286,6 +320,9 @@ class _Writer:
             chunk = self._pending[: 1 if single else BATCH_MAX]
             try:
                 write_events(self._engine, self._session_id, chunk)
+            except Fenced as error:
+                self._fenced(str(error))
+                return
             except (OperationalError, InterfaceError) as error:
                 self._counts.db_failures += 1
                 if self._retry_s == RETRY_MIN_S:
@@ -321,8 +358,31 @@ class _Writer:
             del self._pending[: len(chunk)]
             self._counts.written += len(chunk)
             self._counts.journal_pending = len(self._pending)
+            self._written(chunk)
         if self._journal.size:
             self._journal.truncate()
+
+    def _written(self, chunk: list[Event]) -> None:
+        if self._on_written is None:
+            return
+        ids = [e["row"]["message_id"] for e in chunk if e["kind"] == "comment"]
+        if ids:
+            try:
+                self._on_written(ids)
+            except Exception:  # an unacknowledged comment is claimed again, never lost
+                log.exception("audit: acknowledging %d written comments failed", len(ids))
+
+    def _fenced(self, reason: str) -> None:
+        """A successor holds the stream: nothing this session still has may be written,
+        now or by a later replay of its journal."""
+        if not self._counts.fenced:
+            log.error("audit of session %d refused: %s", self._session_id, reason)
+            if self._on_fenced is not None:
+                self._on_fenced(reason)
+        self._counts.fenced += len(self._pending)
+        self._pending.clear()
+        self._counts.journal_pending = 0
+        self._journal.truncate()
 
     def _write_jsonl(self, batch: list[Event]) -> None:
         if self._jsonl is None:
@@ -362,6 +422,8 @@ def write_events(engine: Engine, session_id: int, events: list[Event]) -> None:
         row = s.get(db.StreamSession, session_id, with_for_update=True)
         if row is None:
             raise LookupError(f"stream session {session_id} is gone")
+        if row.epoch is not None:
+            check(s, row.name, row.epoch)
         done = row.audit_seq
         comments: list[dict[str, Any]] = []
         for event in events:

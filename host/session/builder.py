@@ -31,16 +31,20 @@ from host.chat.topics import CatalogTopics
 from host.chat.triage import Triage
 from host.config import Settings
 from host.db import models as db
+from host.db.models import utcnow
 from host.errors import HostError
 from host.face.base import Animator
 from host.face.sadtalker import SadTalkerFace
 from host.face.wear import build_animator
 from host.logs import session_var, stream_var
+from host.promptlib.library import banned_in_force
+from host.promptlib.onair import on_air_responder
 from host.reply.guard import Guard
-from host.reply.prompts import load_banned
 from host.reply.registry import build_responder
 from host.session.audit import Audit, SpokenReply
+from host.session.controls import Controls
 from host.session.director import Director
+from host.session.lease import LeaseKeeper, take
 from host.session.live import LiveSession, SessionResult
 from host.session.metrics import Metrics, Reading, SessionCollector
 from host.session.pitching import PitchPlan
@@ -137,15 +141,20 @@ async def run_stream(
     on_exchange: Callable[[SpokenReply], None] | None = None,
     environ: dict[str, str] | None = None,
     source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
+    takeover: bool = False,
+    preview_dir: Path | None = None,
 ) -> SessionResult:
     """Run one stream until `duration` (None: until its sources end and it is quiet) or
     until `Running.live.request_stop()`. `settings` are the stream's own
     (`spec.settings_for`); `source` replaces the file's sources (for tools and tests that
-    feed comments themselves)."""
+    feed comments themselves); `preview_dir` adds an HLS sink there when the file has none
+    (the console's preview). `takeover`: a cluster restarted this session, so its
+    predecessor is taken over at once (the lease fences it) and the lease lapses when it
+    cannot be renewed."""
     environ = dict(os.environ) if environ is None else environ
     front = front or Front()
     clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
-    recovered = await asyncio.to_thread(recover, engine, spec, settings)
+    recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
     catalog = LiveCatalog(
         engine, spec.merchant, lineup=spec.lineup, refresh_s=settings.catalog_refresh_s
     )
@@ -183,9 +192,17 @@ async def run_stream(
     for feed in feeds:
         feed.source = feed.make()  # a missing setting is named now, not after a backoff
     mux = SourceMux(feeds)
-    sinks = [make_sink(sink, spec, settings, environ) for sink in spec.sinks]
+    if ctx.ingress is not None:
+        ctx.ingress.recorded(recovered.audited)
+    epoch, on_air_since = await asyncio.to_thread(  # taken once built: the clock starts now
+        take, engine, spec.name, owner(), fresh=not recovered.interrupted
+    )
+    on_air_s = (utcnow() - on_air_since).total_seconds() if recovered.interrupted else 0.0
+    sinks = [make_sink(sink, spec, settings, environ, on_air_s) for sink in spec.sinks]
+    if preview_dir is not None and not any(s.kind == "hls" for s in spec.sinks):
+        sinks.append(hls_sink(preview_dir, settings.hls_segment_seconds))
     program = Program(settings, sinks, clock)
-    banned = load_banned(settings.prompts_dir / "banned.yaml")
+    banned = await asyncio.to_thread(banned_in_force, engine, settings.prompts_dir)
     triage = Triage(
         banned.words,
         queue_size=settings.queue_size,
@@ -193,21 +210,40 @@ async def run_stream(
         topics=CatalogTopics(catalog),
     )
     guard = Guard(banned.claims)
-    responder = build_responder(settings, guard)
+    responder = await asyncio.to_thread(
+        on_air_responder, engine, settings, spec.prompts, build_responder(settings, guard)
+    )
     pitches = PitchPlan.from_settings(settings, responder)
     if pitches is not None:
         pitches = pitches.resumed(recovered.pitch_slot)
-    session_id = await asyncio.to_thread(open_session, engine, spec, settings)
+    session_id = await asyncio.to_thread(open_session, engine, spec, settings, epoch)
     stream_var.set(spec.name)
     session_var.set(session_id)
+    session: LiveSession
+    loop = asyncio.get_running_loop()
+
+    def fenced(reason: str) -> None:
+        program.fence()
+        loop.call_soon_threadsafe(session.request_stop)
+
+    keeper = LeaseKeeper(
+        engine,
+        spec.name,
+        epoch,
+        session_id,
+        renew_s=settings.lease_renew_s,
+        lapse_s=settings.lease_lapse_s if takeover else None,
+        on_lost=fenced,
+    )
     audit = Audit(
         engine,
         session_id,
         settings.var_dir / "journal" / f"{spec.name}-{session_id}.jsonl",
         jsonl=replies_jsonl,
         journal_max_bytes=settings.audit_journal_max_mb * 1024 * 1024,
+        on_written=ctx.ingress.acknowledge if ctx.ingress is not None else None,
+        on_fenced=keeper.lose,
     )
-    session: LiveSession
     director = Director(
         animator,
         catalog,
@@ -237,6 +273,10 @@ async def run_stream(
         prompt_version=spec.prompt_version,
         pending=recovered.pending,
         on_exchange=on_exchange,
+        controls=Controls(
+            approve_timeout_s=settings.approve_timeout_s,
+            timeout_action=settings.approve_timeout_action,
+        ),
     )
     running = Running(spec, session_id, session, program, audit, catalog, mux)
     collector = None
@@ -253,6 +293,7 @@ async def run_stream(
         len(feeds),
         ", ".join(s.name for s in sinks),
     )
+    keeper.start()
     try:
         result = await session.run(duration)
         status = "ended"
@@ -268,6 +309,7 @@ async def run_stream(
     finally:
         if collector is not None and front.metrics is not None:
             front.metrics.registry.unregister(collector)
+        await asyncio.to_thread(keeper.stop)
         await asyncio.to_thread(audit.close, status)
         _close(animator)
 
@@ -293,10 +335,16 @@ def _feed(kind: str, path: Path | None, ctx: SourceContext) -> Feed:
 
 
 def make_sink(
-    sink: SinkSpec, spec: StreamSpec, settings: Settings, environ: dict[str, str] | None
+    sink: SinkSpec,
+    spec: StreamSpec,
+    settings: Settings,
+    environ: dict[str, str] | None,
+    on_air_s: float = 0.0,
 ) -> Sink:
+    """`on_air_s`: how long the stream has been on air, when this session continues one
+    (the RTMP push goes on on its clock; a recording starts a new fragment)."""
     if sink.kind == "rtmp":
-        return rtmp_sink(spec.rtmp_url(sink, environ), settings)
+        return rtmp_sink(spec.rtmp_url(sink, environ), settings, start_s=on_air_s)
     if sink.kind == "mp4":
         assert sink.path is not None
         return mp4_sink(fresh_path(sink.path))
@@ -314,9 +362,11 @@ def fresh_path(path: Path) -> Path:
     return candidate
 
 
-def open_session(engine: Engine, spec: StreamSpec, settings: Settings) -> int:
+def open_session(engine: Engine, spec: StreamSpec, settings: Settings, epoch: int) -> int:
     with Session(engine) as s, s.begin():
-        row = db.StreamSession(name=spec.name, settings=settings.stored(), owner=owner())
+        row = db.StreamSession(
+            name=spec.name, settings=settings.stored(), owner=owner(), epoch=epoch
+        )
         s.add(row)
         s.flush()
         return row.id

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -25,9 +26,10 @@ from host.chat.events import Comment, Decision, Triaged
 from host.chat.mux import SourceMux
 from host.chat.storable import storable
 from host.chat.triage import Triage
-from host.reply.events import Responder, Sentence
+from host.reply.events import Responder, Sentence, prompt_version_of
 from host.reply.guard import Guard
 from host.session.audit import Audit, SpokenReply
+from host.session.controls import OPERATOR_PRIORITY, Controls, OperatorLine
 from host.session.director import Director
 from host.session.metrics import Metrics
 from host.session.pitching import PitchPlan
@@ -121,6 +123,7 @@ class LiveSession:
         prompt_version: str | None = None,
         pending: list[Comment] | None = None,
         on_exchange: Callable[[SpokenReply], None] | None = None,
+        controls: Controls | None = None,
     ) -> None:
         self._source = source
         self._triage = triage
@@ -137,6 +140,8 @@ class LiveSession:
         self._clips = clips
         self._speech_end: Segment | None = None  # the last segment queued
         self._work = asyncio.Event()
+        self.controls = controls or Controls()
+        self.controls.bind(self._work)
         self._replying = False
         self._source_done = False
         self._comments = 0
@@ -169,6 +174,10 @@ class LiveSession:
 
     def now(self) -> float:
         return self._clock.now()
+
+    @property
+    def speaking(self) -> bool:
+        return self._director.speaking
 
     def busy(self) -> bool:
         """Work is in flight that will become a segment (fast mode waits for it)."""
@@ -241,7 +250,10 @@ class LiveSession:
         self._comments += 1
         try:
             comment = storable(comment)
-            decision = self._triage.offer(comment, self._clock.now())
+            if self.controls.blocks(comment):
+                decision = Decision(kept=False, reason="blocked")
+            else:
+                decision = self._triage.offer(comment, self._clock.now())
             self._audit.comment(comment, decision)
         except Exception as error:
             self.malformed += 1
@@ -266,6 +278,14 @@ class LiveSession:
             self._audit.comment(comment, Decision(kept=False, reason=reason))
             if self._metrics is not None:
                 self._metrics.dropped.labels(self._stream, reason).inc()
+
+    def skip(self) -> bool:
+        """The operator skips the line on air: it ends at the next pause between words and
+        the rest of its turn is dropped (audited as cut). True when a line was on air."""
+        cut = self._director.cut(math.inf)
+        if self._turn is not None:
+            self._turn.task.cancel()
+        return cut
 
     def _give_way(self) -> None:
         """Cut the lines the most urgent waiting comment outranks, so it is taken at once:
@@ -311,6 +331,14 @@ class LiveSession:
                 return
             await self._director.wait_until_ending()  # choose as late as the line on air allows
             await self._catalog.refresh()  # the freshest prices this reply can have
+            line = self.controls.next_line()
+            if line is not None:
+                await self._run_turn(self._operator_line(line), OPERATOR_PRIORITY)
+                continue
+            if self.controls.paused:  # comments still queue; a typed line still goes
+                self._work.clear()
+                await self._work.wait()
+                continue
             item = self._triage.pop(self._clock.now())
             self._audit_dropped()
             if item is None:
@@ -384,9 +412,22 @@ class LiveSession:
         times = [t for t, seg in zip(said.times, said.segments, strict=True) if seg.started]
         self.pitched.extend(zip(times, (s.text for s in spoken), strict=True))
 
+    async def _operator_line(self, line: OperatorLine) -> None:
+        """A line typed in the console: guarded and spoken like a reply, audited with who."""
+        said = Said()
+        try:
+            sentences = _listed(line.sentences(self._catalog))
+            await self._say(sentences, None, None, said, priority=OPERATOR_PRIORITY)
+        finally:
+            self._when_spoken(said, functools.partial(self._write_line, said, line.who))
+
+    def _write_line(self, said: Said, who: str, ended: bool) -> None:
+        cut = said.cut or ended
+        self._audit.line(said.on_air(), said.violations, intent="takeover", by=who, cut=cut)
+
     async def _reply(self, item: Triaged) -> None:
         comment = on_air(item)  # None for a comment triage flagged: answered, never shown
-        sentences = self._responder.respond(item, self._catalog)
+        sentences = self.controls.reply_for(item, self._responder, self._catalog)
         if self._bridge_due and item.comment.kind == "chat":
             sentences = _bridged(_bridge(item), sentences)
         self._bridge_due = False
@@ -421,7 +462,8 @@ class LiveSession:
                 self._metrics.dropped.labels(self._stream, "preempted").inc()
             return
         record = SpokenReply.from_reply(item, spoken, said.violations)
-        record.prompt_version = self._prompt_version
+        record.prompt_version = prompt_version_of(spoken) or self._prompt_version
+        record.approved_by = self.controls.approved_by(item.comment.message_id)
         self.records.append(record)
         self._audit.reply(record, cut=ended or said.cut)
         log.info(
@@ -541,3 +583,8 @@ async def _bridged(bridge: Sentence, answer: AsyncIterator[Sentence]) -> AsyncIt
         aclose = getattr(answer, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def _listed(sentences: list[Sentence]) -> AsyncIterator[Sentence]:
+    for sentence in sentences:
+        yield sentence

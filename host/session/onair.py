@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -36,6 +37,7 @@ async def go_live(
     host: str,
     port: int,
     say: Callable[[str], None],
+    listen: Mapping[str, Any] | None = None,
 ) -> SessionResult:
     if spec.on_air is not None:
         wait = spec.on_air.seconds_to_start(datetime.now(UTC))
@@ -46,8 +48,10 @@ async def go_live(
         duration = left if duration is None else min(duration, left)
     manager = StreamManager(base, engine)
     app = create_app(base, engine, manager=manager, console=False)
-    async with serving(app, host, port) as bound:
-        say(f"ingress, webhook, /health and /metrics on http://{host}:{bound}")
+    listen = listen or {}
+    async with serving(app, host, port, **listen) as bound:
+        scheme = "https" if listen.get("ssl_certfile") else "http"
+        say(f"ingress, webhook, /health and /metrics on {scheme}://{host}:{bound}")
         managed = manager.start(spec, path=path, duration=duration or FOREVER_S)
         with _signals(manager, spec.name, say):
             return await managed.task

@@ -6,6 +6,10 @@ journal is written into the database first (nothing it recorded is lost), the ro
 `interrupted`, and the new session continues from its last checkpoint: the product on
 screen, the pitch rotation, and the comments it had queued but not answered, when they are
 younger than the stream's `resume_max_age_s`.
+
+In a cluster the caller knows the predecessor is gone (Ray restarted its actor) and takes
+over without waiting for its heartbeat to go stale (`takeover`): the lease's epoch
+(`lease.py`) fences a predecessor that is in fact still running.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Recovered:
     pitch_slot: int = 0
     pending: list[Comment] = field(default_factory=list)
     interrupted: list[int] = field(default_factory=list)
+    audited: set[str] = field(default_factory=set)  # message ids the last session recorded
 
 
 def owner() -> str:
@@ -45,7 +50,9 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def recover(engine: Engine, spec: StreamSpec, settings: Settings) -> Recovered:
+def recover(
+    engine: Engine, spec: StreamSpec, settings: Settings, *, takeover: bool = False
+) -> Recovered:
     found = Recovered()
     with Session(engine) as s:
         rows = list(
@@ -56,7 +63,7 @@ def recover(engine: Engine, spec: StreamSpec, settings: Settings) -> Recovered:
             )
         )
     for row in rows:
-        if _alive(row):
+        if not takeover and _alive(row):
             raise HostError(
                 f"stream {spec.name} is already on air (session {row.id}, {row.owner});"
                 " stop it first"
@@ -82,6 +89,11 @@ def recover(engine: Engine, spec: StreamSpec, settings: Settings) -> Recovered:
         found.current = checkpoint.get("current")
         found.pitch_slot = int(checkpoint.get("pitch_slot", 0))
         found.pending = _unanswered(s, previous, spec.resume_max_age_s)
+        found.audited = set(
+            s.scalars(
+                select(db.CommentRecord.message_id).where(db.CommentRecord.session_id == last)
+            )
+        )
     return found
 
 

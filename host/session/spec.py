@@ -154,6 +154,15 @@ class PitchSpec(_Strict):
     language: Literal["zh", "en"] = "zh"
 
 
+class PromptsSpec(_Strict):
+    """Which labels of the prompt library the stream speaks with: `a` alone, or an A/B test
+    giving `ratio` of the replies and of the pitches to `b`."""
+
+    a: str = Field(default="production", pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+    b: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+    ratio: float = Field(default=0.5, ge=0, le=1)
+
+
 class VoiceSpec(_Strict):
     en: str | None = None
     zh: str | None = None
@@ -214,6 +223,7 @@ class StreamSpec(_Strict):
     voices: VoiceSpec = VoiceSpec()
     avatar: str | None = None
     prompt_version: str | None = Field(default=None, max_length=64)
+    prompts: PromptsSpec | None = None
     pitches: PitchSpec | None = None
     music: Path | None = None
     output: OutputPreset | None = None

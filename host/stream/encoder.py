@@ -27,6 +27,7 @@ from host.config import Settings
 
 MediaKind = Literal["video", "audio"]
 KEYFRAME_SECONDS = 2
+AAC_CODER = "fast"
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ class Encoder:
         video.gop_size = KEYFRAME_SECONDS * self.fps
         video.max_b_frames = 0
         video.profile = "Main"
+        video.thread_count = settings.x264_threads
         video.options = {
-            "preset": "veryfast",
+            "preset": settings.x264_preset,
             "tune": "zerolatency",
             "keyint_min": str(KEYFRAME_SECONDS * self.fps),
             "sc_threshold": "0",  # keyframes on the 2 s grid only, so segments cut evenly
@@ -72,6 +74,9 @@ class Encoder:
             "aac", rate=self.audio_rate, layout="stereo"
         )
         self.audio.codec_context.bit_rate = settings.audio_bitrate
+        # FFmpeg's default "twoloop" coder costs ~1 ms of CPU per program frame of speech;
+        # "fast" a third of that, at a higher SNR on Piper speech (bench/encode_settings.py)
+        self.audio.codec_context.options = {"aac_coder": AAC_CODER}
         self.audio.codec_context.flags |= Flags.global_header
         self._templates.start_encoding()  # opens both encoders; their extradata is now known
         self._audio_frame = self.audio.codec_context.frame_size
@@ -80,16 +85,35 @@ class Encoder:
 
     def encode(self, index: int, image: np.ndarray, audio: np.ndarray) -> list[EncodedPacket]:
         """Encode program frame `index` (RGB uint8 image, int16 mono audio), in index order."""
+        return self.encode_video(self.video_frame(index, image)) + self.encode_audio(index, audio)
+
+    def video_frame(self, index: int, image: np.ndarray) -> av.VideoFrame:
+        """The RGB image as the encoder's YUV 4:2:0 frame, stamped with its index.
+
+        Separate from `encode_video` so the stage profile (bench/profile_stages.py) can
+        time colour conversion and compression apart.
+        """
         if index != self._next_index:
             raise ValueError(f"frame {index} encoded out of order; expected {self._next_index}")
         self._next_index += 1
-        yuv = np.asarray(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
-        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(self.to_yuv(image), format="yuv420p")
         frame.pts, frame.time_base, frame.duration = index, Fraction(1, self.fps), 1
-        packets = self._wrap("video", self.video.codec_context.encode(frame))
+        return frame
+
+    @staticmethod
+    def to_yuv(image: np.ndarray) -> np.ndarray:
+        """RGB (h, w, 3) as planar YUV 4:2:0, (h * 3 / 2, w): Y, then U, then V."""
+        return np.asarray(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+
+    def encode_video(self, frame: av.VideoFrame) -> list[EncodedPacket]:
+        return self._wrap("video", self.video.codec_context.encode(frame))
+
+    def encode_audio(self, index: int, audio: np.ndarray) -> list[EncodedPacket]:
+        """Frame `index`'s samples, buffered into whole AAC frames stamped by sample count."""
         samples = audio.astype(np.float32) / 32768.0
         self._pending = np.concatenate([self._pending, np.stack([samples, samples])], axis=1)
         first = (index + 1) * self.samples_per_frame - self._pending.shape[1]
+        packets: list[EncodedPacket] = []
         while self._pending.shape[1] >= self._audio_frame:
             chunk, self._pending = np.split(self._pending, [self._audio_frame], axis=1)
             packets += self._encode_audio(chunk, first)

@@ -46,8 +46,13 @@ class OverlayCompositor:
 
     def composite(self, image: np.ndarray, overlay: Overlay) -> np.ndarray:
         """A new frame: `image` (left untouched, it may be a cached idle frame) with all layers."""
+        return self.blend(image, self.patches(overlay))
+
+    @staticmethod
+    def blend(image: np.ndarray, patches: list[Patch]) -> np.ndarray:
+        """A copy of `image` with `patches` blended on, bottom to top."""
         frame = image.copy()
-        for patch in self.patches(overlay):
+        for patch in patches:
             patch.blend_onto(frame)
         return frame
 
@@ -103,24 +108,64 @@ def render_caption(text: str, layout: Layout, spoken: int | None = None) -> Patc
 
     With `spoken` (characters of `text` said so far), the words already said are white and
     the rest grey, so viewers can follow the voice; the wrap is computed on the whole line,
-    so the text never jumps as it fills.
+    so the text never jumps as it fills. The mark moves on every word while the line is
+    drawn once in each colour (`_caption_art`), so a move only splices the two drawings:
+    each line white left of the mark's column, grey right of it.
     """
+    art = _caption_art(text, layout)
+    if spoken is None:
+        return art.said
+    said = len(drawable(text[:spoken]))
+    premultiplied = art.unsaid.premultiplied.copy()
     font = face(layout.caption_font)
-    shown = drawable(text)
-    placed = _caption_lines(shown, layout)
-    width, height = placed.size
-    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=layout.px(12), fill=BOX)
-    said = len(shown) if spoken is None else len(drawable(text[:spoken]))
-    for line, start, x, y in placed.lines:
+    dx, dy = art.origin[0] - art.said.x, art.origin[1] - art.said.y  # image → patch pixels
+    for row, (line, start, x, _) in enumerate(art.placed.lines):
         cut = min(len(line), max(0, said - start))
-        font.draw(image, (x, y), line[:cut], WHITE, "lm")
-        font.draw(image, (x + font.length(line[:cut]), y), line[cut:], GREY, "lm")
+        if cut == 0:
+            continue
+        column = dx + round(x + font.length(line[:cut])) if cut < len(line) else None
+        top, bottom = art.band(row)
+        band = np.s_[max(0, top + dy) : max(0, bottom + dy), :column]
+        premultiplied[band] = art.said.premultiplied[band]
+    return Patch(art.said.x, art.said.y, premultiplied, art.said.inverse_alpha)
+
+
+@dataclass(frozen=True)
+class _CaptionArt:
+    """A caption drawn all white (said) and all grey (unsaid): the same box, glyphs and alpha."""
+
+    said: Patch
+    unsaid: Patch
+    placed: _CaptionLines
+    origin: tuple[int, int]  # where the drawing's top-left corner is on the frame
+    pad: int
+    line_height: int
+
+    def band(self, row: int) -> tuple[int, int]:
+        """Rows of the drawing that belong to text line `row` (the outer ones reach the edges)."""
+        top = 0 if row == 0 else self.pad + row * self.line_height
+        last = row == len(self.placed.lines) - 1
+        bottom = self.placed.size[1] if last else self.pad + (row + 1) * self.line_height
+        return top, bottom
+
+
+@lru_cache(maxsize=8)
+def _caption_art(text: str, layout: Layout) -> _CaptionArt:
+    font = face(layout.caption_font)
+    placed = _caption_lines(drawable(text), layout)
+    width, height = placed.size
     box_left, box_width = layout.caption_box()
-    return Patch.from_image(
-        image, box_left + (box_width - width) // 2, layout.caption_bottom() - height
-    )
+    origin = (box_left + (box_width - width) // 2, layout.caption_bottom() - height)
+    drawn = []
+    for colour in (WHITE, GREY):
+        image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(image)
+        draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=layout.px(12), fill=BOX)
+        for line, _, x, y in placed.lines:
+            font.draw(image, (x, y), line, colour, "lm")
+        drawn.append(Patch.from_image(image, *origin))
+    said, unsaid = drawn
+    return _CaptionArt(said, unsaid, placed, origin, layout.caption_pad, layout.caption_line_height)
 
 
 @dataclass(frozen=True)
@@ -131,8 +176,7 @@ class _CaptionLines:
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _caption_lines(text: str, layout: Layout) -> _CaptionLines:
-    """Where the caption's lines go; cached, since the spoken mark moves on every character
-    and only the colours change with it (measuring and wrapping is ~40% of a render)."""
+    """Where the caption's lines go (measuring and wrapping is ~40% of drawing a caption)."""
     font = face(layout.caption_font)
     _, box_width = layout.caption_box()
     pad, line_height = layout.caption_pad, layout.caption_line_height

@@ -6,17 +6,25 @@ timestamps come from the frame index and a gap would break A/V sync for the whol
 In fast mode it never sleeps and advances the session's `ProgramClock` itself, so everything
 waiting on session time sees the same times as in a realtime run.
 
-Compositing, encoding and muxing run in a worker thread, one frame at a time in order, so
-the event loop stays free for chat, replies and TTS.
+Compositing, encoding and muxing run in the program's own worker thread (not the shared
+default executor, where database or TTS calls could queue ahead of a frame), one frame at
+a time in order, so the event loop stays free for chat, replies and TTS. In realtime the
+worker may still be on frame i when frame i + 1 is due: the program fetches frame i + 1 on
+time and waits for frame i only before handing i + 1 over. So one slow frame (the machine
+busy for a moment with other sessions, TTS or an x264 keyframe) costs up to two frame
+intervals before anything starts late, instead of one; `max_output_lag_ms` says how far
+behind its due time a frame's packets reached the sinks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +50,8 @@ class ProgramStats:
     encode_ms_p50: float = 0.0
     encode_ms_p95: float = 0.0
     composite_ms_p95: float = 0.0
+    slowest_frame_ms: float = 0.0  # the longest one frame's compositing, encoding and muxing took
+    max_output_lag_ms: float = 0.0  # realtime: the latest a frame's packets reached the sinks
     sink_errors: dict[str, str] = field(default_factory=dict)  # sink name -> what failed
 
 
@@ -55,6 +65,7 @@ class Program:
         self.compositor = OverlayCompositor(settings)
         self._sinks = list(sinks)
         self._stopping = False
+        self._fenced = threading.Event()
         self.stats = ProgramStats()  # live while running: metrics read it
         self._late_logged = -LATE_LOG_S
         self._late_since = 0
@@ -73,18 +84,29 @@ class Program:
         """End the run after the current frame; sinks are closed so files are complete."""
         self._stopping = True
 
+    def fence(self) -> None:
+        """A newer session of the stream holds its lease: from now on no packet goes to any
+        sink, not even the encoder's tail, and the run ends (safe from any thread)."""
+        self._fenced.set()
+        self._stopping = True
+
     async def run(self, source: FrameSource, duration: float) -> ProgramStats:
         """Emit exactly round(duration * fps) frames (fewer if stopped) into every sink."""
         self.stats = stats = ProgramStats()
-        output = _Output(Encoder(self.settings), self.compositor, self._sinks, stats)
+        output = _Output(
+            Encoder(self.settings), self.compositor, self._sinks, stats, self.clock, self._fenced
+        )
         start = self.clock.now()
         interval = 1 / self.fps
-        work: asyncio.Future[None] | None = None
+        work: asyncio.Future[None] | None = None  # the frame in the worker
         simulated = self.clock if isinstance(self.clock, ProgramClock) else None
+        worker = ThreadPoolExecutor(1, "program")
+        loop = asyncio.get_running_loop()
         try:
             for index in range(round(duration * self.fps)):
                 if self._stopping:
                     break
+                due: float | None = None
                 if simulated is None:
                     due = start + index * interval
                     await self.clock.sleep_until(due)
@@ -95,18 +117,19 @@ class Program:
                         self._report_late(index, lateness)
                 frame = await source.next_frame(index)
                 self._check(index, frame)
-                work = asyncio.ensure_future(asyncio.to_thread(output.emit, index, frame))
-                await asyncio.shield(work)
-                stats.frames += 1
-                if frame.trace is not None:
-                    for stage in frame.stages:
-                        frame.trace.stamp(stage, self.clock.now())
+                if work is not None:
+                    await asyncio.shield(work)  # the previous frame, still in the worker
+                work = loop.run_in_executor(worker, output.emit, index, frame, due)
                 if simulated is not None:
+                    await asyncio.shield(work)
                     await simulated.advance((index + 1) / self.fps)
         finally:
             if work is not None and not work.done():
-                await asyncio.wait({work})  # cancelled mid-frame: let the worker finish first
+                await asyncio.wait({work})  # cancelled or ended mid-frame: let it finish first
             output.finish()
+            worker.shutdown()
+        if work is not None:
+            work.result()  # the last frame's failure, if it failed
         return stats
 
     def _report_late(self, index: int, lateness: float) -> None:
@@ -147,8 +170,12 @@ class _Output:
         compositor: OverlayCompositor,
         sinks: Sequence[Sink],
         stats: ProgramStats,
+        clock: Clock,
+        fenced: threading.Event,
     ):
         self.encoder = encoder
+        self.clock = clock
+        self.fenced = fenced
         self.compositor = compositor
         self.stats = stats
         self.encode_ms: deque[float] = deque(maxlen=TIMING_SAMPLES)
@@ -162,7 +189,8 @@ class _Output:
             else:
                 self.active.append(sink)
 
-    def emit(self, index: int, frame: ProgramFrame) -> None:
+    def emit(self, index: int, frame: ProgramFrame, due: float | None) -> None:
+        """Frame `index` composited, encoded and in every sink; counted and stamped once there."""
         t0 = time.perf_counter()
         image = self.compositor.composite(frame.image, frame.overlay)
         t1 = time.perf_counter()
@@ -171,11 +199,21 @@ class _Output:
         self.composite_ms.append((t1 - t0) * 1000)
         self.encode_ms.append((t2 - t1) * 1000)
         self._fan_out(packets)
+        took = (time.perf_counter() - t0) * 1000
+        self.stats.slowest_frame_ms = max(self.stats.slowest_frame_ms, took)
+        self.stats.frames += 1
+        out = self.clock.now()
+        if frame.trace is not None:
+            for stage in frame.stages:
+                frame.trace.stamp(stage, out)
+        if due is not None:
+            self.stats.max_output_lag_ms = max(self.stats.max_output_lag_ms, (out - due) * 1000)
 
     def finish(self) -> None:
         """Drain the encoder into the sinks and close them, whatever happened before."""
         try:
-            self._fan_out(self.encoder.flush())
+            if not self.fenced.is_set():
+                self._fan_out(self.encoder.flush())
         finally:
             for sink in self.active:
                 try:
@@ -189,6 +227,8 @@ class _Output:
             self.stats.composite_ms_p95 = _percentile(self.composite_ms, 95)
 
     def _fan_out(self, packets: list[EncodedPacket]) -> None:
+        if self.fenced.is_set():
+            return
         for sink in list(self.active):
             try:
                 for item in packets:

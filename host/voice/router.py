@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from host.config import Settings
 from host.voice.base import SpeechChunk, Voice
@@ -24,22 +27,44 @@ _SPEAKABLE = re.compile(r"\w")
 FALLBACK_VOICE = "espeak"
 
 
+VOICE_THREADS = 4  # sentences synthesized at once; a session writes one ahead, so a spare few
+
+
+def _lower_priority(nice: int) -> None:
+    """Make the calling thread `nice` steps less urgent (Linux threads have their own)."""
+    if nice > 0 and hasattr(os, "setpriority"):
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+
+
 class VoiceUnavailable(RuntimeError):
     """Every backend for a sentence's language failed (or there are none)."""
 
 
 class VoiceRouter:
-    """Implements `Voice`, speaking each sentence with the first backend that manages it."""
+    """Implements `Voice`, speaking each sentence with the first backend that manages it.
+
+    Engines run in the router's own threads at `nice` (Linux niceness, added to the
+    process's; `TTS_NICE`): a sentence is written ahead of when it plays, a frame is due
+    every 40 ms, so with several sessions on a machine the frame should win the CPU. Models
+    are loaded in those threads too, because onnxruntime's worker threads (Piper) inherit
+    the niceness of the thread that creates them. Off by default: on a machine saturated by
+    other work in the same scheduling group, a niced TTS starves (a sentence took over
+    5 s in the test suite under load 15), which is dead air instead of a late frame.
+    """
 
     name = "router"
 
-    def __init__(self, voices_by_language: Mapping[str, Sequence[Voice]]) -> None:
+    def __init__(self, voices_by_language: Mapping[str, Sequence[Voice]], nice: int = 0) -> None:
         for language, voices in voices_by_language.items():
             for voice in voices:
                 if language not in voice.languages:
                     raise ValueError(f"voice {voice.name!r} does not speak {language!r}")
         self._voices = {language: tuple(voices) for language, voices in voices_by_language.items()}
         self.languages = frozenset(lang for lang, voices in self._voices.items() if voices)
+        self._threads = ThreadPoolExecutor(
+            VOICE_THREADS, "voice", initializer=_lower_priority, initargs=(nice,)
+        )
 
     def voices(self, language: str) -> tuple[Voice, ...]:
         """The backends tried for `language`, in order."""
@@ -51,14 +76,15 @@ class VoiceRouter:
         for voice in unique.values():
             warm = getattr(voice, "warm", None)
             if callable(warm):
-                warm()
+                self._threads.submit(warm).result()
 
     async def stream(self, text: str, language: str) -> AsyncIterator[SpeechChunk]:
         """`synthesize` as an async stream: each chunk is handed on as soon as the engine
         makes it, while the engine itself runs in a worker thread (TTS is CPU-bound, and the
         program's clock must keep ticking)."""
         chunks = self.synthesize(text, language)
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        loop = asyncio.get_running_loop()
+        while (chunk := await loop.run_in_executor(self._threads, next, chunks, None)) is not None:
             yield chunk
 
     def synthesize(self, text: str, language: str) -> Iterator[SpeechChunk]:
@@ -127,4 +153,4 @@ def build_router(settings: Settings) -> VoiceRouter:
                 voice = factory(settings)
                 built[backend] = voice if cache is None else CachedVoice(voice, cache)
             voices_by_language.setdefault(language, []).append(built[backend])
-    return VoiceRouter(voices_by_language)
+    return VoiceRouter(voices_by_language, settings.tts_nice)

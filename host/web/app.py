@@ -17,8 +17,10 @@ from sqlalchemy import Engine
 from host import __version__
 from host.config import Settings
 from host.session.manager import StreamManager
+from host.web.auth import install_auth
+from host.web.console import install_console
 from host.web.docs import serve_docs_offline
-from host.web.routes import catalog, douyin, ingress, streams
+from host.web.routes import accounts, catalog, changes, douyin, ingress, prompts, streams
 
 
 def create_app(
@@ -46,6 +48,10 @@ def create_app(
     if console:
         app.include_router(catalog.router)
         app.include_router(streams.router)
+        app.include_router(changes.router)
+        app.include_router(accounts.router)
+        app.include_router(prompts.router)
+        install_console(app)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -59,4 +65,5 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     serve_docs_offline(app)
+    install_auth(app, settings, engine)  # every route above is closed unless auth lists it
     return app

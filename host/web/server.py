@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -21,9 +22,11 @@ class _Quiet(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[int]:
-    """Serve `app` for the block; yields the bound port (useful with port 0)."""
-    server = _Quiet(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+async def serving(app: FastAPI, host: str, port: int, **options: Any) -> AsyncIterator[int]:
+    """Serve `app` for the block; yields the bound port (useful with port 0). `options` go
+    to uvicorn (TLS, proxy headers: see host/web/listen.py)."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
+    server = _Quiet(config)
     task = asyncio.create_task(server.serve(), name="web")
     while not server.started:
         if task.done():

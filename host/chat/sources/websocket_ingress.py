@@ -73,7 +73,23 @@ class IngressSource:
         if self._dedupe.seen(message.id):
             self.health.duplicates += 1
             return "duplicate"
-        comment = Comment(
+        if not self._enqueue(message):
+            self._dedupe.forget(message.id)  # not taken: the sender may resend it
+            return "busy"
+        self.health.received += 1
+        self.health.last_message_at = self.clock.now()
+        return "accepted"
+
+    def recorded(self, message_ids: set[str]) -> None:
+        """Comments the stream's previous session already recorded: a bus that delivers
+        them again (to a successor) skips them; an in-process queue never does."""
+
+    def acknowledge(self, message_ids: list[str]) -> None:
+        """These comments are triaged and in the audit (a bus between processes lets them
+        go then; an in-process queue has nothing to keep)."""
+
+    def comment(self, message: IngressComment) -> Comment:
+        return Comment(
             platform=message.platform,
             room=self.stream,
             message_id=message.id,
@@ -86,14 +102,13 @@ class IngressSource:
             ts=self.clock.now(),
             raw=message.model_dump(mode="json"),
         )
+
+    def _enqueue(self, message: IngressComment) -> bool:
         try:
-            self._queue.put_nowait(comment)
+            self._queue.put_nowait(self.comment(message))
         except asyncio.QueueFull:
-            self._dedupe.forget(message.id)  # not taken: the sender may resend it
-            return "busy"
-        self.health.received += 1
-        self.health.last_message_at = comment.ts
-        return "accepted"
+            return False
+        return True
 
     def malformed(self, reason: str) -> None:
         self.health.skipped(reason)
@@ -127,8 +142,11 @@ class IngressHub:
     def source(self, stream: str) -> IngressSource:
         """The stream's source, created on first use by either side (bridge or session)."""
         if stream not in self._sources:
-            self._sources[stream] = IngressSource(stream, self._clock, self._queue_size)
+            self._sources[stream] = self._make(stream, self._clock)
         return self._sources[stream]
+
+    def _make(self, stream: str, clock: Clock) -> IngressSource:
+        return IngressSource(stream, clock, self._queue_size)
 
     def attach(self, stream: str, clock: Clock) -> IngressSource:
         """Called by a session: comments are stamped on that session's clock from now on."""

@@ -214,7 +214,10 @@ class RtmpSink:
         reconnect_max_s: float = 10.0,
         stall_s: float = 5.0,
         max_connection_s: float = 0.0,
+        start_s: float = 0.0,
     ) -> None:
+        """`start_s`: program time of the first packet, when this push continues a stream
+        another session began (a failover): the platform sees a gap, not a restart at 0."""
         safe = redact_url(url)
         try:
             parts = urlsplit(url)
@@ -230,6 +233,7 @@ class RtmpSink:
         self._stall_s = stall_s
         self._min_wait, self._max_wait = reconnect_min_s, reconnect_max_s
         self._max_connection_s = max_connection_s
+        self._start_s = start_s
         self._queue: queue.Queue[Packet | None] = queue.Queue(queue_packets)
         self._setup: Setup | None = None
         self._thread: threading.Thread | None = None
@@ -272,11 +276,12 @@ class RtmpSink:
             self._dropped()
             return
         time_base = packet.time_base
+        shift = round(self._start_s * time_base.denominator / time_base.numerator)
         item: Packet = (
             kind,
             bytes(packet),
-            packet.pts,
-            packet.dts,
+            None if packet.pts is None else packet.pts + shift,
+            None if packet.dts is None else packet.dts + shift,
             packet.duration or 0,
             time_base.numerator,
             time_base.denominator,
@@ -441,7 +446,7 @@ def _with_host(python_path: str | None) -> str:
     return os.pathsep.join([root, python_path] if python_path else [root])
 
 
-def rtmp_sink(url: str, settings: Settings) -> RtmpSink:
+def rtmp_sink(url: str, settings: Settings, start_s: float = 0.0) -> RtmpSink:
     return RtmpSink(
         url,
         queue_packets=settings.rtmp_queue_packets,
@@ -449,4 +454,5 @@ def rtmp_sink(url: str, settings: Settings) -> RtmpSink:
         reconnect_max_s=settings.rtmp_reconnect_max_s,
         stall_s=settings.rtmp_stall_s,
         max_connection_s=settings.rtmp_max_connection_h * 3600,
+        start_s=start_s,
     )

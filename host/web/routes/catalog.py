@@ -3,6 +3,10 @@
 Thin over the same functions as `host catalog ...`, so the console and the CLI cannot
 disagree. Every write is one transaction; a bad value is a 422 that changes nothing.
 
+Who may: admins and operators every merchant, a merchant user their own merchants (403 for
+others), a marketer reads every catalog (pitches and scripts quote it) and changes none.
+Every change is recorded in the changes trail with who made it.
+
 An upload is read from the socket into a temporary file with a cap (CATALOG_MAX_FILE_MB):
 a larger body is refused (413) as soon as it passes the cap, never received in full.
 """
@@ -14,9 +18,9 @@ import tempfile
 from collections.abc import AsyncGenerator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -36,11 +40,31 @@ from host.catalog.limits import ImportLimits
 from host.catalog.money import PriceError, parse_currency
 from host.catalog.photos import MediaStore, media_dir
 from host.catalog.store import DbCatalog, merchant_has_products
+from host.changes import merchant_target, record_change
+from host.web.auth import CurrentUser, Principal
 from host.web.deps import EngineDep, SettingsDep
 
 _FORM_SLACK = 64 * 1024  # multipart boundaries, part headers and the small form fields
 
 router = APIRouter(prefix="/api/merchants/{merchant}", tags=["catalog"])
+
+
+def _may_read(merchant: str, user: CurrentUser) -> Principal:
+    if user.role == "marketer" or user.may_manage_merchant(merchant):
+        return user
+    raise HTTPException(403, detail=f"{user.name} does not keep merchant {merchant!r}")
+
+
+def _may_change(merchant: str, user: CurrentUser) -> Principal:
+    if user.may_manage_merchant(merchant):
+        return user
+    if user.role == "marketer":
+        raise HTTPException(403, detail="marketers read catalogs; changing one needs a merchant")
+    raise HTTPException(403, detail=f"{user.name} does not keep merchant {merchant!r}")
+
+
+Reader = Annotated[Principal, Depends(_may_read)]
+Changer = Annotated[Principal, Depends(_may_change)]
 
 
 class ProductPatch(BaseModel):
@@ -77,7 +101,7 @@ class Lineup(BaseModel):
     },
 )
 async def upload_catalog(
-    merchant: str, request: Request, engine: EngineDep, settings: SettingsDep
+    merchant: str, request: Request, engine: EngineDep, settings: SettingsDep, user: Changer
 ) -> dict[str, Any]:
     """Import a whole catalog file (multipart `file`, `dry_run`, `format`: csv|xlsx|json,
     `currency` of prices that name none); 422 with the per-row report when anything is
@@ -118,7 +142,7 @@ async def upload_catalog(
             file_name=Path(upload.filename or "upload.csv").name,
             fmt=fmt if isinstance(fmt, str) and fmt else None,
             dry_run=dry_run,
-            by="api",
+            by=user.name,
             default_currency=currency,
             limits=limits,
             media=MediaStore(media_dir(settings), limits.max_photo_bytes, limits.max_photo_pixels),
@@ -126,7 +150,18 @@ async def upload_catalog(
         )
     if report.errors:
         raise HTTPException(422, detail=report.as_json())
-    return report.as_json()
+    result = report.as_json()
+    if not dry_run:
+        detail = {k: result[k] for k in ("file_name", "import_id", "counts")}
+        await run_in_threadpool(
+            record_change,
+            engine,
+            user.name,
+            "catalog.import",
+            merchant_target(merchant, "catalog"),
+            detail,
+        )
+    return result
 
 
 class _TooLarge(Exception):
@@ -143,7 +178,7 @@ async def _capped(stream: AsyncGenerator[bytes, None], cap: int) -> AsyncGenerat
 
 
 @router.get("/products")
-def list_products(merchant: str, engine: EngineDep) -> list[dict[str, Any]]:
+def list_products(merchant: str, engine: EngineDep, _: Reader) -> list[dict[str, Any]]:
     """Active products, lineup first in link order, with live prices and stock."""
     if not merchant_has_products(engine, merchant):
         raise HTTPException(404, detail=f"merchant {merchant!r} has no products")
@@ -151,7 +186,7 @@ def list_products(merchant: str, engine: EngineDep) -> list[dict[str, Any]]:
 
 
 @router.get("/products/{sku}")
-def get_product(merchant: str, sku: str, engine: EngineDep) -> dict[str, Any]:
+def get_product(merchant: str, sku: str, engine: EngineDep, _: Reader) -> dict[str, Any]:
     product = DbCatalog(engine, merchant).get(sku)
     if product is None:
         raise HTTPException(404, detail=f"no active product {sku!r} for merchant {merchant!r}")
@@ -160,7 +195,7 @@ def get_product(merchant: str, sku: str, engine: EngineDep) -> dict[str, Any]:
 
 @router.patch("/products/{sku}")
 def patch_product(
-    merchant: str, sku: str, patch: ProductPatch, engine: EngineDep
+    merchant: str, sku: str, patch: ProductPatch, engine: EngineDep, user: Changer
 ) -> dict[str, Any]:
     """Change price, stock and/or promotion now; running sessions quote it on their next reply."""
     given = patch.model_fields_set
@@ -172,25 +207,38 @@ def patch_product(
         promotion=patch.promotion if "promotion" in given else UNSET,
     )
     try:
-        return product_json(edit_product(engine, merchant, sku, edit))
+        product = product_json(edit_product(engine, merchant, sku, edit))
     except UnknownProduct as exc:
         raise HTTPException(404, detail=str(exc)) from exc
     except EditError as exc:
         raise HTTPException(422, detail=str(exc)) from exc
+    target = merchant_target(merchant, "products", product["sku"])
+    for field in sorted(given & {"price", "stock", "promotion"}):
+        value = getattr(patch, field)
+        shown = str(value) if isinstance(value, Decimal) else value
+        record_change(engine, user.name, f"catalog.{field}", target, {field: shown})
+    return product
 
 
 @router.get("/lineup")
-def get_lineup(merchant: str, engine: EngineDep) -> list[dict[str, Any]]:
+def get_lineup(merchant: str, engine: EngineDep, _: Reader) -> list[dict[str, Any]]:
     """The products on sale now, in link order (link 1 first)."""
     return [product_json(p) for p in DbCatalog(engine, merchant).lineup()]
 
 
 @router.put("/lineup")
-def put_lineup(merchant: str, lineup: Lineup, engine: EngineDep) -> list[dict[str, Any]]:
+def put_lineup(
+    merchant: str, lineup: Lineup, engine: EngineDep, user: Changer
+) -> list[dict[str, Any]]:
     """Replace the lineup: these SKUs become links 1..n; every other product loses its link."""
     try:
-        return [product_json(p) for p in set_lineup(engine, merchant, lineup.skus)]
+        products = [product_json(p) for p in set_lineup(engine, merchant, lineup.skus)]
     except UnknownProduct as exc:
         raise HTTPException(404, detail=str(exc)) from exc
     except EditError as exc:
         raise HTTPException(422, detail=str(exc)) from exc
+    skus = [p["sku"] for p in products]
+    record_change(
+        engine, user.name, "lineup.set", merchant_target(merchant, "lineup"), {"skus": skus}
+    )
+    return products

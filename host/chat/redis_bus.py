@@ -1,0 +1,142 @@
+"""The comment bus on Redis Streams, for sessions that run in other processes or machines.
+
+The web front publishes each ingress comment to its stream's key (`XADD`, bounded by
+`MAXLEN ~`); the session reads the key through one consumer group per stream and
+acknowledges a comment (`XACK`) only once it is triaged and its audit row is written. So a
+session killed mid-way leaves its unacknowledged comments pending in the group, and its
+successor claims all of them first (`XAUTOCLAIM` from the start, with no idle minimum: the
+lease guarantees one live session per stream), before reading new ones. Comments its
+predecessor had already recorded (written, the acknowledgement lost with the process) are
+acknowledged and skipped, so none is answered twice.
+
+Both ends are the in-process ingress's (`IngressHub`, `IngressSource`), so the websocket
+route and the session's source registry use either without knowing which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Iterable
+
+import redis
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+
+from host.chat.events import Comment
+from host.chat.sources.websocket_ingress import IngressComment, IngressHub, IngressSource
+from host.stream.clock import Clock
+
+log = logging.getLogger(__name__)
+
+PREFIX = "livehost:comments:"  # + stream name: one Redis stream per live stream
+GROUP = "session"  # one consumer group per stream; its consumer is the session of the day
+MAXLEN = 100_000  # entries kept per stream (approximate trim): hours of a busy room
+READ_COUNT = 100  # entries per XREADGROUP / XAUTOCLAIM call
+BLOCK_MS = 1000  # a read waits this long for new entries before asking again
+FIELD = "c"  # the entry's one field: the comment as the bridge sent it (JSON)
+
+
+class RedisBus(IngressHub):
+    """The ingress bus of every stream on one Redis; `url` carries the password."""
+
+    def __init__(self, url: str, clock: Clock) -> None:
+        super().__init__(clock)
+        self.url = url
+        self.client = redis.Redis.from_url(url, socket_timeout=5.0)
+
+    def _make(self, stream: str, clock: Clock) -> IngressSource:
+        return RedisIngress(stream, clock, self)
+
+    def published(self, stream: str) -> int:
+        """Entries in the stream's key (for tests and the bench)."""
+        return int(self.client.xlen(PREFIX + stream))
+
+
+class RedisIngress(IngressSource):
+    """One stream's comments on Redis: `offer` publishes (web front), iterating consumes
+    (session), `acknowledge` lets written ones go (the session's audit writer thread)."""
+
+    def __init__(self, stream: str, clock: Clock, bus: RedisBus) -> None:
+        super().__init__(stream, clock, queue_size=1)
+        self.name = f"redis:{stream}"
+        self.key = PREFIX + stream
+        self.consumer = f"{socket.gethostname()}:{os.getpid()}"
+        self.claimed = 0  # entries taken over from a predecessor
+        self.audited: set[str] = set()  # recorded by the predecessor: acknowledge, skip
+        self._bus = bus
+        self._entries: dict[str, str] = {}  # message id -> entry id, until acknowledged
+
+    def _enqueue(self, message: IngressComment) -> bool:
+        try:
+            self._bus.client.xadd(
+                self.key, {FIELD: message.model_dump_json()}, maxlen=MAXLEN, approximate=True
+            )
+        except redis.RedisError as error:
+            self.health.set("reconnecting", f"redis: {type(error).__name__}")
+            return False  # "busy": the bridge keeps it and sends it again
+        return True
+
+    def recorded(self, message_ids: set[str]) -> None:
+        self.audited = set(message_ids)
+
+    def acknowledge(self, message_ids: list[str]) -> None:
+        entries = [e for i in message_ids if (e := self._entries.pop(i, None)) is not None]
+        if entries:
+            self._bus.client.xack(self.key, GROUP, *entries)
+
+    def _drain(self) -> AsyncIterator[Comment]:
+        return self._consume()
+
+    async def _consume(self) -> AsyncIterator[Comment]:
+        """Claim what a predecessor left pending, then read new entries; a lost connection
+        raises, and the source mux starts this again (claiming again costs nothing)."""
+        client = aioredis.Redis.from_url(self._bus.url, socket_timeout=BLOCK_MS / 1000 + 5.0)
+        try:
+            with contextlib.suppress(redis.ResponseError):  # BUSYGROUP: it exists
+                await client.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+            self.health.set("connected")
+            start = "0-0"
+            while True:
+                start, entries, _gone = await client.xautoclaim(
+                    self.key, GROUP, self.consumer, 0, start_id=start, count=READ_COUNT
+                )
+                self.claimed += len(entries)
+                for comment in self._comments(entries):
+                    yield comment
+                if start in (b"0-0", "0-0"):
+                    break
+            while True:
+                found = await client.xreadgroup(
+                    GROUP, self.consumer, {self.key: ">"}, count=READ_COUNT, block=BLOCK_MS
+                )
+                for _key, entries in found or []:  # type: ignore[str-unpack]
+                    for comment in self._comments(entries):  # type: ignore[arg-type]
+                        yield comment
+        finally:
+            await client.aclose()
+
+    def _comments(self, entries: Iterable[tuple[bytes, dict[bytes, bytes]]]) -> list[Comment]:
+        out, done = [], []
+        for entry_id, fields in entries:
+            try:
+                message = IngressComment.model_validate_json(fields[FIELD.encode()])
+            except (KeyError, ValidationError) as error:
+                self.health.skipped(f"unreadable entry {entry_id!r}: {type(error).__name__}")
+                done.append(entry_id)
+                continue
+            if message.id in self.audited:
+                done.append(entry_id)
+                continue
+            if message.id in self._entries:
+                continue  # claimed again after a lost connection: already on its way
+            self._entries[message.id] = entry_id.decode()
+            comment = self.comment(message)
+            self.health.received += 1
+            self.health.last_message_at = comment.ts
+            out.append(comment)
+        if done:
+            self._bus.client.xack(self.key, GROUP, *done)
+        return out

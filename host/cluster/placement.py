@@ -1,0 +1,186 @@
+"""Putting streams on a Ray cluster, finding them and stopping them, from any machine.
+
+A stream is the detached actor `stream:NAME` in the cluster's namespace, so whichever
+process placed it (a `host run --cluster` terminal, `host serve`) may go away and the stream
+stays on air; Ray restarts it `CLUSTER_MAX_RESTARTS` times. Ray's token authentication is
+always on: the token comes from `RAY_AUTH_TOKEN` (the setting, which is also the variable
+Ray itself reads), and nothing is placed on a cluster without one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ray
+from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from host.cluster.actor import StreamActor
+from host.config import Settings
+from host.db.engine import sqlite_file
+from host.errors import HostError
+from host.session.spec import StreamSpec
+
+PREFIX = "stream:"  # + stream name: the actor's name
+CONNECT_TRIES = 3  # a busy head's client server sometimes fails to start a client's server
+
+log = logging.getLogger(__name__)
+
+
+def check_settings(settings: Settings) -> None:
+    """What a stream on a cluster needs beyond a stream on one machine, named before any
+    connection is tried."""
+    if settings.ray_auth_token is None:
+        raise HostError("RAY_AUTH_TOKEN is not set: the token the Ray cluster was started with")
+    if settings.redis_url is None:
+        raise HostError("REDIS_URL is not set: a stream on a cluster reads its comments from Redis")
+    if sqlite_file(settings.database_url) is not None:
+        raise HostError(
+            "DATABASE_URL is a SQLite file: a stream on a cluster needs a database every node"
+            " reaches (postgresql+psycopg://...)"
+        )
+
+
+def connect(address: str, settings: Settings) -> None:
+    """Join the cluster at `address` (`ray://HOST:PORT` through its client server, or
+    `HOST:PORT` from one of its nodes) with its token; once per process."""
+    if settings.ray_auth_token is None:
+        raise HostError("RAY_AUTH_TOKEN is not set: the token the Ray cluster was started with")
+    if ray.is_initialized():
+        return
+    os.environ["RAY_AUTH_MODE"] = "token"  # Ray reads both from the environment only,
+    os.environ["RAY_AUTH_TOKEN"] = settings.ray_auth_token.get_secret_value()
+    Config.initialize("")  # and caches them when imported: read them again
+    AuthenticationTokenLoader.instance().reset_cache()
+    for attempt in range(1, CONNECT_TRIES + 1):
+        try:
+            ray.init(
+                address=address,
+                namespace=settings.cluster_namespace,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
+            return
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            ray.shutdown()
+            lines = [line for line in str(error).splitlines() if line.strip()]
+            reason = lines[-1] if lines else type(error).__name__
+            log.warning("joining %s failed (try %d): %s", address, attempt, str(error)[:2000])
+            if "Initialization failure" not in str(error):
+                break  # unreachable, refused, wrong token: trying again will not help
+    raise HostError(f"cannot join the Ray cluster at {address}: {reason}")
+
+
+def place(
+    spec: StreamSpec,
+    settings: Settings,
+    *,
+    duration: float | None = None,
+    environ: dict[str, str] | None = None,
+    node: str | None = None,
+) -> str:
+    """Start `spec` as its detached actor; `node` (a Ray node id) is preferred, not
+    required, so a restart after that node is lost goes anywhere. The actor's name."""
+    check_settings(settings)
+    name = PREFIX + spec.name
+    try:
+        ray.get_actor(name)
+    except ValueError:
+        pass
+    else:
+        raise HostError(f"stream {spec.name} is already on the cluster; stop it first")
+    environ = dict(os.environ) if environ is None else environ
+    wanted = {s.url_env for s in spec.sinks if s.url_env is not None}  # only the ingest URLs
+    strategy: Any = "DEFAULT" if node is None else NodeAffinitySchedulingStrategy(node, soft=True)
+    actor = ray.remote(StreamActor).options(
+        name=name,
+        lifetime="detached",
+        max_restarts=settings.cluster_max_restarts,
+        max_task_retries=-1,
+        num_cpus=1,
+        scheduling_strategy=strategy,
+    )
+    actor.remote(spec, settings, {k: v for k, v in environ.items() if k in wanted}, duration)
+    return name
+
+
+def status(stream: str, timeout_s: float = 10.0) -> dict[str, Any] | None:
+    """The stream's status as its actor reports it; None when no actor of that name exists
+    (it ended, or was never placed)."""
+    try:
+        actor = ray.get_actor(PREFIX + stream)
+    except ValueError:
+        return None
+    try:
+        return dict(ray.get(actor.status.remote(), timeout=timeout_s))
+    except ray.exceptions.RayActorError:
+        return None
+
+
+def stop(stream: str) -> bool:
+    """Ask the stream to end after the sentence on air; False if it is not on the cluster."""
+    try:
+        actor = ray.get_actor(PREFIX + stream)
+    except ValueError:
+        return False
+    ray.get(actor.stop.remote())
+    return True
+
+
+def remove(stream: str) -> None:
+    """Remove the stream's actor without a restart (one that failed to start stays, so its
+    error can be read, until this)."""
+    with contextlib.suppress(ValueError):
+        ray.kill(ray.get_actor(PREFIX + stream), no_restart=True)
+
+
+def streams() -> list[str]:
+    """Names of the streams on the cluster (in this namespace)."""
+    return sorted(
+        n.removeprefix(PREFIX) for n in ray.util.list_named_actors() if n.startswith(PREFIX)
+    )
+
+
+def wait_ended(stream: str, timeout_s: float) -> None:
+    """Until the stream's actor is gone; HostError after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while status(stream) is not None:
+        if time.monotonic() > deadline:
+            raise HostError(f"stream {stream} did not end within {timeout_s:.0f} s")
+        time.sleep(0.5)
+
+
+def run_on_cluster(
+    spec: StreamSpec,
+    settings: Settings,
+    address: str,
+    duration: float | None,
+    say: Callable[[str], None],
+) -> None:
+    """`host run --cluster`: place the stream, then report it (on air, where, each restart)
+    until it ends; Ctrl-C asks it to end after the sentence on air, as `host run` does.
+    Losing this process loses nothing: the stream stays on the cluster."""
+    check_settings(settings)
+    connect(address, settings)
+    place(spec, settings, duration=duration)
+    seen: tuple[Any, ...] = ()
+    try:
+        while (now := status(spec.name)) is not None:
+            if now["state"] == "failed":
+                remove(spec.name)
+                raise HostError(now["error"] or f"stream {spec.name} failed")
+            shown = (now["state"], now["node"], now["pid"])
+            if shown != seen:
+                seen = shown
+                say(f"{spec.name}: {now['state']} on node {now['node'][:12]} (pid {now['pid']})")
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        say(f"{spec.name}: ending after the sentence on air")
+        stop(spec.name)
+        wait_ended(spec.name, 60)
+    say(f"{spec.name}: ended")

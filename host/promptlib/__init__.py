@@ -1,0 +1,1 @@
+"""The prompt library: marketers' prompts and scripts as versioned, labelled, validated items."""

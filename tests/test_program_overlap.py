@@ -1,0 +1,76 @@
+"""In realtime the next frame is fetched on time while the worker still emits the last one.
+
+A moment's stall in the worker (a busy machine, a keyframe) must not push the next frame's
+start back; the program waits for frame i only when handing frame i + 1 to the worker, so
+frames still leave in order, each once, stamped when its packets reached the sinks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+
+from host.config import Settings
+from host.stream.base import Overlay, ProgramFrame
+from host.stream.clock import WallClock
+from host.stream.program import Program
+from host.trace import Trace
+
+SETTINGS = Settings(_env_file=None, width=64, height=64)  # type: ignore[call-arg]
+
+
+class StallingSink:
+    """Holds the worker inside its first write until `release` is set (at most 5 s)."""
+
+    name = "stalling"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.stalled = threading.Event()  # the first write came
+        self.blocked = threading.Event()  # the worker is inside it now
+        self.video_pts: list[int] = []
+
+    def open(self, video: object, audio: object) -> None:
+        pass
+
+    def write(self, kind: str, packet: object) -> None:
+        if not self.stalled.is_set():
+            self.stalled.set()
+            self.blocked.set()
+            self.release.wait(5.0)
+            self.blocked.clear()
+        if kind == "video":
+            self.video_pts.append(packet.pts)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        pass
+
+
+class Grey:
+    """Frame 0 carries a trace; asking for frame 1 notes whether the worker is still stalled."""
+
+    def __init__(self, sink: StallingSink) -> None:
+        self.sink = sink
+        self.trace = Trace()
+        self.fetched_while_stalled: bool | None = None
+
+    async def next_frame(self, index: int) -> ProgramFrame:
+        if index == 1:
+            self.fetched_while_stalled = self.sink.blocked.is_set()
+            self.sink.release.set()
+        image = np.full((SETTINGS.height, SETTINGS.width, 3), 100 + index, np.uint8)
+        audio = np.zeros(SETTINGS.audio_rate // SETTINGS.fps, np.int16)
+        return ProgramFrame(image, audio, Overlay(), self.trace if index == 0 else None)
+
+
+def test_the_next_frame_is_fetched_while_the_worker_still_emits_the_last() -> None:
+    sink = StallingSink()
+    source = Grey(sink)
+    stats = asyncio.run(Program(SETTINGS, [sink], WallClock()).run(source, 10 / SETTINGS.fps))
+    assert source.fetched_while_stalled is True
+    assert stats.frames == 10
+    assert sink.video_pts == sorted(set(sink.video_pts)) and len(sink.video_pts) == 10
+    assert "first_frame_out" in source.trace.stamps
+    assert stats.max_output_lag_ms > 0

@@ -1,0 +1,87 @@
+"""The comment bus on Redis Streams, against a real redis-server with a password."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+redis = pytest.importorskip("redis", reason="the cluster extra is not installed")
+
+from host.chat.events import Comment  # noqa: E402
+from host.chat.redis_bus import GROUP, PREFIX, RedisBus  # noqa: E402
+from host.chat.sources.websocket_ingress import IngressComment  # noqa: E402
+from host.stream.clock import WallClock  # noqa: E402
+
+
+def _comment(n: int) -> IngressComment:
+    return IngressComment(id=f"m{n}", user=f"viewer{n}", text=f"how much is the mug? ({n})")
+
+
+async def _take(comments: AsyncIterator[Comment], count: int) -> list[Comment]:
+    return [await asyncio.wait_for(anext(comments), 5) for _ in range(count)]
+
+
+def _pending(url: str, stream: str) -> int:
+    return int(redis.Redis.from_url(url).xpending(PREFIX + stream, GROUP)["pending"])
+
+
+def test_redis_refuses_a_client_without_the_password(redis_url: str) -> None:
+    without = redis_url.replace(redis_url.split("@")[0] + "@", "redis://")
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis.from_url(without).ping()
+
+
+def test_a_comment_stays_pending_until_its_audit_row_is_written(redis_url: str) -> None:
+    asyncio.run(_stays_pending(redis_url))
+
+
+async def _stays_pending(redis_url: str) -> None:
+    front = RedisBus(redis_url, WallClock()).source("shop")  # the web front's process
+    session = RedisBus(redis_url, WallClock()).source("shop")  # the session's
+    comments = aiter(session)
+    assert front.offer(_comment(1)) == "accepted"
+    assert front.offer(_comment(1)) == "duplicate"
+    [got] = await _take(comments, 1)
+    assert (got.message_id, got.user_name, got.room) == ("m1", "viewer1", "shop")
+    assert _pending(redis_url, "shop") == 1
+    session.acknowledge(["m1"])
+    assert _pending(redis_url, "shop") == 0
+    await comments.aclose()  # type: ignore[attr-defined]
+
+
+def test_a_successor_claims_what_was_left_pending_and_skips_what_was_recorded(
+    redis_url: str,
+) -> None:
+    asyncio.run(_claims(redis_url))
+
+
+async def _claims(redis_url: str) -> None:
+    front = RedisBus(redis_url, WallClock()).source("shop")
+    for n in range(1, 5):
+        front.offer(_comment(n))
+    first = RedisBus(redis_url, WallClock()).source("shop")
+    first.consumer = "first"
+    old = aiter(first)
+    assert [c.message_id for c in await _take(old, 4)] == ["m1", "m2", "m3", "m4"]
+    first.acknowledge(["m1"])  # m1 written and acknowledged; m2 written, then the process died
+    await old.aclose()  # type: ignore[attr-defined]
+
+    second = RedisBus(redis_url, WallClock()).source("shop")
+    second.consumer = "second"
+    second.recorded({"m1", "m2"})
+    new = aiter(second)
+    assert [c.message_id for c in await _take(new, 2)] == ["m3", "m4"]
+    assert second.claimed == 3
+    front.offer(_comment(5))
+    assert [c.message_id for c in await _take(new, 1)] == ["m5"]
+    second.acknowledge(["m3", "m4", "m5"])
+    assert _pending(redis_url, "shop") == 0
+    await new.aclose()  # type: ignore[attr-defined]
+
+
+def test_a_front_that_cannot_reach_redis_answers_busy_and_loses_nothing() -> None:
+    source = RedisBus("redis://:pw@127.0.0.1:1/0", WallClock()).source("shop")
+    assert source.offer(_comment(1)) == "busy"
+    assert source.health.state == "reconnecting"
