@@ -154,6 +154,7 @@ class LiveSession:
         self._pending = list(pending or [])  # unanswered before a crash: offered first
         self._on_exchange = on_exchange
         self._stopping = False
+        self._stop_asked = asyncio.Event()
         self.supervisor = Supervisor()
         self.malformed = 0
         self.merged = 0
@@ -186,6 +187,7 @@ class LiveSession:
     def request_stop(self) -> None:
         """End after the sentence on air: no new line starts, the program stops once quiet."""
         self._stopping = True
+        self._stop_asked.set()
         self._work.set()
 
     async def run(self, duration: float | None) -> SessionResult:
@@ -311,9 +313,7 @@ class LiveSession:
 
     async def _stop_when_asked(self) -> None:
         """After `request_stop`: let the line on air finish, then end the program."""
-        while not self._stopping:
-            await self._work.wait()
-            await asyncio.sleep(0)
+        await self._stop_asked.wait()  # not `_work`: that stays set while comments wait
         while self._replying or self._director.speaking or not self._director.segments.empty():
             await asyncio.sleep(0.05)
         self._program.stop()
