@@ -90,7 +90,7 @@ def database_away(name: str, at_s: float, for_s: float) -> threading.Thread:
 def test_database_away_for_15_s_the_stream_goes_on_and_every_row_is_written(
     tmp_path: Path, postgres_name: str
 ) -> None:
-    comments = questions(6, 6.0)  # one every 6 s, before, during and after the outage
+    comments = questions(6, 7.5)  # before, during and after the outage, none left to go stale
     stream = replay_stream(tmp_path, "dbdown", comments, pitches={"idle_s": 2})
     run = HostRun(tmp_path, stream, {"DATABASE_URL": POSTGRES_URL.format(name=postgres_name)})
     run.db_url = POSTGRES_URL.format(name=postgres_name)

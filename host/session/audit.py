@@ -142,20 +142,12 @@ class Audit:
         self._thread.start()
 
     def comment(self, comment: Comment, decision: Decision) -> None:
-        self._submit(
-            "comment",
-            {
-                "platform": comment.platform,
-                "message_id": comment.message_id,
-                "user_id": comment.user_id,
-                "user_name": comment.user_name,
-                "text": comment.text,
-                "kind": comment.kind,
-                "received_at": comment.ts,
-                "decision": "kept" if decision.kept else "dropped",
-                "reason": decision.reason,
-            },
-        )
+        self._submit("comment", _comment_row(comment, decision))
+
+    def dropped(self, comment: Comment, reason: str) -> None:
+        """A comment kept at intake and let go later (stale, pushed out of a full queue):
+        its one row changes its decision, so every comment still has exactly one row."""
+        self._submit("drop", _comment_row(comment, Decision(kept=False, reason=reason)))
 
     def reply(self, reply: SpokenReply, *, cut: bool = False) -> None:
         self._submit(
@@ -415,6 +407,20 @@ def _take(inbox: queue.Queue[Event | None], limit: int, wait_s: float) -> tuple[
     return batch, False
 
 
+def _comment_row(comment: Comment, decision: Decision) -> dict[str, Any]:
+    return {
+        "platform": comment.platform,
+        "message_id": comment.message_id,
+        "user_id": comment.user_id,
+        "user_name": comment.user_name,
+        "text": comment.text,
+        "kind": comment.kind,
+        "received_at": comment.ts,
+        "decision": "kept" if decision.kept else "dropped",
+        "reason": decision.reason,
+    }
+
+
 def write_events(engine: Engine, session_id: int, events: list[Event]) -> None:
     """One transaction: the events' rows and the session's `audit_seq`; events at or below
     the stored `audit_seq` are already in and are skipped, so a replay never doubles a row."""
@@ -434,7 +440,9 @@ def write_events(engine: Engine, session_id: int, events: list[Event]) -> None:
                 comments.append({"session_id": session_id, **values})
                 continue
             _insert_comments(s, comments)
-            if kind == "reply":
+            if kind == "drop":
+                _mark_dropped(s, session_id, values)
+            elif kind == "reply":
                 _insert_reply(s, session_id, values)
             elif kind == "checkpoint":
                 row.checkpoint = values
@@ -450,6 +458,22 @@ def _insert_comments(s: Session, comments: list[dict[str, Any]]) -> None:
     if comments:
         s.execute(insert(db.CommentRecord), comments)
         comments.clear()
+
+
+def _mark_dropped(s: Session, session_id: int, values: dict[str, Any]) -> None:
+    """The comment's row now says dropped and why; a row lost before (a full audit queue)
+    is written whole instead."""
+    changed = s.execute(
+        update(db.CommentRecord)
+        .where(
+            db.CommentRecord.session_id == session_id,
+            db.CommentRecord.message_id == values["message_id"],
+            db.CommentRecord.decision == "kept",
+        )
+        .values(decision="dropped", reason=values["reason"])
+    )
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        s.execute(insert(db.CommentRecord), [{"session_id": session_id, **values}])
 
 
 def _insert_reply(s: Session, session_id: int, values: dict[str, Any]) -> None:

@@ -277,7 +277,7 @@ class LiveSession:
     def _audit_dropped(self) -> None:
         """Queued comments triage let go (stale, or pushed out of a full queue): on the record."""
         for comment, reason in self._triage.take_dropped():
-            self._audit.comment(comment, Decision(kept=False, reason=reason))
+            self._audit.dropped(comment, reason)
             if self._metrics is not None:
                 self._metrics.dropped.labels(self._stream, reason).inc()
 
