@@ -46,10 +46,11 @@ def test_a_burst_drops_stale_chit_chat_on_the_record_and_holds_pitches(
     assert stale >= 2  # chit-chat the host had no time for (6 s limit)
     assert len(answered) + stale == len(rows)  # each comment answered or dropped, none left
     with Session(create_engine(quick.database_url)) as s:
-        dropped = s.scalars(
-            select(db.CommentRecord.message_id).where(db.CommentRecord.reason == "stale")
-        ).all()
+        rows_by_id = {c.message_id: c for c in s.scalars(select(db.CommentRecord)).all()}
+    dropped = [m for m, c in rows_by_id.items() if c.reason == "stale"]
     assert len(dropped) == stale and not set(dropped) & set(answered)
+    assert all(rows_by_id[m].decision == "dropped" for m in dropped)  # its one row, changed
+    assert len(rows_by_id) == len(rows)
     # The room stayed loud after the burst: no pitch until it had been quiet a while,
     # although the last answer was out well before.
     assert max(r.stamps["first_frame_out"] for r in result.records) < BURST_AT + LOUD_HOLD_S / 2
