@@ -27,6 +27,7 @@ from host.catalog.export import export_catalog
 from host.config import REPO_ROOT, Settings
 from host.db import models as db
 from host.db.engine import make_engine
+from host.promptlib import library
 from host.stream.layout import Layout
 from host.web.app import create_app
 
@@ -287,8 +288,67 @@ def test_account_and_avatar_pages(page: Any) -> None:
     page.goto("/avatars")
     expect(page.locator("#avatars")).to_contain_text("No avatars yet")
     shot(page, "avatars")
+
+
+def test_marketer_diffs_saves_moves_staging_and_tries_the_playground(
+    page: Any, served: tuple[str, Engine, Path]
+) -> None:
+    _, engine, _ = served
+    create_user(engine, "mia", "marketer", PASSWORD)
+    library.seed(engine, REPO_ROOT / "prompts")
+    seeded = library.version(engine, "answers", 1).body
+    colleague = seeded.replace('"Hi {names}!"', '"Hi there {names}!"')
+    assert colleague != seeded
+    library.save_version(engine, "answers", colleague, author="kim", note="warmer greeting")
+
+    page.context.clear_cookies()
     page.goto("/prompts")
+    assert "/login" in page.url
+    page.fill("input[name=name]", "mia")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/prompts")
+    expect(page.locator("header .who")).to_contain_text("mia · marketer")
+    expect(page.locator('#items tr[data-ref="answers"]')).to_contain_text("production → v1")
+    page.click('#items tr[data-ref="answers"] a')
+    expect(page.locator("#item-ref")).to_have_text("answers")
+    expect(page.locator("#versions tbody tr")).to_have_count(2)
+    page.click("#diff-form button[type=submit]")  # v1 → v2, the colleague's edit
+    expect(page.locator("#diff .del", has_text='"Hi {names}!"')).to_have_count(1)
+    expect(page.locator("#diff .add", has_text='"Hi there {names}!"')).to_have_count(1)
+
+    page.fill("#edit", "hello: there\n")  # no section the answerer needs
+    page.fill("#note", "broken")
+    page.click("#save button[type=submit]")
+    expect(page.locator("#problems .problems")).to_contain_text("Not saved")
+    expect(page.locator("#problems li")).not_to_have_count(0)
+    expect(page.locator("#versions tbody tr")).to_have_count(2)
+
+    page.fill("#edit", colleague.replace('"Hi there {names}!"', '"Welcome in, {names}!"'))
+    page.fill("#note", "welcome line")
+    page.click("#save button[type=submit]")
+    expect(page.locator("#saved")).to_contain_text("Saved as v3")
+    expect(page.locator("#versions tbody tr")).to_have_count(3)
+    page.fill("#move-label", "staging")
+    page.select_option("#move-version", "3")
+    page.click("#move button[type=submit]")
+    expect(page.locator("#move-result")).to_contain_text("staging now points at v3 (was v1)")
+    expect(page.locator('#items tr[data-ref="answers"]')).to_contain_text("staging → v3")
+    assert library.version(engine, "answers", None, "staging").number == 3
+
+    page.fill("#play-comment", "hello!")
+    page.fill("#play-label", "staging")
+    page.click("#play button[type=submit]")
+    expect(page.locator("#play-result")).to_be_visible(timeout=30_000)
+    expect(page.locator("#play-reply")).not_to_be_empty()
+    expect(page.locator("#play-guard")).to_have_text("passed")
+    expect(page.locator("#play-latency")).to_contain_text(" ms")
+    page.click("#diff-form button[type=submit]")  # v2 → v3 for the picture
+    expect(page.locator("#diff .add", has_text="Welcome in")).to_have_count(1)
     shot(page, "prompts")
+    with Session(engine) as s:
+        moves = s.scalars(select(db.Change).where(db.Change.who == "mia")).all()
+    assert moves  # the save and the move are in the changes trail
 
 
 def _comment(url: str, message_id: str, user: str, text: str) -> None:

@@ -39,7 +39,16 @@ JINJA_VARIABLES = {
         "facts",
         "policy",
     },
-    "llm/reply.j2": {"comment", "askers", "history", "gift", "spoken", "correction"},
+    "llm/reply.j2": {
+        "comment",
+        "askers",
+        "history",
+        "gift",
+        "spoken",
+        "correction",
+        "compact",
+        "late",
+    },
     "llm/pitch.j2": {"product", "spoken", "correction"},
 }
 PERSONA_KEYS = ("version", "persona", "reply_style", "language_rule")

@@ -1,6 +1,7 @@
 """The Account page: who you are, your API tokens (shown once), and for admins the users,
 their roles and merchants, and the recent changes. Thin over `/api/users`, `/api/tokens`
-and `/api/changes`, which the accounts library serves."""
+and `/api/changes`, which the accounts library serves. Also the Prompts page, thin over
+`/api/prompts` (`prompts.js`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from host.web.auth import CurrentUser
+from host.web.auth import CurrentUser, Principal, require
 from host.web.console.templating import page
 
 router = APIRouter(include_in_schema=False)
+Editor = require("marketer", "operator")  # as `/api/prompts`
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -21,6 +23,7 @@ def account_page(request: Request, user: CurrentUser) -> Any:
 
 
 @router.get("/prompts", response_class=HTMLResponse)
-def prompts_placeholder(request: Request, user: CurrentUser) -> Any:
-    """Where the prompt library's pages (issue 21) will live; a placeholder until then."""
+def prompts_page(request: Request, user: Principal = Editor) -> Any:
+    """The prompt library (issue 21): items and labels, versions, diff, save, label moves
+    and the playground, over `/api/prompts`."""
     return page(request, "prompts.html", user, "Prompts")
