@@ -15,7 +15,7 @@ from host.catalog.photos import MediaStore, media_dir
 from host.chat.events import Comment, CommentKind, Triaged
 from host.chat.triage import Triage
 from host.config import Settings
-from host.stream import typeset
+from host.stream import overlays, typeset
 from host.stream.base import Overlay
 from host.stream.card import card_text
 from host.stream.layout import CAPTION_MAX_LINES, Layout
@@ -273,15 +273,22 @@ def test_characters_no_font_has_are_left_out() -> None:
     assert wrap("\U000e01ef价格\U000e01ef", face(30), 500, 2) == ["价格"]
 
 
+def forget_fonts() -> None:
+    """Clear what is cached on the fonts installed (they never change while a host runs)."""
+    typeset._coverage.cache_clear()
+    overlays._caption_art.cache_clear()
+    overlays._caption_lines.cache_clear()
+
+
 def test_without_an_emoji_font_emoji_are_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(typeset, "EMOJI_FONT_PATHS", ())
-    typeset._coverage.cache_clear()
+    forget_fonts()
     try:
         assert drawable("Hi everyone! 👋👍🏽") == "Hi everyone! "
         assert drawable("#️⃣1️⃣ ok") == "#1 ok"
         assert saturated(caption_patch("Hi everyone! 👋")) == 0
     finally:
-        typeset._coverage.cache_clear()
+        forget_fonts()
 
 
 def test_the_spoken_mark_counts_characters_of_the_caption_as_given(emoji_font: None) -> None:
