@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import functools
 import json
 import tomllib
@@ -123,6 +124,23 @@ async def test_web_room_reads_every_command_kind_from_plain_zlib_and_brotli_fram
     assert (comments[1].amount, comments[1].currency) == (Decimal(15), "CNY")  # 3 x 5000 gold
     assert (comments[2].amount, comments[2].currency) == (Decimal(30), "CNY")
     assert source.health.received == 5
+
+
+@in_loop
+async def test_waiting_between_heartbeats_leaves_the_loop_idle() -> None:
+    """Connected without the open platform, the heartbeat task sleeps until its next beat:
+    it once slept 0 s in a loop, which kept the event loop (and a stream's frames) busy."""
+    server = DanmakuServer(scripts=[[]])
+    async with danmaku_server(server):
+        source = BilibiliSource(clock=WallClock(), room_id="7", ws_url=server.url, heartbeat_s=30)
+        reader = asyncio.create_task(first(source))
+        await asyncio.sleep(0.3)  # connected and authenticated
+        cpu = time.process_time()
+        await asyncio.sleep(1.0)
+        cpu = time.process_time() - cpu
+        reader.cancel()
+    assert source.health.state == "connected" and server.heartbeats == 1
+    assert cpu < 0.5, f"{cpu:.2f} s of CPU in 1 s of waiting: the heartbeat task spins"
 
 
 @in_loop

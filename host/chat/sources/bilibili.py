@@ -217,7 +217,9 @@ class BilibiliSource:
         closed so the listener starts a new session.
         """
         app_every = self._app.heartbeat_s if self._app is not None else float("inf")
-        next_ws = next_app = 0.0
+        with_app = self._app is not None and game is not None
+        next_ws = 0.0
+        next_app = 0.0 if with_app else float("inf")  # never due: the sleep below never spins
         loop = asyncio.get_running_loop()
         start = loop.time()
         while True:
@@ -225,7 +227,8 @@ class BilibiliSource:
             if elapsed >= next_ws:
                 await ws.send(pack(OP_HEARTBEAT, b"[object Object]"))
                 next_ws += self._heartbeat_s
-            if self._app is not None and game is not None and elapsed >= next_app:
+            if with_app and elapsed >= next_app:
+                assert self._app is not None and game is not None
                 if next_app > 0.0:
                     try:
                         await self._call(
