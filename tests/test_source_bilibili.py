@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import functools
 import json
+import time
 import tomllib
 import zlib
 from collections.abc import Callable, Coroutine
