@@ -435,8 +435,7 @@ class LiveSession:
         try:
             await self._say(sentences, comment, item.trace, said, priority=item.priority)
         finally:
-            if said.segments:
-                self._when_spoken(said, functools.partial(self._write_reply, item, said))
+            self._when_spoken(said, functools.partial(self._write_reply, item, said))
 
     def _when_spoken(self, said: Said, write: Callable[[bool], None]) -> None:
         """Write the turn's record once its last segment has played or been cut; a session
@@ -551,9 +550,7 @@ class LiveSession:
                 said.times.append(self._clock.now())
                 said.spoken.append(sentence)
         finally:
-            aclose = getattr(sentences, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await _close(sentences)
 
 
 def _bridge(item: Triaged) -> Sentence:
@@ -580,11 +577,16 @@ async def _bridged(bridge: Sentence, answer: AsyncIterator[Sentence]) -> AsyncIt
         await asyncio.wait({first})  # the answer must be idle before it can be closed
         if not first.cancelled():
             first.exception()  # retrieved here, so an error the turn saw is not logged twice
-        aclose = getattr(answer, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await _close(answer)
 
 
 async def _listed(sentences: list[Sentence]) -> AsyncIterator[Sentence]:
     for sentence in sentences:
         yield sentence
+
+
+async def _close(sentences: AsyncIterator[Sentence]) -> None:
+    """Close a responder's generator now, so a cut turn stops its writer at once."""
+    aclose = getattr(sentences, "aclose", None)
+    if aclose is not None:
+        await aclose()

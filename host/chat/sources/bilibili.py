@@ -216,10 +216,9 @@ class BilibiliSource:
         An app heartbeat the platform refuses means the game session is gone: the socket is
         closed so the listener starts a new session.
         """
-        app_every = self._app.heartbeat_s if self._app is not None else float("inf")
-        with_app = self._app is not None and game is not None
+        app = self._app if game is not None else None  # the app beat runs with a game only
         next_ws = 0.0
-        next_app = 0.0 if with_app else float("inf")  # never due: the sleep below never spins
+        next_app = 0.0 if app is not None else float("inf")  # never due: no sleep spins
         loop = asyncio.get_running_loop()
         start = loop.time()
         while True:
@@ -227,18 +226,15 @@ class BilibiliSource:
             if elapsed >= next_ws:
                 await ws.send(pack(OP_HEARTBEAT, b"[object Object]"))
                 next_ws += self._heartbeat_s
-            if with_app and elapsed >= next_app:
-                assert self._app is not None and game is not None
+            if app is not None and game is not None and elapsed >= next_app:
                 if next_app > 0.0:
                     try:
-                        await self._call(
-                            http, self._app, "/v2/app/heartbeat", {"game_id": game.game_id}
-                        )
+                        await self._call(http, app, "/v2/app/heartbeat", {"game_id": game.game_id})
                     except (httpx.HTTPError, Reconnect) as exc:
                         log.warning("bilibili open platform heartbeat failed: %s", exc)
                         await ws.close()
                         raise
-                next_app += app_every
+                next_app += app.heartbeat_s
             await asyncio.sleep(max(0.0, min(next_ws, next_app) - (loop.time() - start)))
 
     def _comments(self, message: str | bytes, room: str) -> list[Comment]:
