@@ -211,6 +211,7 @@ def report(rate: float, room: Room, result: SessionResult, ages: list[float]) ->
     print(f"buying questions answered by name: {len(answered)}/{len(buying)} ({share:.0%})")
     print(
         f"replies {len(result.records)}, comments merged into them {result.merged}, "
+        f"answers trimmed for a waiting question {result.trims}, "
         f"pitch sentences {len(result.pitches)}"
     )
     print("dropped: " + ", ".join(f"{r} {n}" for r, n in sorted(result.drops.items())))

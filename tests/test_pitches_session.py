@@ -14,6 +14,7 @@ from host.config import Settings
 from host.db import models as db
 from host.demo import run_demo
 from host.session.director import CUT_WINDOW_S
+from host.session.live import SessionResult
 
 pytestmark = pytest.mark.slow  # about 25 s of session, encoded
 
@@ -85,3 +86,36 @@ def test_a_reply_gives_way_only_to_a_more_urgent_kind(settings: Settings, tmp_pa
     else:  # cut before a word of it went on air
         assert result.drops.get("preempted") == 1 and result.cuts == 0
     assert "Quick one from" not in by_id["q1"].reply  # a bridge follows only a cut pitch
+
+
+def test_a_waiting_question_is_answered_before_the_optional_rest_of_an_answer(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Tom's answer gives its fact; Ann's question, typed while it plays, comes before the
+    sentences Tom's answer would have added after it (they are not worth her wait)."""
+    question = "What sizes does the down jacket come in, and is it in stock?"
+    tom = {"t": 1.0, "user": "Tom", "text": question, "id": "q1"}
+    ann = {"t": 1.5, "user": "Ann", "text": "how much are the running shoes?", "id": "q2"}
+    quiet = settings.model_copy(update={"idle_pitch_s": 0.0, "width": 240, "height": 416})
+
+    def session(rows: list[dict[str, object]], name: str) -> SessionResult:
+        comments = tmp_path / f"{name}.jsonl"
+        comments.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        url = f"sqlite:///{tmp_path / name}.db"
+        run = quiet.model_copy(update={"database_url": url})
+        return asyncio.run(run_demo(run, tmp_path / name, realtime=False, comments=comments))
+
+    alone = session([tom], "alone")
+    whole = alone.records[0].reply
+    assert alone.trims == 0
+
+    asked = session([tom, ann], "asked")
+    by_id = {r.message_id: r for r in asked.records}
+    trimmed = by_id["q1"]
+    assert asked.trims == 1
+    assert whole.startswith(trimmed.reply) and len(trimmed.reply) < len(whole)
+    assert "Down Jacket" in trimmed.reply  # one fact was said before the trim
+    assert by_id["q2"].stamps["first_frame_out"] > trimmed.stamps["answer_frame_out"]
+    with Session(create_engine(f"sqlite:///{tmp_path / 'asked'}.db")) as s:
+        texts = [r.text for r in s.scalars(select(db.ReplyRecord)).all()]
+    assert trimmed.reply in texts and whole not in texts  # the record: what went on air

@@ -105,11 +105,21 @@ def test_question_being_answered_is_not_queued_again(triage: Triage) -> None:
 
 def test_merging_respects_the_window_and_link_numbers(triage: Triage) -> None:
     triage.offer(comment("A", "3号多少钱"), 0.0)
-    assert triage.offer(comment("B", "5号多少钱"), 1.0).reason == "queued"
     assert triage.offer(comment("C", "3号多少钱"), 9.0).reason == "merged"
     assert triage.offer(comment("D", "3号多少钱"), 11.0).reason == "queued"
     assert triage.drops["stale"] == 1  # A's item waited past its limit meanwhile
+    assert triage.offer(comment("B", "5号多少钱"), 11.5).reason == "queued"  # another link
     assert len(triage) == 2
+
+
+def test_a_loud_room_lets_questions_go_sooner(triage: Triage) -> None:
+    """With two items waiting the room is loud: a question is let go after 4 s, not 10 s."""
+    triage.offer(comment("A", "3号多少钱"), 0.0)
+    triage.offer(comment("B", "5号多少钱"), 1.0)
+    assert triage.loud(1.0)
+    assert triage.offer(comment("C", "7号有货吗"), 4.5).reason == "queued"
+    assert triage.drops["stale"] == 1  # A's, after 4.5 s; B has waited 3.5 s
+    assert [item.comment.user_name for item in _drain(triage, 4.9)] == ["C", "B"]
 
 
 def test_language_follows_the_script(triage: Triage) -> None:
@@ -164,8 +174,8 @@ def test_a_stale_item_is_dropped_with_its_reason_and_never_answered(triage: Tria
 
 def test_the_freshest_buying_question_goes_first(triage: Triage) -> None:
     triage.offer(comment("Early", "how much is link 1?"), 0.0)
-    triage.offer(comment("Late", "how much is link 2?"), 4.0)
-    assert [i.comment.user_name for i in _drain(triage, 5.0)] == ["Late", "Early"]
+    triage.offer(comment("Late", "how much is link 2?"), 3.0)
+    assert [i.comment.user_name for i in _drain(triage, 3.5)] == ["Late", "Early"]
 
 
 def test_a_superchat_is_never_stale_and_its_late_answer_says_so(triage: Triage) -> None:

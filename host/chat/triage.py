@@ -9,14 +9,18 @@ What is answered next is the queued item of highest rank (the oldest on a tie):
 
     rank = class weight + value + askers + age rate x seconds waited
 
-| class | weight | stale after | why |
+| class | weight | stale after (loud room) | why |
 |---|---|---|---|
-| buying question (price, stock, size, link, ...) | 40 | 10 s | the sale; first while fresh |
+| buying question (price, stock, size, link, ...) | 40 | 10 s (4 s) | the sale; first while fresh |
 | superchat | 35 | never | paid: answered late rather than not, and says so |
 | gift with an amount | 30 | never | paid, as a superchat |
-| gift without one | 30 | 8 s | thanks that come late sound canned |
-| greeting, thanks, follow | 20 | 8 s | a welcome, only while the viewer just came |
-| chit-chat, flagged injection | 10 | 6 s | answered when the room has time |
+| gift without one | 30 | 8 s (4 s) | thanks that come late sound canned |
+| greeting, thanks, follow | 20 | 8 s (3 s) | a welcome, only while the viewer just came |
+| chit-chat, flagged injection | 10 | 6 s (3 s) | answered when the room has time |
+
+A loud room (below) has more questions than the host can answer, so the limits shorten:
+what is answered is answered while its asker still watches, and the rest is let go rather
+than answered late; a quiet room waits longer for the one question it has.
 
 | term | weight | why |
 |---|---|---|
@@ -28,12 +32,12 @@ What is answered next is the queued item of highest rank (the oldest on a tie):
 | age, unpaid | -0.5 per second | the newest asker is still watching: the older question goes |
 | | | stale (at its limit a question still ranks with a fresh superchat) |
 
-An item that waited past its class's limit is dropped as `stale` at the next `offer` or
-`pop`, counted in `drops` and handed to the session's audit (`take_dropped`), so nothing
-waits beyond its limit; a paid item popped after `LATE_S` is marked `late` and its reply
-apologises. The room is *loud* while `LONG_QUEUE` or more items wait, and for
-`LOUD_HOLD_S` after: replies are then `compact` (the fact and the link, no pleasantries)
-and the session holds its pitches.
+An item that waited past its class's limit (the loud one while the room is loud) is dropped
+as `stale` at the next `offer` or `pop`, counted in `drops` and handed to the session's
+audit (`take_dropped`), so nothing waits beyond its limit; a paid item popped after
+`LATE_S` is marked `late` and its reply apologises. The room is *loud* while `LONG_QUEUE`
+or more items wait, and for `LOUD_HOLD_S` after: replies are then `compact` (the fact and
+the link, no pleasantries) and the session holds its pitches.
 
 Several viewers asking about the same thing become one item: the same text give or take
 fillers and punctuation, or (with `Topics`) the same facts of the same product in the same
@@ -77,16 +81,17 @@ ItemClass = Literal["buying", "superchat", "gift", "free_gift", "greeting", "cha
 class Weight:
     rank: float
     stale_s: float | None  # None: paid, never dropped for its age
+    loud_stale_s: float | None = None  # the limit while the room is loud (None: stale_s)
 
 
 # The scheduler's table (the module docstring says why each number is what it is).
 WEIGHTS: dict[ItemClass, Weight] = {
-    "buying": Weight(40.0, 10.0),
+    "buying": Weight(40.0, 10.0, 4.0),
     "superchat": Weight(35.0, None),
     "gift": Weight(30.0, None),
-    "free_gift": Weight(30.0, 8.0),
-    "greeting": Weight(20.0, 8.0),
-    "chat": Weight(10.0, 6.0),
+    "free_gift": Weight(30.0, 8.0, 4.0),
+    "greeting": Weight(20.0, 8.0, 3.0),
+    "chat": Weight(10.0, 6.0, 3.0),
 }
 VALUE_PER_TENFOLD = 2.0
 MAX_VALUE_BONUS = 4.0
@@ -163,6 +168,7 @@ class _Queued:
     queued_at: float
     base: float  # class weight plus value: the rank before askers and age
     stale_s: float | None
+    loud_stale_s: float | None
 
     @property
     def paid(self) -> bool:
@@ -172,10 +178,14 @@ class _Queued:
         rate = PAID_AGE_RATE if self.paid else -AGE_RATE
         return self.item.priority + rate * max(0.0, now - self.queued_at)
 
-    @property
-    def deadline(self) -> float:
-        """When it goes stale (never for a paid item)."""
-        return math.inf if self.stale_s is None else self.queued_at + self.stale_s
+    def deadline(self, loud: bool) -> float:
+        """When it goes stale in a quiet or a loud room (never for a paid item)."""
+        limit = self.loud_stale_s if loud and self.loud_stale_s is not None else self.stale_s
+        return math.inf if limit is None else self.queued_at + limit
+
+    def pay(self) -> None:
+        """A paid gift joined: never dropped for its age."""
+        self.stale_s = self.loud_stale_s = None
 
 
 class Triage:
@@ -255,7 +265,9 @@ class Triage:
         )
         item.trace.stamp("received", comment.ts)
         item.trace.stamp("triaged", now)
-        queued = _Queued(item, reading.key, reading.digits, topic, now, base, weight.stale_s)
+        queued = _Queued(
+            item, reading.key, reading.digits, topic, now, base, weight.stale_s, weight.loud_stale_s
+        )
         return self._enqueue(queued, now)
 
     def best_priority(self) -> float | None:
@@ -297,11 +309,12 @@ class Triage:
         """Drop what went stale; the queue is scanned only once the first deadline passed."""
         if now <= self._next_deadline:
             return
-        stale = [q for q in self._queue if now > q.deadline]
+        loud = self.loud(now)
+        stale = [q for q in self._queue if now > q.deadline(loud)]
         for queued in stale:
             self._queue.remove(queued)
             self._dropped_later(queued, "stale")
-        self._next_deadline = min((q.deadline for q in self._queue), default=math.inf)
+        self._next_deadline = min((q.deadline(loud) for q in self._queue), default=math.inf)
 
     def _reading(self, raw: str) -> _Reading:
         text = readable(raw)[:MAX_TEXT_CHARS]
@@ -377,7 +390,7 @@ class Triage:
         for queued in self._queue:
             if queued.item.comment.kind == "gift":
                 if _paid(comment):
-                    queued.stale_s = None
+                    queued.pay()
                     paid = WEIGHTS["gift"].rank + _value_bonus(comment)
                     queued.base = max(queued.base if queued.paid else 0.0, paid)
                 self._join(queued, comment, now)
@@ -405,7 +418,7 @@ class Triage:
         return any(_same(k, d, t, reading, topic) for k, d, t, _ in self._answered)
 
     def _enqueue(self, queued: _Queued, now: float) -> Decision:
-        self._next_deadline = min(self._next_deadline, queued.deadline)
+        self._next_deadline = min(self._next_deadline, queued.deadline(self.loud(now)))
         if len(self._queue) < self.queue_size:
             self._queue.append(queued)
             self._note_length(now)
@@ -422,6 +435,10 @@ class Triage:
     def _note_length(self, now: float) -> None:
         if len(self._queue) >= LONG_QUEUE:
             self._loud_until = now + LOUD_HOLD_S
+            # the loud limits apply now: items already waiting may go stale sooner
+            self._next_deadline = min(
+                [self._next_deadline, *(q.deadline(True) for q in self._queue)]
+            )
 
     def _dropped_later(self, queued: _Queued, reason: str) -> None:
         self.drops[reason] += 1

@@ -105,17 +105,7 @@ class Director:
         and lips stop together and the next line follows at once. True when a line on air
         was cut midway.
         """
-        kept = []
-        while not self.segments.empty():
-            queued = self.segments.get_nowait()
-            if queued.priority < below:
-                queued.cut = True
-                queued.done.set()
-            else:
-                kept.append(queued)
-        for queued in kept:
-            self.segments.put_nowait(queued)
-        self._taken.set()
+        self._drop_queued(lambda queued: queued.priority < below)
         seg = self._playing
         if seg is None or seg.priority >= below or seg.cut:
             return False
@@ -129,6 +119,26 @@ class Director:
         if self._pos >= self._end:
             self._finish(seg)
         return True
+
+    def drop_optional(self, up_to: float) -> bool:
+        """Drop the queued line that only adds to an answer already given (`Segment.optional`)
+        when its priority is at most `up_to`: a waiting question is worth more than it. The
+        line on air finishes. True when one was dropped."""
+        return self._drop_queued(lambda queued: queued.optional and queued.priority <= up_to)
+
+    def _drop_queued(self, drop: Callable[[Segment], bool]) -> bool:
+        kept, dropped = [], False
+        while not self.segments.empty():
+            queued = self.segments.get_nowait()
+            if drop(queued):
+                queued.cut = dropped = True
+                queued.done.set()
+            else:
+                kept.append(queued)
+        for queued in kept:
+            self.segments.put_nowait(queued)
+        self._taken.set()
+        return dropped
 
     def _boundary(self, seg: Segment) -> int:
         """The frame to stop before: the quietest of the next few, a pause between words."""

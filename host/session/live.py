@@ -49,6 +49,8 @@ REPLY_STALL_S = 60.0  # a reply turn with no sentence for this long is stuck: re
 PITCH_PRIORITY = 0.0  # below every comment: any question cuts into a pitch
 CUT_MARGIN = 10.0  # a reply gives way only to a more urgent kind, not to a bigger crowd
 BRIDGE_INTENT = "bridge"
+# Sentences that say no fact: an answer's optional tail starts after its first other one.
+NO_FACT_INTENTS = frozenset({"greeting", "thanks", BRIDGE_INTENT})
 BRIDGES = {  # said first when a question cuts into a pitch midway, so the turn sounds meant
     "zh": ("好，先回答一下{name}的问题。", "好，先回答一下弹幕的问题。"),
     "en": ("Quick one from {name} first.", "Quick question from chat first."),
@@ -64,6 +66,7 @@ class SessionResult:
     program: ProgramStats
     merged: int = 0  # comments answered inside another's reply
     cuts: int = 0  # lines cut midway on air because a more urgent comment was waiting
+    trims: int = 0  # answers that left out their optional rest for a waiting comment
     restarts: dict[str, int] = field(default_factory=dict)
     blocked: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     pitches: list[tuple[float, str]] = field(default_factory=list)  # (session time, line)
@@ -160,6 +163,7 @@ class LiveSession:
         self.merged = 0
         self.preempted = 0  # replies cut by a more urgent comment before a word went on air
         self.cuts = 0  # lines cut midway on air by a more urgent comment
+        self.trims = 0  # answers that left out their optional rest for a waiting comment
         self._dropped_seen: Counter[str] = Counter()
         self.records: list[SpokenReply] = []
         self.blocked: list[tuple[str, tuple[str, ...]]] = []
@@ -221,6 +225,7 @@ class LiveSession:
             pitches=self.pitched,
             merged=self.merged,
             cuts=self.cuts,
+            trims=self.trims,
             restarts=dict(sup.restarts),
         )
 
@@ -295,7 +300,8 @@ class LiveSession:
 
         The director ends the line on air at the next pause between words and drops what
         is queued behind it; the turn still writing lower lines is cancelled. A pitch cut
-        midway makes the next answer open with a bridge.
+        midway makes the next answer open with a bridge. A comment ranked near the answer
+        on air is not worth a cut, but it is worth more than that answer's optional rest.
         """
         best = self._triage.best_priority()
         if best is None:
@@ -310,6 +316,14 @@ class LiveSession:
         turn = self._turn
         if turn is not None and turn.priority < below:
             turn.task.cancel()
+        if self._director.drop_optional(best + CUT_MARGIN):
+            self.trims += 1
+
+    def _waiting_for(self, priority: float) -> bool:
+        """A comment waits that ranks near a line of `priority`: it is answered before the
+        optional rest of that line's answer (the promotion, an alternative) is said."""
+        best = self._triage.best_priority()
+        return best is not None and best >= priority - CUT_MARGIN
 
     async def _stop_when_asked(self) -> None:
         """After `request_stop`: let the line on air finish, then end the program."""
@@ -496,12 +510,15 @@ class LiveSession:
         The trace's first frame is the turn's first line (a bridge, when there is one); the
         answer's own first frame and readiness are stamped on its first real sentence.
         """
-        answered = False
+        answered = fact_given = False
         try:
             async for sentence in sentences:
                 self._reply_stage.progress()
                 await self._director.wait_for_room()
                 if self._stopping:
+                    break
+                if fact_given and self._waiting_for(priority):
+                    self.trims += 1
                     break
                 for rejection in sentence.rejected:  # stopped and replaced upstream
                     said.violations.extend(rejection.violations)
@@ -544,6 +561,8 @@ class LiveSession:
                     priority=priority,
                     stages=stages,
                 )
+                segment.optional = fact_given
+                fact_given = fact_given or sentence.intent not in NO_FACT_INTENTS
                 await self._director.segments.put(segment)
                 self._speech_end = segment
                 said.segments.append(segment)

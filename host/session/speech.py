@@ -46,6 +46,7 @@ class Segment:
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set when played or cut
     started: bool = False  # its first frame went on air
     cut: bool = False  # ended early (at a word boundary) or dropped before it started
+    optional: bool = False  # after its turn's answer: dropped when a question waits for it
 
     @property
     def frames(self) -> int:
