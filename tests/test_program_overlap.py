@@ -8,6 +8,7 @@ frames still leave in order, each once, stamped when its packets reached the sin
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 
 import numpy as np
@@ -74,3 +75,35 @@ def test_the_next_frame_is_fetched_while_the_worker_still_emits_the_last() -> No
     assert sink.video_pts == sorted(set(sink.video_pts)) and len(sink.video_pts) == 10
     assert "first_frame_out" in source.trace.stamps
     assert stats.max_output_lag_ms > 0
+
+
+class Counting:
+    """Notes how many objects the collector has set aside while each frame is fetched."""
+
+    def __init__(self) -> None:
+        self.frozen: list[int] = []
+
+    async def next_frame(self, index: int) -> ProgramFrame:
+        self.frozen.append(gc.get_freeze_count())
+        image = np.zeros((SETTINGS.height, SETTINGS.width, 3), np.uint8)
+        return ProgramFrame(
+            image, np.zeros(SETTINGS.audio_rate // SETTINGS.fps, np.int16), Overlay()
+        )
+
+
+def test_a_realtime_program_keeps_the_collector_off_what_was_built_before_it() -> None:
+    """A full collection over the startup objects would hold the GIL for several frames."""
+    built = [object() for _ in range(1000)]  # noqa: F841 - kept alive through the run
+    first, second = Counting(), Counting()
+    program = Program(SETTINGS, [], WallClock())
+
+    async def both() -> None:  # two programs in one process (host serve): one collector
+        one = asyncio.create_task(program.run(first, 5 / SETTINGS.fps))
+        await Program(SETTINGS, [], WallClock()).run(second, 2 / SETTINGS.fps)
+        frozen_after_second = gc.get_freeze_count()
+        await one
+        assert frozen_after_second > 1000  # the first still runs: still set aside
+
+    asyncio.run(both())
+    assert min(first.frozen) > 1000
+    assert gc.get_freeze_count() == 0  # no program left: collectable again

@@ -14,11 +14,18 @@ time and waits for frame i only before handing i + 1 over. So one slow frame (th
 busy for a moment with other sessions, TTS or an x264 keyframe) costs up to two frame
 intervals before anything starts late, instead of one; `max_output_lag_ms` says how far
 behind its due time a frame's packets reached the sinks.
+
+A realtime program also keeps Python's cyclic garbage collector off what was built before
+its clock started (voices, avatar, catalog, libraries: some 200k objects): a full
+collection walks them all holding the GIL, 100-250 ms on this machine, several frames.
+`gc.freeze()` sets them aside while any program runs; what a session makes meanwhile is
+still collected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -56,6 +63,8 @@ class ProgramStats:
 
 
 class Program:
+    _realtime_running = 0  # programs on a wall clock in this process, sharing one collector
+
     def __init__(self, settings: Settings, sinks: Sequence[Sink], clock: Clock) -> None:
         """On a `ProgramClock` frames come as fast as they are made (tests, `--fast`); on any
         other clock each frame waits for its time."""
@@ -102,6 +111,9 @@ class Program:
         simulated = self.clock if isinstance(self.clock, ProgramClock) else None
         worker = ThreadPoolExecutor(1, "program")
         loop = asyncio.get_running_loop()
+        if simulated is None:
+            Program._realtime_running += 1
+            gc.freeze()
         try:
             for index in range(round(duration * self.fps)):
                 if self._stopping:
@@ -128,6 +140,10 @@ class Program:
                 await asyncio.wait({work})  # cancelled or ended mid-frame: let it finish first
             output.finish()
             worker.shutdown()
+            if simulated is None:
+                Program._realtime_running -= 1
+                if not Program._realtime_running:
+                    gc.unfreeze()  # collectable again once no clock in this process depends on it
         if work is not None:
             work.result()  # the last frame's failure, if it failed
         return stats
