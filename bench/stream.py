@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import multiprocessing
@@ -208,10 +209,13 @@ def session(seconds: float, out: Path, tts: bool) -> dict[str, float]:
     )
     sinks = [mp4_sink(out / "session.mp4"), hls_sink(out / "hls", settings.hls_segment_seconds)]
     program = Program(settings, sinks, WallClock())
+    pauses = CollectorPauses()
+    gc.callbacks.append(pauses)
     cpu0, wall0 = time.process_time(), time.monotonic()
     try:
         stats = asyncio.run(program.run(source, seconds))
     finally:
+        gc.callbacks.remove(pauses)
         if isinstance(source, Speaking):
             source.stop()
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
@@ -232,7 +236,26 @@ def session(seconds: float, out: Path, tts: bool) -> dict[str, float]:
         "encode_p95_ms": round(stats.encode_ms_p95, 2),
         "composite_p95_ms": round(stats.composite_ms_p95, 2),
         "sentences": source.sentences if isinstance(source, Speaking) else 0,
+        "gc_full": pauses.full,
+        "gc_longest_ms": round(pauses.longest * 1000, 1),
     }
+
+
+class CollectorPauses:
+    """Python's cyclic collections while the program ran: a full one holds the GIL, and so
+    every thread of the session, for as long as it takes."""
+
+    def __init__(self) -> None:
+        self.full = 0
+        self.longest = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.longest = max(self.longest, time.perf_counter() - self._started)
+        self.full += info["generation"] == 2
 
 
 def recording(path: Path) -> dict[str, float]:

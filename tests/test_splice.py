@@ -185,3 +185,31 @@ def test_a_cut_drops_the_lower_lines_queued_and_keeps_the_urgent_ones() -> None:
         assert not answer.cut
 
     asyncio.run(run())
+
+
+def test_only_the_optional_rest_of_an_answer_gives_way_to_a_question_of_its_rank() -> None:
+    async def run() -> None:
+        d = director()
+        fact, rest = sentence(), sentence()
+        fact.priority = rest.priority = 40.0
+        rest.optional = True  # said after the answer's fact
+        d.segments.put_nowait(fact)
+        await d.next_frame(0)
+        assert not d.drop_optional(42.0)  # the fact on air is never cut for its peer
+        assert not fact.cut
+        d.segments.put_nowait(rest)
+        assert not d.drop_optional(20.0)  # a chit-chat is not worth even the rest
+        assert d.drop_optional(42.0)  # a question of its rank is: the queued rest goes
+        assert rest.cut and rest.done.is_set() and not rest.started
+        rest2 = sentence()
+        rest2.priority, rest2.optional = 40.0, True
+        d.segments.put_nowait(rest2)
+        index = 1
+        while not rest2.started:  # the fact plays to its end, then the rest starts
+            await d.next_frame(index)
+            index += 1
+        assert fact.done.is_set() and not fact.cut
+        assert d.drop_optional(42.0)  # on air: it ends at the next pause
+        assert rest2.cut
+
+    asyncio.run(run())

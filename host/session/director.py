@@ -107,7 +107,25 @@ class Director:
         """
         self._drop_queued(lambda queued: queued.priority < below)
         seg = self._playing
-        if seg is None or seg.priority >= below or seg.cut:
+        if seg is None or seg.priority >= below:
+            return False
+        return self._cut_playing(seg)
+
+    def drop_optional(self, up_to: float) -> bool:
+        """Give way to a waiting line of priority `up_to` with what only adds to an answer
+        already given (`Segment.optional`, of priority at most `up_to`): queued ones are
+        dropped and the one on air ends at the next pause, as in `cut`. True when one went."""
+
+        def optional(seg: Segment) -> bool:
+            return seg.optional and seg.priority <= up_to
+
+        dropped = self._drop_queued(optional)
+        seg = self._playing
+        cut = seg is not None and optional(seg) and self._cut_playing(seg)
+        return dropped or cut
+
+    def _cut_playing(self, seg: Segment) -> bool:
+        if seg.cut:
             return False
         end = self._boundary(seg)
         if end >= self._end:
@@ -119,12 +137,6 @@ class Director:
         if self._pos >= self._end:
             self._finish(seg)
         return True
-
-    def drop_optional(self, up_to: float) -> bool:
-        """Drop the queued line that only adds to an answer already given (`Segment.optional`)
-        when its priority is at most `up_to`: a waiting question is worth more than it. The
-        line on air finishes. True when one was dropped."""
-        return self._drop_queued(lambda queued: queued.optional and queued.priority <= up_to)
 
     def _drop_queued(self, drop: Callable[[Segment], bool]) -> bool:
         kept, dropped = [], False

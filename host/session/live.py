@@ -301,7 +301,8 @@ class LiveSession:
         The director ends the line on air at the next pause between words and drops what
         is queued behind it; the turn still writing lower lines is cancelled. A pitch cut
         midway makes the next answer open with a bridge. A comment ranked near the answer
-        on air is not worth a cut, but it is worth more than that answer's optional rest.
+        on air is not worth cutting its fact, but it is worth more than what the answer says
+        after it (a second fact, the promotion, an alternative): that rest ends or is dropped.
         """
         best = self._triage.best_priority()
         if best is None:
