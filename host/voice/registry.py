@@ -36,6 +36,15 @@ def _openai(settings: Settings) -> Voice:
     )
 
 
+def _piper(settings: Settings) -> Voice:
+    """Piper with the voice file of each language whose backend it is (bundled for English)."""
+    chosen = (
+        ("en", settings.voice_en, settings.piper_model_en),
+        ("zh", settings.voice_zh, settings.piper_model_zh),
+    )
+    return Piper({language: model for language, name, model in chosen if name == "piper"})
+
+
 def _coqui(settings: Settings) -> Voice:
     from host.voice.coqui import coqui_from_settings
 
@@ -43,7 +52,7 @@ def _coqui(settings: Settings) -> Voice:
 
 
 VOICES: dict[str, Callable[[Settings], Voice]] = {
-    "piper": lambda settings: Piper(settings.piper_model),
+    "piper": _piper,
     "espeak": lambda settings: Espeak(),
     "openai": _openai,
     "coqui": _coqui,
@@ -58,7 +67,7 @@ def voice_gender(settings: Settings, language: Language) -> Gender | None:
     to describe (HOST_LOOK), so it is None here.
     """
     name = settings.voice_en if language == "en" else settings.voice_zh
-    if name == "piper" and settings.piper_model is None:
+    if name == "piper" and language == "en" and settings.piper_model_en is None:
         return "male"
     if name == "espeak":
         return "male"
