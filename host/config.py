@@ -213,6 +213,11 @@ class Settings(BaseSettings):
     tts_openai_model: str = Field(default="gpt-4o-mini-tts", description="OpenAI TTS model name")
     tts_openai_voice_en: str = Field(default="alloy", description="OpenAI TTS voice for English")
     tts_openai_voice_zh: str = Field(default="alloy", description="OpenAI TTS voice for Chinese")
+    tts_openai_format: Literal["pcm", "wav"] = Field(
+        default="pcm",
+        description="audio the TTS server is asked for: pcm (OpenAI's raw 24 kHz) or wav"
+        " (rate read from its header: CosyVoice 1 at 22050 Hz, servers without raw pcm)",
+    )
     tts_openai_timeout_s: float = Field(
         default=10.0, description="OpenAI TTS request timeout before falling back, seconds"
     )

@@ -33,6 +33,7 @@ def _openai(settings: Settings) -> Voice:
         model=settings.tts_openai_model,
         voices={"en": settings.tts_openai_voice_en, "zh": settings.tts_openai_voice_zh},
         timeout_s=settings.tts_openai_timeout_s,
+        response_format=settings.tts_openai_format,
     )
 
 
