@@ -18,7 +18,7 @@ from host.config import Settings
 from host.voice.base import MOUTH_SHAPES, SpeechChunk
 from host.voice.piper import Piper, PiperModel, PiperVoiceError
 from host.voice.router import VoiceRouter, build_router
-from host.voice.trial import speak_line
+from host.voice.trial import VoiceTrialError, speak_line
 from tests.piper_voice import HOP_LENGTH, SAMPLE_RATE, save_random_piper_voice
 
 # Skipped only where the extra is absent; an extra that is there but broken fails the test.
@@ -225,3 +225,8 @@ def test_host_voice_test_without_the_voice_set_up_is_one_line(
         " from https://huggingface.co/rhasspy/piper-voices"
     ]
     assert not (tmp_path / "voice-test-zh.wav").exists()
+
+
+def test_voice_test_of_a_line_without_words_says_so(settings: Settings) -> None:
+    with pytest.raises(VoiceTrialError, match="nothing to say"):
+        speak_line(settings, "😀 https://shop.example.com", "zh")

@@ -28,7 +28,7 @@ def voice_test(
 
     trial = speak_line(load_settings(), text, lang)
     path = wav or Path(f"voice-test-{lang}.wav")
-    trial.write_wav(path)
+    path.write_bytes(trial.wav())
     out.print(
         f"{trial.backend} ({lang}): {trial.duration_s:.2f} s of speech at {trial.sample_rate} Hz,"
         f" first audio {trial.first_audio_s * 1000:.0f} ms, whole line"

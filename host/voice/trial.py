@@ -1,4 +1,5 @@
-"""A line spoken by the configured voice before it goes on air (`host voice test`).
+"""A line spoken by the configured voice before it goes on air (`host voice test`, the
+console's test line).
 
 The voice for the language is built from settings alone, without the router's espeak-ng
 behind it or the sentence cache, so what is heard is that voice or a one-line error saying
@@ -9,10 +10,10 @@ what a warm session waits for a sentence.
 
 from __future__ import annotations
 
+import io
 import time
 import wave
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -44,13 +45,15 @@ class Trial:
     def duration_s(self) -> float:
         return len(self.pcm) / self.sample_rate
 
-    def write_wav(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(path), "wb") as wav:
+    def wav(self) -> bytes:
+        """The speech as a mono 16-bit WAV file."""
+        out = io.BytesIO()
+        with wave.open(out, "wb") as wav:
             wav.setnchannels(1)
             wav.setsampwidth(2)
             wav.setframerate(self.sample_rate)
             wav.writeframes(self.pcm.astype("<i2").tobytes())
+        return out.getvalue()
 
 
 def speak_line(settings: Settings, text: str, language: Language) -> Trial:
@@ -63,6 +66,8 @@ def speak_line(settings: Settings, text: str, language: Language) -> Trial:
             f"VOICE_{language.upper()}={name}: unknown voice {name!r}; choose one of {known}"
         )
     spoken = normalize_for_speech(text, language)
+    if not any(character.isalnum() for character in spoken):
+        raise VoiceTrialError(f"nothing to say in {text!r}: no words once emoji and links go")
     started = time.perf_counter()
     voice = factory(settings)
     warm = getattr(voice, "warm", None)
