@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Dims = Literal["tiny", "medium"]
 SAMPLE_RATE = 22_050
 HOP_LENGTH = 256
 NUM_SYMBOLS = 256  # what Piper's espeak voices declare
 
-_DIMS: dict[str, dict[str, object]] = {
+_DIMS: dict[str, dict[str, Any]] = {
     "tiny": {
         "inter_channels": 16,
         "hidden_channels": 16,
@@ -77,13 +77,13 @@ def save_random_piper_voice(
         n_speakers=speakers,
         gin_channels=16 if speakers > 1 else 0,
         use_sdp=True,
-        **_DIMS[dims],  # type: ignore[arg-type]
+        **_DIMS[dims],
     )
     model.eval()
     with torch.no_grad():
         model.dec.remove_weight_norm()
 
-    def infer_forward(text, text_lengths, scales, sid=None):  # type: ignore[no-untyped-def]
+    def infer_forward(text, text_lengths, scales, sid=None):
         """Piper's export wrapper (piper.train.export_onnx): scales = noise, length, noise_w."""
         audio = model.infer(
             text,
@@ -95,7 +95,7 @@ def save_random_piper_voice(
         )[0].unsqueeze(1)
         return audio
 
-    model.forward = infer_forward  # type: ignore[method-assign]
+    model.forward = infer_forward  # type: ignore[method-assign,assignment]
     folder.mkdir(parents=True, exist_ok=True)
     onnx_path = folder / f"{name}.onnx"
     sequences = torch.randint(low=0, high=NUM_SYMBOLS, size=(1, 50), dtype=torch.long)
