@@ -159,6 +159,24 @@ def test_wav_reader_reads_float_samples_after_other_chunks() -> None:
     assert np.concatenate([c.pcm for c in chunks]).tolist() == [0, 16384, -16384, 32767]
 
 
+def test_wav_reader_reads_one_whole_wav_after_another(tmp_path: Path) -> None:
+    pieces = [np.full(500, 1000, np.int16), np.full(700, -2000, np.int16)]
+    stream = b""
+    for i, piece in enumerate(pieces):
+        with wave.open(str(tmp_path / f"{i}.wav"), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(24_000)
+            wav.writeframes(piece.astype("<i2").tobytes())
+        stream += (tmp_path / f"{i}.wav").read_bytes()
+    stream += b"LIST" + struct.pack("<I", 4) + b"junk"  # a trailing chunk, not audio
+    chunks = _feed_bytewise(_WavReader(), stream)
+    assert np.concatenate([c.pcm for c in chunks]).tolist() == np.concatenate(pieces).tolist()
+    reader = _WavReader()
+    whole = list(reader.feed(stream)) + list(reader.flush())
+    assert sum(len(c.pcm) for c in whole) == 1200
+
+
 def test_an_answer_that_is_not_wav_fails_over_to_the_next_voice(double: TtsDouble) -> None:
     double.script = Script(mode="mp3")
     voice = OpenAiTts(

@@ -119,36 +119,60 @@ class _PcmReader:
 
 
 class _WavReader:
-    """A WAV stream: its header read as it arrives (the data size is often unknown, 0 or
-    0xFFFFFFFF, when a server streams), then its samples as `_PcmReader` chunks."""
+    """A WAV stream: its header read as it arrives, then its samples as `_PcmReader` chunks.
+
+    A streaming server sends one header whose data size is unknown (0 or 0xFFFFFFFF), and
+    every byte after it is samples. Some servers send one whole WAV per piece of the
+    sentence instead; a data chunk of known size is followed by the next WAV's header,
+    and bytes after it that start no WAV (a trailing metadata chunk) are dropped.
+    """
 
     def __init__(self) -> None:
         self._header = b""
         self._samples: _PcmReader | None = None
+        self._left: int | None = None  # bytes of the data chunk still to come, if known
+        self._seen_one = False
+        self._dropping = False
 
     def feed(self, data: bytes) -> Iterator[SpeechChunk]:
-        if self._samples is not None:
+        if self._dropping:
+            return
+        if self._samples is None:
+            self._header += data
+            if self._seen_one and len(self._header) >= 4 and self._header[:4] != b"RIFF":
+                self._dropping = True
+                return
+            parsed = _parse_wav_header(self._header)
+            if parsed is None:
+                if len(self._header) > _WAV_HEADER_LIMIT:
+                    raise ValueError("the TTS server's WAV stream has no data chunk")
+                return
+            self._samples, start, size = parsed
+            self._left = None if size in (0, 0xFFFFFFFF) else size
+            self._seen_one = True
+            data, self._header = self._header[start:], b""
+        if self._left is None:
             yield from self._samples.feed(data)
             return
-        self._header += data
-        parsed = _parse_wav_header(self._header)
-        if parsed is None:
-            if len(self._header) > _WAV_HEADER_LIMIT:
-                raise ValueError("the TTS server's WAV stream has no data chunk")
-            return
-        self._samples, start = parsed
-        yield from self._samples.feed(self._header[start:])
+        yield from self._samples.feed(data[: self._left])
+        rest = data[self._left :]
+        self._left -= len(data) - len(rest)
+        if self._left == 0:
+            yield from self._samples.flush()
+            self._samples = None
+            yield from self.feed(rest)
 
     def flush(self) -> Iterator[SpeechChunk]:
         if self._samples is None:
-            if self._header:
+            if self._header and not self._seen_one:
                 raise ValueError("the TTS server's answer is not a WAV stream")
             return
         yield from self._samples.flush()
 
 
-def _parse_wav_header(data: bytes) -> tuple[_PcmReader, int] | None:
-    """The sample reader and where the samples start, or None until the header is all here."""
+def _parse_wav_header(data: bytes) -> tuple[_PcmReader, int, int] | None:
+    """The sample reader, where the samples start and the data size the header gives, or
+    None until the header is all here."""
     if len(data) >= 4 and data[:4] != b"RIFF":
         raise ValueError("the TTS server's answer is not a WAV stream (no RIFF header)")
     if len(data) < 12:
@@ -169,7 +193,7 @@ def _parse_wav_header(data: bytes) -> tuple[_PcmReader, int] | None:
                     f"the TTS server's WAV is format {code}, {bits} bits: want 16-bit PCM or float"
                 )
             reader = _PcmReader(rate, bits // 8, channels, floats=code == _FLOAT_FORMAT)
-            return reader, body
+            return reader, body, size
         if len(data) < body + size:
             return None
         if kind == b"fmt ":

@@ -5,7 +5,9 @@ The voice for the language is built from settings alone, without the router's es
 behind it or the sentence cache, so what is heard is that voice or a one-line error saying
 why not, never a silent fallback. The text is normalised as on air (prices and numbers
 into words), and the model is loaded before the clock starts, so the first-audio time is
-what a warm session waits for a sentence.
+what a session's first sentence waits once its voice is warmed; later sentences are
+faster (onnxruntime and torch tune themselves on the first run; bench/voice.py measures
+the warm figure).
 """
 
 from __future__ import annotations
