@@ -197,7 +197,9 @@ def aac(coder: str, speech: np.ndarray, settings: Settings) -> tuple[float, floa
 def speech(settings: Settings) -> np.ndarray:
     """A Piper reply at the program rate, float, whole AAC frames long."""
     text = "Hi Lily, the jacket is three hundred ninety nine yuan today. Tap link one to order."
-    pcm = np.concatenate([c.pcm for c in Piper(settings.piper_model).synthesize(text, "en")])
+    pcm = np.concatenate(
+        [c.pcm for c in Piper({"en": settings.piper_model_en}).synthesize(text, "en")]
+    )
     audio = resample(pcm, 22050, settings.audio_rate).astype(np.float32) / 32768
     return audio[: len(audio) // 1024 * 1024]
 

@@ -116,7 +116,7 @@ def whole(settings: Settings, frames: int, out: Path, speech: np.ndarray) -> flo
 def tts(settings: Settings, frames: int) -> tuple[float, np.ndarray]:
     """Piper's CPU seconds for the speech a session with this duty says in `frames` frames,
     and the reply it spoke (int16 at the program rate)."""
-    voice = Piper(settings.piper_model)
+    voice = Piper({"en": settings.piper_model_en})
     voice.warm()
     for _ in voice.synthesize(REPLY[0], "en"):
         pass  # first run pays onnxruntime's warm-up

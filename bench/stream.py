@@ -145,7 +145,7 @@ class Speaking:
         self.silence = np.zeros(self.spf, np.int16)
         self.samples = 0
         self.sentences = 0
-        voices = {"en": [Piper(settings.piper_model)], "zh": [Espeak()]}
+        voices = {"en": [Piper({"en": settings.piper_model_en})], "zh": [Espeak()]}
         self.voice = VoiceRouter(voices, settings.tts_nice)  # as the session's, niced alike
         self.voice.warm()
         self.ready: queue.Queue[Spoken] = queue.Queue(1)

@@ -9,11 +9,19 @@ GPT and XTTS's full-size decoder; the second is XTTS v2 at full size. Random wei
 the same compute as trained ones and every sentence is made to run 48 audio codes (2.1 s of speech),
 so the full-size figures are what a real XTTS v2 costs for a sentence of that length.
 
-Run: python bench/voice.py
+Piper speaks Chinese from a voice file the user downloads (PIPER_MODEL_ZH); none can be
+downloaded here, so where torch is installed the zh row is the tests' random-weight voice
+built with Piper's own VITS at the sizes of its medium voices (zh_CN-huayan-medium's kind)
+and phonemised by espeak-ng `cmn` as a real one is: the compute of a real medium voice, the
+sound of noise. The bundled English voice is a trained medium voice of the same
+architecture, so its row checks that the random one costs what a trained one does.
+
+Run: python bench/voice.py [--only NAME]   (NAME: a part of a backend's label, e.g. piper)
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import statistics
 import sys
@@ -32,6 +40,7 @@ from host.voice.coqui import Coqui
 from host.voice.espeak import Espeak
 from host.voice.openai_tts import OpenAiTts
 from host.voice.piper import Piper
+from tests.piper_voice import save_random_piper_voice
 from tests.test_voice_clone import LONG_PART, recording, silence, speech, write_wav
 from tests.test_voice_coqui import save_tiny_vits, save_tiny_xtts
 from tests.tts_double import running_tts_double
@@ -72,26 +81,51 @@ def measure(voice: Voice, text: str, language: str) -> tuple[float, float, float
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="run the backends whose label has this")
+    only = parser.parse_args().only
     print(f"machine: {describe()}")
-    print(f"{'backend':8} {'lang':4} {'text':5} {'audio s':>8} {'first audio ms':>15} {'RTF':>6}")
+    print(f"{'backend':34} {'lang':4} {'text':5} {'audio s':>8} {'first audio ms':>15} {'RTF':>6}")
     with (
         running_tts_double() as double,
         tempfile.TemporaryDirectory() as cache_dir,
         tempfile.TemporaryDirectory() as model_dir,
     ):
+        models = Path(model_dir)
         openai = OpenAiTts(
             base_url=double.base_url, api_key=None, model="bench", voices={"en": "a", "zh": "b"}
+        )
+        openai_wav = OpenAiTts(
+            base_url=double.base_url,
+            api_key=None,
+            model="bench",
+            voices={"zh": "b"},
+            response_format="wav",
         )
         piper = Piper()
         cached = CachedVoice(piper, AudioCache(Path(cache_dir), 64 * 1024 * 1024))
         backends: list[tuple[str, Voice, list[str]]] = [
-            ("piper", piper, ["en"]),
+            ("piper en_US-joe-medium (trained)", piper, ["en"]),
             ("espeak", Espeak(), ["zh", "en"]),
-            ("openai", openai, ["en", "zh"]),
+            ("openai pcm (local double)", openai, ["en", "zh"]),
+            ("openai wav 22 kHz (local double)", openai_wav, ["zh"]),
             ("piper+cache hit", cached, ["en"]),
         ]
-        if importlib.util.find_spec("TTS") is not None:
-            models = Path(model_dir)
+        piper_zh = "piper zh_CN medium-size (random)"
+        if importlib.util.find_spec("torch") is not None and only in piper_zh:
+            zh_medium = save_random_piper_voice(models / "piper", dims="medium")
+            size_mb = zh_medium.stat().st_size / 1e6
+            joe_mb = piper.identity.split(":")[-1]
+            print(f"piper zh_CN random medium: {size_mb:.1f} MB (joe: {int(joe_mb) / 1e6:.1f} MB)")
+            backends.append((piper_zh, Piper({"zh": zh_medium}), ["zh"]))
+        else:
+            print(
+                "piper zh: skipped (not asked for, or no torch to build its voice: 'coqui' extra)"
+            )
+        if (
+            importlib.util.find_spec("TTS") is not None
+            and only in "coqui vits xtts, tiny full-size"
+        ):
             backends.append(("coqui vits, tiny", Coqui(save_tiny_vits(models / "vits")), ["en"]))
             clip = recording([silence(0.5), speech(LONG_PART), silence(0.5)])
             reference = write_wav(models / "reference.wav", clip)
@@ -100,8 +134,10 @@ def main() -> None:
             backends += [("coqui xtts, tiny", xtts, ["en", "zh"])]
             backends += [("coqui xtts, full-size", full, ["en", "zh"])]
         else:
-            print("coqui: skipped, the 'coqui' extra is not installed")
+            print("coqui: skipped (not asked for, or the 'coqui' extra is not installed)")
         for label, voice, languages in backends:
+            if only not in label:
+                continue
             load_start = time.perf_counter()
             warm = getattr(voice, "warm", None)
             if callable(warm):
@@ -112,15 +148,15 @@ def main() -> None:
                     list(voice.synthesize(text, language))  # warm the path (fills the cache)
                     first, total, audio = measure(voice, text, language)
                     print(
-                        f"{voice.name:8} {language:4} {size:5} {audio:8.2f} "
+                        f"{label:34} {language:4} {size:5} {audio:8.2f} "
                         f"{first * 1000:15.1f} {total / audio:6.3f}"
                     )
-            if voice is openai:
-                speak_s = [r.finished - r.received for r in double.requests if r.finished]
-                print(
-                    f"openai: server's own time (espeak) median "
-                    f"{statistics.median(speak_s) * 1000:.0f} ms of the figures above"
-                )
+        speak_s = [r.finished - r.received for r in double.requests if r.finished]
+        if speak_s:
+            print(
+                f"openai: server's own time (espeak) median "
+                f"{statistics.median(speak_s) * 1000:.0f} ms of the figures above"
+            )
 
 
 if __name__ == "__main__":

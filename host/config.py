@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -161,6 +161,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "music_path",
+        "piper_model_en",
+        "piper_model_zh",
         "sadtalker_dir",
         "sadtalker_checkpoints",
         "log_dir",
@@ -190,8 +192,16 @@ class Settings(BaseSettings):
     # voice
     voice_en: str = Field(default="piper", description="TTS backend for English")
     voice_zh: str = Field(default="espeak", description="TTS backend for Chinese")
-    piper_model: Path | None = Field(
-        default=None, description="Piper .onnx voice path (bundled voice if unset)"
+    piper_model_en: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("piper_model_en", "piper_model"),
+        description="Piper .onnx voice for English (bundled en_US voice if unset;"
+        " PIPER_MODEL is the old name)",
+    )
+    piper_model_zh: Path | None = Field(
+        default=None,
+        description="Piper .onnx voice for Chinese, read when VOICE_ZH=piper"
+        " (a zh_CN voice from huggingface.co/rhasspy/piper-voices, .onnx.json beside it)",
     )
     tts_openai_base_url: str | None = Field(
         default=None,
@@ -203,6 +213,11 @@ class Settings(BaseSettings):
     tts_openai_model: str = Field(default="gpt-4o-mini-tts", description="OpenAI TTS model name")
     tts_openai_voice_en: str = Field(default="alloy", description="OpenAI TTS voice for English")
     tts_openai_voice_zh: str = Field(default="alloy", description="OpenAI TTS voice for Chinese")
+    tts_openai_format: Literal["pcm", "wav"] = Field(
+        default="pcm",
+        description="audio the TTS server is asked for: pcm (OpenAI's raw 24 kHz) or wav"
+        " (rate read from its header: CosyVoice 1 at 22050 Hz, servers without raw pcm)",
+    )
     tts_openai_timeout_s: float = Field(
         default=10.0, description="OpenAI TTS request timeout before falling back, seconds"
     )

@@ -50,6 +50,7 @@ COMMANDS = [
     ["prompts", "ab"],
     ["voice"],
     ["voice", "create"],
+    ["voice", "test"],
     ["user"],
     ["user", "add"],
     ["token"],

@@ -188,3 +188,17 @@ def test_avatar_from_an_upload_needs_consent_and_a_test_line_is_spoken(
     wav = client.post("/api/voices/preview", json={"text": "Welcome to the stream!"}, headers=admin)
     assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
     assert len(wav.content) > 22050  # about a second of 16-bit speech, not an empty file
+
+
+def test_a_test_line_in_a_voice_not_set_up_says_why(
+    settings: Settings, demo_engine: Engine
+) -> None:
+    broken = settings.model_copy(update={"voice_zh": "piper"})
+    with TestClient(create_app(broken, demo_engine)) as client:
+        said = client.post(
+            "/api/voices/preview",
+            json={"text": "欢迎来到直播间"},
+            headers=auth_headers(demo_engine, "admin"),
+        )
+    assert said.status_code == 422
+    assert said.json()["detail"].startswith("VOICE_ZH=piper needs PIPER_MODEL_ZH")

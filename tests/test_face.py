@@ -293,5 +293,5 @@ def test_the_default_host_looks_like_the_bundled_voices_sound(settings: Settings
     server = settings.model_copy(update={"voice_en": "openai", "voice_zh": "openai"})
     assert voice_gender(server, "en") is None  # a server's voice is the user's to describe
     assert builtin_look(server) == "female"
-    own_piper = settings.model_copy(update={"piper_model": Path("/models/amy.onnx")})
+    own_piper = settings.model_copy(update={"piper_model_en": Path("/models/amy.onnx")})
     assert voice_gender(own_piper, "en") is None

@@ -144,6 +144,15 @@ def test_check_refuses_a_lineup_the_merchant_does_not_sell(tmp_path: Path, monke
     assert "NOPE-9" in result.output
 
 
+def test_check_names_a_missing_zh_voice_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'check.db'}")
+    monkeypatch.setenv("PIPER_MODEL_ZH", str(tmp_path / "zh_CN-huayan-medium.onnx"))
+    path = write(tmp_path, GOOD + "voices:\n  zh: piper\n")
+    result = CliRunner().invoke(app, ["run", str(path), "--check"])
+    assert result.exit_code == 1
+    assert "stream evening: PIPER_MODEL_ZH=" in result.output and "no such file" in result.output
+
+
 # --- on air, as a process ------------------------------------------------------------------
 
 COMMENTS = [

@@ -2,7 +2,9 @@
 
 It speaks the real protocol over a real socket: `POST /v1/audio/speech` with a JSON body
 (`model`, `voice`, `input`, `response_format`) answers `200` with raw 24 kHz s16le mono PCM
-in HTTP chunked transfer encoding, as OpenAI does for `response_format="pcm"`. The audio is
+in HTTP chunked transfer encoding, as OpenAI does for `response_format="pcm"`, or for "wav"
+a streamed WAV (data size unknown, 0xFFFFFFFF) at the script's rate, as CosyVoice servers
+stream theirs. The audio is
 real speech: espeak-ng reads the input, resampled to 24 kHz. Delays (before the first byte,
 between chunks), chunk size and failures (HTTP 500) are scripted per test; every request is
 kept with the times its first and last bytes went out.
@@ -13,6 +15,7 @@ It runs its own event loop in a thread, so sync and async tests use it alike.
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from host.voice.resample import resample
 from tests.http_double import PostServer, Request, respond, send_chunk, serving, start_chunked
 
 SAMPLE_RATE = 24_000
-Mode = Literal["ok", "error"]
+Mode = Literal["ok", "error", "mp3"]  # mp3: whatever was asked, an MP3's first bytes
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Script:
     chunk_s: float = 0.1  # audio per HTTP chunk
     chunk_delay_s: float = 0.0  # pause between chunks
     mode: Mode = "ok"
+    wav_rate: int = 22_050  # CosyVoice 1's rate, to show the rate is read from the header
 
 
 class TtsDouble(PostServer):
@@ -60,19 +64,37 @@ class TtsDouble(PostServer):
         if self.script.mode == "error":
             await respond(writer, 500, {"error": {"message": "scripted failure"}})
             return True
-        if request.body.get("response_format") != "pcm" or not request.body.get("input"):
-            await respond(writer, 400, {"error": {"message": "want pcm and an input"}})
+        if self.script.mode == "mp3":
+            await self._stream(writer, request, b"", b"ID3\x04\x00\x00" + bytes(4000), SAMPLE_RATE)
+            return True
+        response_format = request.body.get("response_format")
+        if response_format not in ("pcm", "wav") or not request.body.get("input"):
+            await respond(writer, 400, {"error": {"message": "want pcm or wav, and an input"}})
             return True
         text = str(request.body["input"])
         language = "zh" if has_cjk(text) else "en"
         pcm = await asyncio.to_thread(self.speech, text, language)
-        await self._stream(writer, request, pcm.astype("<i2").tobytes())
+        if response_format == "pcm":
+            await self._stream(writer, request, b"", pcm.astype("<i2").tobytes(), SAMPLE_RATE)
+            return True
+        rate = self.script.wav_rate
+        pcm = resample(pcm, SAMPLE_RATE, rate)
+        await self._stream(writer, request, wav_header(rate), pcm.astype("<i2").tobytes(), rate)
         return True
 
-    async def _stream(self, writer: asyncio.StreamWriter, request: Request, data: bytes) -> None:
-        await start_chunked(writer, "audio/pcm")
+    async def _stream(
+        self,
+        writer: asyncio.StreamWriter,
+        request: Request,
+        header: bytes,
+        data: bytes,
+        rate: int,
+    ) -> None:
+        await start_chunked(writer, "audio/wav" if header else "audio/pcm")
         await asyncio.sleep(self.script.first_byte_s)
-        step = max(2, int(self.script.chunk_s * SAMPLE_RATE) * 2)
+        if header:
+            await send_chunk(writer, header)
+        step = max(2, int(self.script.chunk_s * rate) * 2)
         for offset in range(0, len(data), step):
             if offset:
                 await asyncio.sleep(self.script.chunk_delay_s)
@@ -83,6 +105,16 @@ class TtsDouble(PostServer):
                 request.first_byte = time.perf_counter()
         await send_chunk(writer, b"")
         request.finished = time.perf_counter()
+
+
+def wav_header(rate: int) -> bytes:
+    """A mono 16-bit WAV header whose sizes say "unknown", as a streaming server sends it."""
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    return (
+        b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVE"
+        + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+        + b"data" + struct.pack("<I", 0xFFFFFFFF)
+    )  # fmt: skip
 
 
 def running_tts_double(script: Script | None = None) -> AbstractContextManager[TtsDouble]:

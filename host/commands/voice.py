@@ -1,15 +1,44 @@
-"""`host voice ...`: cloned voice profiles of real streamers, each with its consent record."""
+"""`host voice ...`: hear the configured voice, and cloned voice profiles with their consent."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from host.commands.shell import console, load_settings, one_line_errors, out
 
-voice_app = typer.Typer(help="Voice profiles for cloning (XTTS).", no_args_is_help=True)
+voice_app = typer.Typer(
+    help="Try the configured voices; voice profiles for cloning (XTTS).", no_args_is_help=True
+)
+
+
+@voice_app.command("test")
+@one_line_errors
+def voice_test(
+    text: Annotated[str, typer.Argument(help="the line to speak")],
+    lang: Annotated[Literal["en", "zh"], typer.Option("--lang", help="language: en or zh")] = "zh",
+    wav: Annotated[
+        Path | None, typer.Option("--out", help="WAV file to write (voice-test-LANG.wav)")
+    ] = None,
+) -> None:
+    """Speak TEXT with the voice VOICE_EN / VOICE_ZH names, into a WAV, with its timings."""
+    from host.voice.trial import speak_line
+
+    trial = speak_line(load_settings(), text, lang)
+    path = wav or Path(f"voice-test-{lang}.wav")
+    path.write_bytes(trial.wav())
+    out.print(
+        f"{trial.backend} ({lang}): {trial.duration_s:.2f} s of speech at {trial.sample_rate} Hz,"
+        f" first audio {trial.first_audio_s * 1000:.0f} ms, whole line"
+        f" {trial.total_s * 1000:.0f} ms (model load {trial.load_s:.2f} s),"
+        f" {trial.visemes} visemes → {path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if trial.spoken_text != text:
+        console.print(f"spoken as: {trial.spoken_text}", highlight=False)
 
 
 @voice_app.command("create")

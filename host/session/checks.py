@@ -48,6 +48,10 @@ def check_stream(spec: StreamSpec, settings: Settings, engine: Engine) -> str:
             raise HostError(
                 f"stream {spec.name}: unknown {language} voice {name!r}; known: {known}"
             )
+        try:
+            VOICES[name](settings)  # checks its voice file or model folder; loads nothing
+        except HostError as error:
+            raise HostError(f"stream {spec.name}: {error}") from None
     if settings.avatar:
         load_avatar(settings, settings.avatar)
     return (

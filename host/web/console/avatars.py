@@ -8,13 +8,10 @@ upload is written to a temporary file first and removed after.
 
 from __future__ import annotations
 
-import io
 import tempfile
-import wave
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -26,7 +23,7 @@ from host.errors import HostError
 from host.face.avatars import avatar_folder, create_avatar, list_avatars
 from host.session.controls import language_of
 from host.voice.clone import create_voice, list_voices
-from host.voice.router import build_router
+from host.voice.trial import speak_line
 from host.web.auth import Principal, require
 from host.web.console.templating import page
 from host.web.deps import EngineDep, SettingsDep
@@ -123,14 +120,8 @@ async def preview_line(body: TestLine, settings: SettingsDep, user: Principal = 
 
 
 def _speak(settings: Settings, text: str) -> bytes:
-    chunks = list(build_router(settings).synthesize(text, language_of(text)))
-    if not chunks:
-        raise HTTPException(422, "nothing to say in that line")
-    pcm = np.concatenate([c.pcm for c in chunks]).astype(np.int16)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as file:
-        file.setnchannels(1)
-        file.setsampwidth(2)
-        file.setframerate(chunks[0].sample_rate)
-        file.writeframes(pcm.tobytes())
-    return out.getvalue()
+    """The line in the configured voice alone: a broken voice is reported, not covered up."""
+    try:
+        return speak_line(settings, text, language_of(text)).wav()
+    except HostError as error:
+        raise HTTPException(422, str(error)) from None
