@@ -37,7 +37,7 @@ from host.face.avatar_looks import (
     Look,
     LookName,
 )
-from host.face.canvas import Canvas, Layer, Rect, bow, curve, ellipse
+from host.face.canvas import Canvas, Layer, Rect, bow, curve, ellipse, quad_bezier
 from host.voice.base import MOUTH_SHAPES, MouthShape
 
 __all__ = ["LOOKS", "MOUTH_LEVELS", "AvatarArt", "EyeState", "LookName", "draw_avatar"]
@@ -132,7 +132,7 @@ def _bare_head(g: Geometry, look: Look) -> Canvas:
         c.ellipse(cx + side * 0.99 * a, cy + 0.08 * b, 0.08 * a, 0.16 * a, SKIN_SHADE)
     c.poly(_face_outline(g, look), SKIN)
     for side in SIDES:
-        c.soft_spot(cx + side * 0.68 * a, cy + 0.32 * a, 0.12 * a, 0.07 * a, BLUSH, look.blush)
+        c.soft_spot(cx + side * 0.68 * a, cy + 0.4 * a, 0.12 * a, 0.06 * a, BLUSH, look.blush)
     (_long_hair if look.long_hair else _short_hair)(c, g, look)
     return c
 
@@ -192,9 +192,21 @@ def _long_hair(c: Canvas, g: Geometry, look: Look) -> None:
         )
         c.poly(lock, look.hair)
     c.rim(c.mask(hair), look.hair_shade, 0.6, 0.12 * a, light=(0.3, -1.0))
-    for x0, x1, y, depth in ((-0.75, -0.1, -1.0, -0.14), (0.05, 0.7, -0.98, -0.12)):
-        c.line(bow(cx + x0 * a, cx + x1 * a, cy + y * b, depth * b), 0.05 * a, look.hair_shine)
-    c.line(bow(cx - 0.35 * a, cx + 0.05 * a, cy - 1.05 * b, 0.04 * b), 0.02 * a, look.hair_shade)
+    shine = c.mask(ellipse(cx - 0.3 * a, cy - 0.92 * b, 0.42 * a, 0.09 * b))
+    c.paint(shine * crown, look.hair_shine, 0.55)
+    parting = quad_bezier(
+        np.array([cx + 0.3 * a, cy - 1.12 * b]),
+        np.array([cx + 0.1 * a, cy - 0.9 * b]),
+        np.array([cx - 0.5 * a, cy - 0.66 * a]),
+    )
+    c.line(parting, 0.025 * a, look.hair_shade)
+    for side in SIDES:
+        strand = quad_bezier(
+            np.array([cx + side * 0.95 * a, cy - 0.3 * b]),
+            np.array([cx + side * 1.05 * a, cy + 0.5 * b]),
+            np.array([cx + side * 1.12 * a, cy + 1.1 * b]),
+        )
+        c.line(strand, 0.025 * a, look.hair_shine)
 
 
 def _short_hair(c: Canvas, g: Geometry, look: Look) -> None:
@@ -227,7 +239,7 @@ def _short_hair(c: Canvas, g: Geometry, look: Look) -> None:
         c.poly(burn, look.hair)
     c.rim(c.mask(hair), look.hair_shade, 0.7, 0.12 * a, light=(0.3, -1.0))
     for x0, x1, y, depth in ((-0.6, 0.2, -1.0, -0.16), (-0.15, 0.6, -0.9, -0.12), (0.2, 0.75, -0.82, -0.08)):
-        c.line(bow(cx + x0 * a, cx + x1 * a, cy + y * b, depth * b), 0.045 * a, look.hair_shine)
+        c.line(bow(cx + x0 * a, cx + x1 * a, cy + y * b, depth * b), 0.025 * a, look.hair_shine)
 
 
 def _rect_around(g: Geometry, x0: float, y0: float, x1: float, y1: float) -> Rect:
@@ -289,7 +301,7 @@ def _draw_eyes(c: Canvas, g: Geometry, look: Look, state: EyeState) -> None:
 
 def _mouth_rect(g: Geometry) -> Rect:
     a = g.a
-    return _rect_around(g, -0.4 * a, 0.28 * a, 0.4 * a, 0.96 * a)
+    return _rect_around(g, -0.4 * a, 0.28 * a, 0.4 * a, 0.92 * a)
 
 
 # in face half-widths: half-width, full opening, lips (upper, lower), smile lift;
@@ -317,7 +329,7 @@ def _draw_mouth(c: Canvas, g: Geometry, look: Look, shape: MouthShape, level: fl
     a = g.a
     *sizes, teeth_up, teeth_lo = _MOUTH_FORM[shape]
     half_w, full, lip_up, lip_lo, smile = (v * a for v in sizes)
-    mx, yc = g.cx, g.cy + 0.6 * a
+    mx, yc = g.cx, g.cy + 0.57 * a
     opening = level * full
     if shape == "round":
         half_w *= 1 - 0.25 * level
@@ -383,14 +395,25 @@ def _skin_sprite(rect: Rect, draw: Callable[[Canvas], None]) -> np.ndarray:
     return canvas.layer().rgb
 
 
-def _check_plain_skin(head: Layer, rect: Rect, reach: tuple[int, int], size: str) -> None:
-    """The face sprites may land anywhere within `reach`: the head must be plain skin there."""
-    x, y, w, h = rect
-    rx, ry = reach
-    area = np.s_[y - ry : y + h + ry, x - rx : x + w + rx]
-    plain = (head.alpha[area] == 255) & (head.rgb[area] == SKIN).all(axis=2)
-    if not plain.all():
-        raise AssertionError(f"face sprite {rect} leaves plain skin on the head at {size}")
+def _plain_reach(head: Layer, rects: tuple[Rect, ...], want: tuple[int, int]) -> tuple[int, int]:
+    """How far (up to `want`) the face sprites may move and still land on plain skin.
+
+    The full reach at every usual program size; less on small frames, where a pixel of hair
+    or blush comes within reach, and none on thumbnails, where the face is a few pixels.
+    """
+
+    def plain(rx: int, ry: int) -> bool:
+        for x, y, w, h in rects:
+            area = np.s_[y - ry : y + h + ry, x - rx : x + w + rx]
+            if not ((head.alpha[area] == 255) & (head.rgb[area] == SKIN).all(axis=2)).all():
+                return False
+        return True
+
+    for shrink in range(max(want)):
+        rx, ry = max(want[0] - shrink, 0), max(want[1] - shrink, 0)
+        if plain(rx, ry):
+            return rx, ry
+    return 0, 0
 
 
 @lru_cache(maxsize=4)
@@ -401,10 +424,9 @@ def draw_avatar(width: int, height: int, look: LookName = "female") -> AvatarArt
     g = Geometry.for_frame(width, height)
     style = LOOKS[look]
     head = _bare_head(g, style).layer()
-    reach = (math.ceil(FEATURE_REACH[0] * g.a), math.ceil(FEATURE_REACH[1] * g.a))
+    want = (math.ceil(FEATURE_REACH[0] * g.a), math.ceil(FEATURE_REACH[1] * g.a))
     eyes_rect, mouth_rect = _eyes_rect(g), _mouth_rect(g)
-    for rect in (eyes_rect, mouth_rect):
-        _check_plain_skin(head, _to_head(rect, head), reach, f"{width}x{height}")
+    reach = _plain_reach(head, (_to_head(eyes_rect, head), _to_head(mouth_rect, head)), want)
     eyes = {s: _skin_sprite(eyes_rect, partial(_draw_eyes, g=g, look=style, state=s)) for s in EYE_STATES}
     mouths = {
         (shape, i): _skin_sprite(

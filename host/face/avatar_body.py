@@ -95,6 +95,16 @@ def draw_torso(g: Geometry, look: Look) -> Layer:
     c.soft_spot(cx - 1.0 * a, ys + 0.55 * a, 0.6 * a, 0.3 * a, look.top_light, 0.35)
     if look.inner is None:
         _vee(c, g, look)
+        belt = np.array(
+            [
+                [cx - 2 * a, ys + 3.25 * a],
+                [cx + 2 * a, ys + 3.25 * a],
+                [cx + 2 * a, ys + 3.5 * a],
+                [cx - 2 * a, ys + 3.5 * a],
+            ]
+        )
+        c.paint(c.mask(belt) * c.mask(body), look.top_shade)
+        c.poly(ellipse(cx, ys + 3.375 * a, 0.16 * a, 0.12 * a), GOLD)
     else:
         _jacket(c, g, look, look.inner)
     return c.layer()
@@ -171,18 +181,25 @@ def draw_arm(g: Geometry, look: Look, side: int, reach: float) -> Layer:
     upper = capsule(arm.shoulder, arm.elbow, 0.36 * a, 0.28 * a)
     cuff_at = arm.elbow + look.sleeve * (arm.wrist - arm.elbow)
     forearm_skin = capsule(arm.elbow, arm.wrist, 0.2 * a, 0.16 * a)
-    end = 0.27 * a - 0.07 * look.sleeve * a
-    sleeve = capsule(arm.elbow, cuff_at, 0.27 * a, end)
+    end = 0.27 * a - 0.06 * look.sleeve * a
+    sleeve = _band(arm.elbow, cuff_at, 0.27 * a, end)
     _hand(c, arm, fingers, a, reach)
     if look.sleeve < 1:
         c.poly(forearm_skin, SKIN)
         c.rim(c.mask(forearm_skin), SKIN_SHADE, 0.9, 0.14 * a)
-    cloth = np.maximum(c.mask(upper), c.mask(sleeve))
+    cloth = np.maximum(np.maximum(c.mask(upper), c.mask(sleeve)), c.mask(ellipse(*arm.elbow, 0.27 * a, 0.27 * a)))
     c.paint(cloth, look.top)
     c.rim(cloth, look.top_shade, 1.0, 0.3 * a)
     along = _unit(arm.wrist - arm.elbow)
-    c.poly(capsule(cuff_at - 0.12 * a * along, cuff_at - 0.02 * a * along, end, end), look.cuff)
+    c.poly(_band(cuff_at - 0.11 * a * along, cuff_at, end, end), look.cuff)
     return c.layer()
+
+
+def _band(p0: np.ndarray, p1: np.ndarray, r0: float, r1: float) -> np.ndarray:
+    """A tapering strip with square ends (a sleeve cut off at the cuff)."""
+    d = _unit(p1 - p0)
+    n = np.array([-d[1], d[0]])
+    return np.array([p0 + r0 * n, p1 + r1 * n, p1 - r1 * n, p0 - r0 * n])
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

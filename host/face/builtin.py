@@ -62,9 +62,6 @@ class IllustratedAnimator:
         self.look = look
         self._art: AvatarArt = draw_avatar(width, height, look)
         self._size = Ranges.for_face(Geometry.for_frame(width, height).a)
-        reach_x, reach_y = self._size.face_reach()
-        if round(reach_x) > self._art.feature_reach[0] or round(reach_y) > self._art.feature_reach[1]:
-            raise AssertionError(f"face motion {reach_x:.1f}, {reach_y:.1f} px leaves the face's skin")
         self._gesture = Gesture(fps)
         self._bases: dict[int, np.ndarray] = {}
         self._head = _Sprite(self._art.head)
@@ -112,7 +109,9 @@ class IllustratedAnimator:
             self._arms[side, round(reach * (ARM_LEVELS - 1))].paste(out, 0, lift)
         hx, hy = round(p.head_x), round(p.head_y)
         self._head.paste(out, hx, hy)
-        fx, fy = art.head.x + hx + round(p.face_x), art.head.y + hy + round(p.face_y)
+        rx, ry = art.feature_reach
+        fx = art.head.x + hx + min(max(round(p.face_x), -rx), rx)
+        fy = art.head.y + hy + min(max(round(p.face_y), -ry), ry)
         for (x, y, w, h), sprite in (
             (art.eyes_rect, art.eyes[self.eyes(frame_index)]),
             (art.mouth_rect, art.mouths[mouth]),
