@@ -68,6 +68,7 @@ class AvatarArt:
     eyes: Mapping[EyeState, np.ndarray]
     eyes_only: Rect  # just the eyes inside eyes_rect (where blinks are measured)
     mouth_rect: Rect  # the mouth with the nose
+    lips_only: Rect  # just the mouth inside mouth_rect (where openness is measured)
     mouths: Mapping[tuple[MouthShape, int], np.ndarray]
     feature_reach: tuple[int, int]  # pixels the face sprites may move on the head (x, y)
 
@@ -151,12 +152,12 @@ def _long_hair_back(c: Canvas, g: Geometry, look: Look) -> None:
                 [[cx + side * 1.2 * a, end]],
                 [[cx + side * 0.9 * a, end - 0.2 * a]],
                 [[cx + side * (look.neck - 0.02) * a, g.shoulder_y - 0.1 * a]],
-                [[cx + side * 0.5 * a, cy + 0.6 * b]],
+                [[cx + side * 0.7 * a, cy + 1.1 * a]],
             ]
         )
         c.poly(curtain, look.hair)
     cap = ellipse(cx, cy - 0.12 * b, 1.2 * a, 1.12 * b)
-    c.poly(cap, look.hair)
+    c.poly(cap[cap[:, 1] <= cy + 0.4 * b], look.hair)
     c.rim(c.opaque(), look.hair_shade, 0.9, 0.2 * a)
 
 
@@ -254,7 +255,12 @@ def _eyes_rect(g: Geometry) -> Rect:
 
 def _eyes_only(g: Geometry) -> Rect:
     a = g.a
-    return _rect_around(g, -0.72 * a, -0.2 * a, 0.72 * a, 0.2 * a)
+    return _rect_around(g, -0.72 * a, -0.17 * a, 0.72 * a, 0.14 * a)
+
+
+def _lips_only(g: Geometry) -> Rect:
+    a = g.a
+    return _rect_around(g, -0.36 * a, 0.42 * a, 0.36 * a, 0.9 * a)
 
 
 def _draw_eyes(c: Canvas, g: Geometry, look: Look, state: EyeState) -> None:
@@ -330,7 +336,7 @@ def _draw_mouth(c: Canvas, g: Geometry, look: Look, shape: MouthShape, level: fl
     *sizes, teeth_up, teeth_lo = _MOUTH_FORM[shape]
     half_w, full, lip_up, lip_lo, smile = (v * a for v in sizes)
     mx, yc = g.cx, g.cy + 0.57 * a
-    opening = level * full
+    opening = level**0.75 * full  # small openings show: a quiet syllable still moves the lips
     if shape == "round":
         half_w *= 1 - 0.25 * level
     power = 0.5 if shape == "round" else 0.9
@@ -440,8 +446,9 @@ def draw_avatar(width: int, height: int, look: LookName = "female") -> AvatarArt
         for side in SIDES
         for level in range(ARM_LEVELS)
     }
-    ex, ey, _, _ = eyes_rect
-    ox, oy, ow, oh = _eyes_only(g)
+    def inside(rect: Rect, outer: Rect) -> Rect:
+        return rect[0] - outer[0], rect[1] - outer[1], rect[2], rect[3]
+
     art = AvatarArt(
         width,
         height,
@@ -451,8 +458,9 @@ def draw_avatar(width: int, height: int, look: LookName = "female") -> AvatarArt
         head,
         _to_head(eyes_rect, head),
         eyes,
-        (ox - ex, oy - ey, ow, oh),
+        inside(_eyes_only(g), eyes_rect),
         _to_head(mouth_rect, head),
+        inside(_lips_only(g), mouth_rect),
         mouths,
         reach,
     )

@@ -66,19 +66,19 @@ class IllustratedAnimator:
         self._bases: dict[int, np.ndarray] = {}
         self._head = _Sprite(self._art.head)
         self._arms = {key: _Sprite(layer) for key, layer in self._art.arms.items()}
-        ex, ey, ew, eh = self._art.eyes_only
-        self.mouth_box: Rect = self._frame_box(self._art.mouth_rect)
-        self.eye_box: Rect = self._frame_box((self._art.eyes_rect[0] + ex, self._art.eyes_rect[1] + ey, ew, eh))
+        self.mouth_box: Rect = self._frame_box(self._art.mouth_rect, self._art.lips_only)
+        self.eye_box: Rect = self._frame_box(self._art.eyes_rect, self._art.eyes_only)
 
-    def _frame_box(self, rect: Rect) -> Rect:
-        """A face-sprite rect in frame coordinates, grown to cover every motion offset."""
+    def _frame_box(self, sprite: Rect, part: Rect) -> Rect:
+        """Where a part of a face sprite can be in the frame: its rect grown to cover every
+        motion offset (what a test measures the mouth or eyes in)."""
         s = self._size
         rx = math.ceil(s.head_x + s.lean + s.turn + s.look) + 1
         up = math.ceil(s.breath + s.head_y + s.pitch) + 1
         down = math.ceil(s.breath + s.head_y + s.pitch + 1.5 * s.nod) + 1
-        x, y, w, h = rect
+        x, y, w, h = part
         head = self._art.head
-        return head.x + x - rx, head.y + y - up, w + 2 * rx, h + up + down
+        return head.x + sprite[0] + x - rx, head.y + sprite[1] + y - up, w + 2 * rx, h + up + down
 
     def _base(self, lift: int) -> np.ndarray:
         """Backdrop with the torso at a breathing offset, composed once per offset."""

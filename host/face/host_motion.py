@@ -25,7 +25,7 @@ _ACCENT, _BEFORE = 0.6, 0.4  # a syllable this open after ones no wider than thi
 _LOOKBACK_S = 0.24
 
 # knot spacing (s) of each smooth-noise channel; distinct and irrational in ratio
-_HEAD_X, _HEAD_Y, _TURN, _PITCH, _HAND = 3.1, 2.3, 4.7, 3.7, 1.3
+_HEAD_X, _HEAD_Y, _TURN, _PITCH, _HAND = 2.3, 1.9, 3.3, 2.9, 1.3
 _BREATH_S = 4.3
 
 
@@ -77,10 +77,10 @@ class Ranges:
             head_y=0.02 * a,
             turn=0.035 * a,
             pitch=0.008 * a,
-            breath=0.012 * a,
+            breath=0.018 * a,
             nod=0.06 * a,
-            lean=0.03 * a,
-            look=0.05 * a,
+            lean=0.02 * a,
+            look=0.045 * a,
         )
 
     def face_reach(self) -> tuple[float, float]:
