@@ -99,10 +99,14 @@ def _backdrop(g: Geometry) -> np.ndarray:
                 bx = min(x0, x1) + (0.15 + 0.62 * i) * a
                 box = (round(bx), round(y - bh)), (round(bx + bw), y)
                 cv2.rectangle(out, *box, col, -1)
-                cv2.rectangle(out, (box[0][0], box[0][1]), (box[1][0], box[0][1] + 2), (255, 255, 255), -1)
+                cv2.rectangle(
+                    out, (box[0][0], box[0][1]), (box[1][0], box[0][1] + 2), (255, 255, 255), -1
+                )
     counter = round(g.shoulder_y + 3.3 * a)
     if counter < h:
-        out[counter:] = (out[counter:].astype(np.float32) * 0.9 + np.array((90, 60, 70)) * 0.1).astype(np.uint8)
+        out[counter:] = (
+            out[counter:].astype(np.float32) * 0.9 + np.array((90, 60, 70)) * 0.1
+        ).astype(np.uint8)
     return out
 
 
@@ -176,7 +180,10 @@ def _long_hair(c: Canvas, g: Geometry, look: Look) -> None:
         return cy - 0.64 * a - parting - sweep + temples
 
     hair = np.vstack(
-        [cap[np.argsort(np.arctan2(cap[:, 1] - cy, cap[:, 0] - cx))], curve(cx + 1.02 * a, cx - 1.02 * a, fringe, 96)]
+        [
+            cap[np.argsort(np.arctan2(cap[:, 1] - cy, cap[:, 0] - cx))],
+            curve(cx + 1.02 * a, cx - 1.02 * a, fringe, 96),
+        ]
     )
     crown = c.mask(hair)
     c.paint(crown, look.hair)
@@ -239,7 +246,11 @@ def _short_hair(c: Canvas, g: Geometry, look: Look) -> None:
         )
         c.poly(burn, look.hair)
     c.rim(c.mask(hair), look.hair_shade, 0.7, 0.12 * a, light=(0.3, -1.0))
-    for x0, x1, y, depth in ((-0.6, 0.2, -1.0, -0.16), (-0.15, 0.6, -0.9, -0.12), (0.2, 0.75, -0.82, -0.08)):
+    for x0, x1, y, depth in (
+        (-0.6, 0.2, -1.0, -0.16),
+        (-0.15, 0.6, -0.9, -0.12),
+        (0.2, 0.75, -0.82, -0.08),
+    ):
         c.line(bow(cx + x0 * a, cx + x1 * a, cy + y * b, depth * b), 0.025 * a, look.hair_shine)
 
 
@@ -268,7 +279,9 @@ def _draw_eyes(c: Canvas, g: Geometry, look: Look, state: EyeState) -> None:
     a = g.a
     ew, up, lo = 0.22 * a, 0.16 * a, 0.1 * a
     for side in SIDES:
-        brow = bow(g.cx + side * 0.2 * a, g.cx + side * 0.66 * a, g.cy - 0.34 * a, -look.brow_arch * a)
+        brow = bow(
+            g.cx + side * 0.2 * a, g.cx + side * 0.66 * a, g.cy - 0.34 * a, -look.brow_arch * a
+        )
         c.line(brow, look.brow_width * a, look.brow)
         ex, ey = g.cx + side * 0.42 * a, g.cy + 0.02 * a
 
@@ -286,8 +299,12 @@ def _draw_eyes(c: Canvas, g: Geometry, look: Look, state: EyeState) -> None:
         c.paint(inside, SCLERA)
         c.paint(c.mask(ellipse(ex, ey - 0.01 * a, 0.13 * a, 0.13 * a)) * inside, IRIS)
         c.paint(c.mask(ellipse(ex, ey - 0.01 * a, 0.065 * a, 0.065 * a)) * inside, PUPIL)
-        c.paint(c.mask(ellipse(ex + 0.045 * a, ey - 0.06 * a, 0.035 * a, 0.035 * a)) * inside, SCLERA)
-        c.paint(c.mask(ellipse(ex - 0.05 * a, ey + 0.05 * a, 0.015 * a, 0.015 * a)) * inside, SCLERA)
+        c.paint(
+            c.mask(ellipse(ex + 0.045 * a, ey - 0.06 * a, 0.035 * a, 0.035 * a)) * inside, SCLERA
+        )
+        c.paint(
+            c.mask(ellipse(ex - 0.05 * a, ey + 0.05 * a, 0.015 * a, 0.015 * a)) * inside, SCLERA
+        )
         lid = upper
         if state == "half":
 
@@ -295,7 +312,10 @@ def _draw_eyes(c: Canvas, g: Geometry, look: Look, state: EyeState) -> None:
                 return ey - 0.01 * a + 0.02 * a * np.clip(1 - ((x - ex) / ew) ** 2, 0, 1)
 
             cover = np.vstack(
-                [np.array([[ex - ew, ey - 0.3 * a], [ex + ew, ey - 0.3 * a]]), curve(ex + ew, ex - ew, lid)]
+                [
+                    np.array([[ex - ew, ey - 0.3 * a], [ex + ew, ey - 0.3 * a]]),
+                    curve(ex + ew, ex - ew, lid),
+                ]
             )
             c.poly(cover, SKIN)
         c.line(curve(ex - ew, ex + ew, lid), 0.05 * a, LASH)
@@ -326,7 +346,11 @@ def _draw_nose(c: Canvas, g: Geometry) -> None:
     a, cx = g.a, g.cx
     y = g.cy + 0.4 * a
     c.line(bow(cx - 0.075 * a, cx + 0.075 * a, y, -0.05 * a), 0.03 * a, SKIN_SHADE)
-    c.line(np.array([[cx + 0.03 * a, y - 0.25 * a], [cx + 0.06 * a, y - 0.08 * a]]), 0.02 * a, SKIN_SHADE)
+    c.line(
+        np.array([[cx + 0.03 * a, y - 0.25 * a], [cx + 0.06 * a, y - 0.08 * a]]),
+        0.02 * a,
+        SKIN_SHADE,
+    )
 
 
 def _draw_mouth(c: Canvas, g: Geometry, look: Look, shape: MouthShape, level: float) -> None:
@@ -356,17 +380,23 @@ def _draw_mouth(c: Canvas, g: Geometry, look: Look, shape: MouthShape, level: fl
     outer_w = half_w * 1.08
     lips = np.vstack(
         [
-            curve(mx - outer_w, mx + outer_w, lambda x: upper(x) - lip_up * bulge(x, outer_w) ** 0.6),
-            curve(mx + outer_w, mx - outer_w, lambda x: lower(x) + lip_lo * bulge(x, outer_w) ** 0.6),
+            curve(
+                mx - outer_w, mx + outer_w, lambda x: upper(x) - lip_up * bulge(x, outer_w) ** 0.6
+            ),
+            curve(
+                mx + outer_w, mx - outer_w, lambda x: lower(x) + lip_lo * bulge(x, outer_w) ** 0.6
+            ),
         ]
     )
     c.poly(lips, look.lip)
-    sheen = ellipse(mx + 0.04 * a, lower(np.array(mx)) + lip_lo * 0.45, 0.09 * a, 0.016 * a)
+    sheen = ellipse(mx + 0.04 * a, yc + 0.75 * opening + lip_lo * 0.45, 0.09 * a, 0.016 * a)
     c.paint(c.mask(sheen), (250, 250, 250), 0.35)
     if opening < 0.02 * a:
         c.line(curve(mx - half_w, mx + half_w, upper), 0.03 * a, look.lip_line)
         return
-    hole = c.mask(np.vstack([curve(mx - half_w, mx + half_w, upper), curve(mx + half_w, mx - half_w, lower)]))
+    hole = c.mask(
+        np.vstack([curve(mx - half_w, mx + half_w, upper), curve(mx + half_w, mx - half_w, lower)])
+    )
     c.paint(hole, MOUTH_INSIDE)
     bottom = yc + 0.75 * opening
     c.paint(c.mask(ellipse(mx, bottom, 0.55 * half_w, 0.35 * opening)) * hole, TONGUE)
@@ -433,10 +463,14 @@ def draw_avatar(width: int, height: int, look: LookName = "female") -> AvatarArt
     want = (math.ceil(FEATURE_REACH[0] * g.a), math.ceil(FEATURE_REACH[1] * g.a))
     eyes_rect, mouth_rect = _eyes_rect(g), _mouth_rect(g)
     reach = _plain_reach(head, (_to_head(eyes_rect, head), _to_head(mouth_rect, head)), want)
-    eyes = {s: _skin_sprite(eyes_rect, partial(_draw_eyes, g=g, look=style, state=s)) for s in EYE_STATES}
+    eyes = {
+        s: _skin_sprite(eyes_rect, partial(_draw_eyes, g=g, look=style, state=s))
+        for s in EYE_STATES
+    }
     mouths = {
         (shape, i): _skin_sprite(
-            mouth_rect, partial(_draw_mouth, g=g, look=style, shape=shape, level=i / (MOUTH_LEVELS - 1))
+            mouth_rect,
+            partial(_draw_mouth, g=g, look=style, shape=shape, level=i / (MOUTH_LEVELS - 1)),
         )
         for shape in MOUTH_SHAPES
         for i in range(MOUTH_LEVELS)
@@ -446,6 +480,7 @@ def draw_avatar(width: int, height: int, look: LookName = "female") -> AvatarArt
         for side in SIDES
         for level in range(ARM_LEVELS)
     }
+
     def inside(rect: Rect, outer: Rect) -> Rect:
         return rect[0] - outer[0], rect[1] - outer[1], rect[2], rect[3]
 

@@ -43,7 +43,9 @@ def _direction(side: int, degrees: float) -> np.ndarray:
 def _arm(g: Geometry, look: Look, side: int, reach: float) -> _Arm:
     a = g.a
     ease = reach * reach * (3 - 2 * reach)
-    upper, fore, short, hand = (r + (l - r) * ease for r, l in zip(_REST, _LIFTED, strict=True))
+    upper, fore, short, hand = (
+        rest + (lifted - rest) * ease for rest, lifted in zip(_REST, _LIFTED, strict=True)
+    )
     shoulder = np.array([g.cx + side * (look.shoulders - 0.36) * a, g.shoulder_y + 0.85 * a])
     elbow = shoulder + _UPPER * a * _direction(side, upper)
     wrist = elbow + short * _FORE * a * _direction(side, fore)
@@ -143,7 +145,9 @@ def _jacket(c: Canvas, g: Geometry, look: Look, shirt: tuple[int, int, int]) -> 
     )
     c.poly(opening, shirt)
     c.rim(c.mask(opening), (206, 208, 212), 0.7, 0.25 * a, light=(0.0, 1.0))
-    collar = bow(cx - look.neck * a - 0.08 * a, cx + look.neck * a + 0.08 * a, ys - 0.06 * a, 0.3 * a)
+    collar = bow(
+        cx - look.neck * a - 0.08 * a, cx + look.neck * a + 0.08 * a, ys - 0.06 * a, 0.3 * a
+    )
     c.poly(collar, SKIN)
     c.line(collar, 0.08 * a, (226, 228, 230))
     for side in (-1, 1):
@@ -187,7 +191,8 @@ def draw_arm(g: Geometry, look: Look, side: int, reach: float) -> Layer:
     if look.sleeve < 1:
         c.poly(forearm_skin, SKIN)
         c.rim(c.mask(forearm_skin), SKIN_SHADE, 0.9, 0.14 * a)
-    cloth = np.maximum(np.maximum(c.mask(upper), c.mask(sleeve)), c.mask(ellipse(*arm.elbow, 0.27 * a, 0.27 * a)))
+    elbow = ellipse(arm.elbow[0], arm.elbow[1], 0.27 * a, 0.27 * a)
+    cloth = np.maximum(np.maximum(c.mask(upper), c.mask(sleeve)), c.mask(elbow))
     c.paint(cloth, look.top)
     c.rim(cloth, look.top_shade, 1.0, 0.3 * a)
     along = _unit(arm.wrist - arm.elbow)
@@ -220,7 +225,9 @@ def _hand(c: Canvas, arm: _Arm, fingers: np.ndarray, a: float, reach: float) -> 
     palm = capsule(w, knuckles, 0.19 * a, 0.25 * a)
     digits = capsule(knuckles, knuckles + 0.5 * a * fingers + 0.03 * a * across, 0.24 * a, 0.15 * a)
     thumb_base = w + 0.18 * a * fingers + 0.16 * a * across
-    thumb = capsule(thumb_base, thumb_base + 0.45 * a * _unit(fingers + 1.2 * across), 0.1 * a, 0.08 * a)
+    thumb = capsule(
+        thumb_base, thumb_base + 0.45 * a * _unit(fingers + 1.2 * across), 0.1 * a, 0.08 * a
+    )
     hand = np.maximum(np.maximum(c.mask(palm), c.mask(digits)), c.mask(thumb))
     c.paint(hand, SKIN)
     c.rim(hand, SKIN_DEEP if reach < 0.5 else SKIN_SHADE, 0.8, 0.1 * a)

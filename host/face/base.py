@@ -15,7 +15,6 @@ import numpy as np
 
 from host.voice.base import MouthShape
 
-
 Side = Literal["left", "right"]  # of the frame, as the viewer sees it
 
 
@@ -64,3 +63,4 @@ class PosedAnimator(ABC):
 
     def present(self, side: Side | None, frame_index: int) -> None:
         """A face without hands has nothing to point with."""
+        return

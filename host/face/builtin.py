@@ -101,7 +101,9 @@ class IllustratedAnimator:
         closure = eyelid_closure(frame_index, self.fps, self.seed)
         return "open" if closure == 0 else "closed" if closure == 1 else "half"
 
-    def _render(self, frame_index: int, mouth: tuple[MouthShape, int], nod: float = 0.0) -> np.ndarray:
+    def _render(
+        self, frame_index: int, mouth: tuple[MouthShape, int], nod: float = 0.0
+    ) -> np.ndarray:
         art, p = self._art, self.pose(frame_index, nod)
         lift = round(p.lift)
         out = self._base(lift).copy()

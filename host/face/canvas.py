@@ -107,7 +107,7 @@ class Canvas:
         side, so one mask gives round, lit forms: darker towards the edges, a soft core.
         """
         small = cv2.resize(shape, (self.w, self.h), interpolation=cv2.INTER_AREA)
-        shift = np.float32([[1, 0, -light[0] * width], [0, 1, -light[1] * width]])
+        shift = np.array([[1, 0, -light[0] * width], [0, 1, -light[1] * width]], np.float32)
         moved = cv2.warpAffine(small, shift, (self.w, self.h), borderMode=cv2.BORDER_CONSTANT)
         k = int(2 * width) | 1
         blurred = cv2.GaussianBlur(moved, (k, k), width / 2)

@@ -123,7 +123,12 @@ def nods(poses: Sequence[MouthPose], fps: int) -> list[float]:
     last = -gap
     for k, pose in enumerate(poses):
         before = max((p.open for p in poses[max(0, k - lookback) : k]), default=0.0)
-        if pose.open >= _ACCENT and before <= _BEFORE and k - last >= gap and k + length <= len(poses):
+        if (
+            pose.open >= _ACCENT
+            and before <= _BEFORE
+            and k - last >= gap
+            and k + length <= len(poses)
+        ):
             last = k
             for j in range(length):
                 amount[k + j] = max(amount[k + j], math.sin(math.pi * j / length))
