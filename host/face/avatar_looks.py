@@ -30,6 +30,7 @@ GOLD: Color = (214, 172, 92)
 
 @dataclass(frozen=True)
 class Look:
+    description: str  # for `host avatar list`
     hair: Color
     hair_shine: Color
     hair_shade: Color
@@ -55,6 +56,7 @@ class Look:
 
 LOOKS: dict[LookName, Look] = {
     "female": Look(
+        description="illustrated woman: long dark hair, rose blouse, gold necklace",
         hair=(52, 34, 40),
         hair_shine=(110, 78, 86),
         hair_shade=(34, 22, 28),
@@ -78,6 +80,7 @@ LOOKS: dict[LookName, Look] = {
         cuff=(200, 84, 98),
     ),
     "male": Look(
+        description="illustrated man: short dark hair, navy blazer over a white tee",
         hair=(40, 32, 30),
         hair_shine=(92, 78, 70),
         hair_shade=(24, 18, 18),
