@@ -37,7 +37,7 @@ from host.face.avatar_looks import (
     Look,
     LookName,
 )
-from host.face.canvas import Canvas, Layer, Rect, bow, curve, ellipse, quad_bezier
+from host.face.canvas import Canvas, Layer, Rect, bow, curve, ellipse, quad_bezier, rounded
 from host.voice.base import MOUTH_SHAPES, MouthShape
 
 __all__ = ["LOOKS", "MOUTH_LEVELS", "AvatarArt", "EyeState", "LookName", "draw_avatar"]
@@ -159,10 +159,18 @@ def _long_hair_back(c: Canvas, g: Geometry, look: Look) -> None:
                 [[cx + side * 0.7 * a, cy + 1.1 * a]],
             ]
         )
-        c.poly(curtain, look.hair)
+        c.poly(rounded(curtain), look.hair)
     cap = ellipse(cx, cy - 0.12 * b, 1.2 * a, 1.12 * b)
     c.poly(cap[cap[:, 1] <= cy + 0.4 * b], look.hair)
     c.rim(c.opaque(), look.hair_shade, 0.9, 0.2 * a)
+    for side in SIDES:  # a few strands down each fall of hair
+        for k, (x0, x1) in enumerate(((1.12, 1.02), (1.2, 1.18), (1.04, 0.82))):
+            strand = quad_bezier(
+                np.array([cx + side * x0 * a, cy + (0.4 + 0.1 * k) * b]),
+                np.array([cx + side * (x0 + 0.1) * a, g.shoulder_y]),
+                np.array([cx + side * x1 * a, end - (0.25 + 0.1 * k) * a]),
+            )
+            c.line(strand, 0.02 * a, look.hair_shine)
 
 
 def _long_hair(c: Canvas, g: Geometry, look: Look) -> None:

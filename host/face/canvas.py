@@ -148,6 +148,14 @@ def bow(x0: float, x1: float, y: float, depth: float, n: int = 32) -> np.ndarray
     return np.stack([x0 + (x1 - x0) * (u + 1) / 2, y + depth * (1 - u**2)], axis=1)
 
 
+def rounded(pts: np.ndarray, passes: int = 3) -> np.ndarray:
+    """A closed polygon with its corners cut smooth (Chaikin), for soft organic outlines."""
+    for _ in range(passes):
+        nxt = np.roll(pts, -1, axis=0)
+        pts = np.stack([0.75 * pts + 0.25 * nxt, 0.25 * pts + 0.75 * nxt], axis=1).reshape(-1, 2)
+    return pts
+
+
 def capsule(p0: np.ndarray, p1: np.ndarray, r0: float, r1: float, n: int = 24) -> np.ndarray:
     """A limb: the outline around two circles (radii r0 at p0, r1 at p1), tapering between."""
     d = p1 - p0
