@@ -4,7 +4,8 @@ The director decides what is on screen at each frame position; it never waits in
 so a late segment shows up as idle frames, never as a pause. In fast mode it waits for work
 that is in flight, so a fast run shows what an infinitely fast machine would have streamed.
 With a music bed, every frame's audio is mixed over it: at full level when idle, ducked
-while a segment plays.
+while a segment plays. Every frame it tells the animator whether the line on air is about
+its product (`Animator.present`), so a host with hands points at the product's side.
 """
 
 from __future__ import annotations
