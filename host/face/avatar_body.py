@@ -22,7 +22,7 @@ BODY_SCALE = 2  # supersampling of the big, smooth shapes below the head
 # joint angles (degrees from straight down, positive away from the body), forearm
 # foreshortening and hand direction: at rest, and lifted towards the product
 _REST = (5.0, -60.0, 0.78, -84.0)
-_LIFTED = (9.0, 146.0, 0.74, 128.0)
+_LIFTED = (9.0, 146.0 - 360, 0.74, 128.0 - 360)  # the forearm rises in front, then opens out
 _UPPER, _FORE = 2.0, 1.7  # bone lengths in face half-widths
 
 
@@ -46,6 +46,9 @@ def _arm(g: Geometry, look: Look, side: int, reach: float) -> _Arm:
     upper, fore, short, hand = (
         rest + (lifted - rest) * ease for rest, lifted in zip(_REST, _LIFTED, strict=True)
     )
+    # on the way, the forearm swings towards the camera: shorter on screen, elbow a little out
+    swing = math.sin(math.pi * ease)
+    upper, short = upper + 8 * swing, short * (1 - 0.55 * swing)
     shoulder = np.array([g.cx + side * (look.shoulders - 0.36) * a, g.shoulder_y + 0.85 * a])
     elbow = shoulder + _UPPER * a * _direction(side, upper)
     wrist = elbow + short * _FORE * a * _direction(side, fore)
