@@ -112,7 +112,28 @@ def draw_torso(g: Geometry, look: Look) -> Layer:
         c.poly(ellipse(cx, ys + 3.375 * a, 0.16 * a, 0.12 * a), GOLD)
     else:
         _jacket(c, g, look, look.inner)
+    _microphone(c, g)
     return c.layer()
+
+
+def _microphone(c: Canvas, g: Geometry) -> None:
+    """A clip-on microphone on the right of the neckline, as every live-room host wears."""
+    a, cx, ys = g.a, g.cx, g.shoulder_y
+    x, y = cx + 0.46 * a, ys + 0.5 * a
+    c.line(
+        quad_bezier(
+            np.array([x, y]),
+            np.array([x + 0.3 * a, y + 0.6 * a]),
+            np.array([x + 0.1 * a, y + 1.6 * a]),
+        ),
+        0.025 * a,
+        (30, 30, 34),
+    )
+    c.poly(
+        capsule(np.array([x, y - 0.05 * a]), np.array([x, y + 0.12 * a]), 0.06 * a, 0.05 * a),
+        (36, 36, 40),
+    )
+    c.ellipse(x - 0.015 * a, y - 0.03 * a, 0.02 * a, 0.03 * a, (110, 110, 118))
 
 
 def _vee(c: Canvas, g: Geometry, look: Look) -> None:
