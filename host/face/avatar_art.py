@@ -246,13 +246,14 @@ def _short_hair(c: Canvas, g: Geometry, look: Look) -> None:
     for side in SIDES:
         burn = np.array(
             [
-                [cx + side * 1.05 * a, cy - 0.55 * b],
-                [cx + side * 0.9 * a, cy - 0.5 * b],
-                [cx + side * 0.91 * a, cy - 0.04 * b],
-                [cx + side * 0.99 * a, cy - 0.04 * b],
+                [cx + side * 1.08 * a, cy - 0.62 * b],
+                [cx + side * 0.9 * a, cy - 0.52 * b],
+                [cx + side * 0.91 * a, cy - 0.12 * b],
+                [cx + side * 0.95 * a, cy + 0.02 * b],
+                [cx + side * 1.0 * a, cy - 0.12 * b],
             ]
         )
-        c.poly(burn, look.hair)
+        c.poly(rounded(burn, 2), look.hair)
     c.rim(c.mask(hair), look.hair_shade, 0.7, 0.12 * a, light=(0.3, -1.0))
     for x0, x1, y, depth in (
         (-0.6, 0.2, -1.0, -0.16),
@@ -327,6 +328,8 @@ def _draw_eyes(c: Canvas, g: Geometry, look: Look, state: EyeState) -> None:
             )
             c.poly(cover, SKIN)
         c.line(curve(ex - ew, ex + ew, lid), 0.05 * a, LASH)
+        crease = curve(ex - 0.8 * ew, ex + 0.9 * ew, lambda x, ex=ex, ey=ey: upper(x) - 0.07 * a)
+        c.line(crease, 0.015 * a, SKIN_SHADE)
         c.line(curve(ex - 0.8 * ew, ex + 0.8 * ew, lower), 0.012 * a, SKIN_SHADE)
         if look.lash_wing:
             wing = np.array([[ex + side * ew, ey], [ex + side * 1.28 * ew, ey - up * 0.5]])

@@ -112,6 +112,7 @@ class Canvas:
         k = int(2 * width) | 1
         blurred = cv2.GaussianBlur(moved, (k, k), width / 2)
         falloff = cv2.resize(1 - blurred, self.img.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+        falloff[falloff < 1 / 255] = 0  # no shade at all where it would not show
         self.paint(np.clip(falloff, 0, 1) * shape, color, opacity)
 
     def soft_spot(
