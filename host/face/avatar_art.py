@@ -328,7 +328,7 @@ def _draw_eyes(c: Canvas, g: Geometry, look: Look, state: EyeState) -> None:
             )
             c.poly(cover, SKIN)
         c.line(curve(ex - ew, ex + ew, lid), 0.05 * a, LASH)
-        crease = curve(ex - 0.8 * ew, ex + 0.9 * ew, lambda x, ex=ex, ey=ey: upper(x) - 0.07 * a)
+        crease = curve(ex - 0.8 * ew, ex + 0.9 * ew, upper) - (0, 0.07 * a)
         c.line(crease, 0.015 * a, SKIN_SHADE)
         c.line(curve(ex - 0.8 * ew, ex + 0.8 * ew, lower), 0.012 * a, SKIN_SHADE)
         if look.lash_wing:
