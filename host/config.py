@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     )
     host_look: Literal["auto", "female", "male"] = Field(
         default="auto",
-        description="the illustrated host's look; auto matches the bundled voices (male)",
+        description="the built-in illustrated host when AVATAR is unset: female, male, or auto"
+        " (matches the bundled voices, which are male); `host avatar list` shows them",
     )
 
     # catalog imports: what one uploaded file may cost before it is refused

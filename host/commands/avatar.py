@@ -69,12 +69,23 @@ def avatar_create(
 @avatar_app.command("list")
 @one_line_errors
 def avatar_list() -> None:
-    """Every avatar, with its source and consent record."""
+    """The built-in hosts, then every created avatar with its source and consent record."""
+    from host.face.avatar_looks import LOOKS
     from host.face.avatars import list_avatars
+    from host.face.wear import builtin_look
 
-    avatars = list_avatars(load_settings())
+    settings = load_settings()
+    worn = None if settings.avatar else builtin_look(settings)
+    for name, look in LOOKS.items():
+        on = "\ton air" if name == worn else ""
+        line = f"{name}\tbuilt-in\tHOST_LOOK={name}\t{look.description}{on}"
+        out.print(line, highlight=False, soft_wrap=True)
+    avatars = list_avatars(settings)
     if not avatars:
-        out.print("no avatars (host avatar create --from-media FILE --name NAME --consent …)")
+        out.print(
+            "no created avatars (host avatar create --from-media FILE --name NAME --consent …)",
+            soft_wrap=True,
+        )
         return
     for avatar in avatars:
         m = avatar.manifest

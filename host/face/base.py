@@ -9,11 +9,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
 from host.voice.base import MouthShape
+
+Side = Literal["left", "right"]  # of the frame, as the viewer sees it
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class Animator(Protocol):
         """
         ...
 
+    def present(self, side: Side | None, frame_index: int) -> None:
+        """From this frame on, the product talked about is shown on `side` (None: no product
+        is talked about). A host with hands gestures towards it; others ignore the hint."""
+        ...
+
 
 class PosedAnimator(ABC):
     """`idle` and `speak` for animators that draw any frame from its index and a mouth pose
@@ -53,3 +60,7 @@ class PosedAnimator(ABC):
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         for i, pose in enumerate(poses):
             yield self._render(start_frame + i, pose)
+
+    def present(self, side: Side | None, frame_index: int) -> None:
+        """A face without hands has nothing to point with."""
+        return

@@ -33,7 +33,7 @@ import numpy as np
 
 from host.config import Settings
 from host.errors import HostError
-from host.face.base import Animator, MouthPose
+from host.face.base import Animator, MouthPose, Side
 
 log = logging.getLogger(__name__)
 
@@ -386,6 +386,9 @@ class SadTalkerFace:
 
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         return self.fallback.speak(poses, start_frame)
+
+    def present(self, side: Side | None, frame_index: int) -> None:
+        self.fallback.present(side, frame_index)
 
     def _clip_path(self, wav: bytes) -> Path:
         """Where the clip for this WAV and avatar image lives (same speech, same clip)."""

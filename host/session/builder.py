@@ -51,6 +51,7 @@ from host.session.pitching import PitchPlan
 from host.session.resume import owner, recover
 from host.session.spec import SinkSpec, StreamSpec
 from host.stream.clock import Clock, ProgramClock, WallClock
+from host.stream.layout import Layout
 from host.stream.music import MusicBed
 from host.stream.program import Program
 from host.stream.sinks import Sink
@@ -252,6 +253,9 @@ async def run_stream(
         fast=not realtime,
         busy=lambda: session.busy(),
         music=music,
+        product_side=Layout(
+            settings.width, settings.height, settings.ai_label_position
+        ).product_side,
     )
     session = LiveSession(
         source=mux,

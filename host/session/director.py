@@ -4,7 +4,8 @@ The director decides what is on screen at each frame position; it never waits in
 so a late segment shows up as idle frames, never as a pause. In fast mode it waits for work
 that is in flight, so a fast run shows what an infinitely fast machine would have streamed.
 With a music bed, every frame's audio is mixed over it: at full level when idle, ducked
-while a segment plays.
+while a segment plays. Every frame it tells the animator whether the line on air is about
+its product (`Animator.present`), so a host with hands points at the product's side.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Generator
 import numpy as np
 
 from host.catalog.facts import CatalogView, ProductFacts
-from host.face.base import Animator
+from host.face.base import Animator, Side
 from host.face.sadtalker import iter_clip_frames
 from host.session.speech import Segment
 from host.stream.base import Overlay, ProgramFrame
@@ -44,6 +45,7 @@ class Director:
         fast: bool,
         busy: Callable[[], bool],
         music: MusicBed | None = None,
+        product_side: Side = "left",
     ) -> None:
         self.segments: asyncio.Queue[Segment] = asyncio.Queue(1)
         self._taken = asyncio.Event()
@@ -54,6 +56,7 @@ class Director:
         self._fast = fast
         self._busy = busy
         self._music = music
+        self._product_side: Side = product_side
         self._silence = np.zeros(self._spf, np.int16)
         self._playing: Segment | None = None
         self._frames: Generator[np.ndarray] | None = None
@@ -77,6 +80,8 @@ class Director:
         if self._playing is None:
             await self._start_next(index)
         seg = self._playing
+        talked_about = seg is not None and seg.overlay.talked_about
+        self._animator.present(self._product_side if talked_about else None, index)
         if seg is None or self._frames is None:
             return ProgramFrame(
                 image=self._animator.idle(index),

@@ -90,6 +90,11 @@ class Layout:
         width = self.width - 2 * self.margin if self.portrait else round(self.width * 0.3)
         return self.margin, top, width
 
+    @property
+    def product_side(self) -> Literal["left", "right"]:
+        """The side of the frame the product is shown on, so the host gestures towards it."""
+        return "left" if self.portrait else "right"
+
     def card_box(self) -> tuple[int, int, int]:
         """(left, bottom, width) of the product card."""
         if self.portrait:
