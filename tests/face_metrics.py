@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import av
+import cv2
 import numpy as np
 
 _DARK_LUMA = 100  # mouth interior, tongue, iris, lashes; skin, lips and teeth are brighter
@@ -54,3 +55,25 @@ def h264_round_trip(frames: list[np.ndarray], fps: int = 25) -> list[np.ndarray]
     buf.seek(0)
     with av.open(buf, "r") as inp:
         return [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
+
+
+def stroke_contrast(
+    frame: np.ndarray, base: np.ndarray, box: tuple[int, int, int, int], line_px: float
+) -> float:
+    """How much darker thin lines (a drawn outline, a hairline gap) are in `frame` than in
+    `base` inside `box`: the 99th percentile of the rise in luma black-hat, in luma levels.
+
+    A black-hat (closing minus image) with a kernel `line_px` wide lights up dark structures
+    thinner than that and ignores wide dark areas such as an open mouth.
+    """
+    x, y, w, h = box
+    side = max(3, round(line_px)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+
+    def black_hat(image: np.ndarray) -> np.ndarray:
+        luma = image[y : y + h, x : x + w].astype(np.float32) @ np.array(
+            [0.299, 0.587, 0.114], np.float32
+        )
+        return cv2.morphologyEx(luma, cv2.MORPH_BLACKHAT, kernel)
+
+    return float(np.percentile(black_hat(frame) - black_hat(base), 99))

@@ -3,13 +3,17 @@
 Frames are decoded in order from a copy of the loop at the program size (made once and kept
 next to the loop), so memory stays at one frame however long the loop is; the program asks
 for consecutive frames, and a jump or the wrap back to frame 0 seeks to the keyframe before
-it. The cached landmarks of each loop frame give that frame's warps
-(`host.face.mouth_warp`), built only for frames that speak or blink.
+it. The cached landmarks of each loop frame give that frame's eyelid warps
+(`host.face.mouth_warp`), built only for frames that blink, and where the person's real
+mouths go (`host.face.mouth_bank`): a speaking frame wears the kept mouth nearest its pose,
+an idle frame the most closed one wherever the loop's own mouth is open, so the host is
+silent between lines even when the loop was cut from talking footage. A loop whose video
+never opened its mouth has no kept mouths and is lip-synced by the warp a photo gets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import av
@@ -20,11 +24,13 @@ from host.face.base import MouthPose, PosedAnimator
 from host.face.blinks import eyelid_closure
 from host.face.landmarks import Face, FaceError
 from host.face.loop import LoopInfo, load_info
+from host.face.mouth_bank import BANK, MouthBank
 from host.face.mouth_warp import FaceRig, animate, build_rig
 
 # The program-size copy is decoded live, so it trades the master's losslessness for speed
 # (lossless 720x1280 decodes at about 40 fps on one core); 10 keeps the seam's noise faint.
 PROGRAM_CRF = 10
+_OPEN_AT_REST = 0.2  # a loop frame whose own lips part more (of the range) gets a closed mouth
 FACE_CENTRE_Y = 0.36  # where the face centre sits in the program frame, in heights, if it can
 
 
@@ -117,6 +123,10 @@ class LoopAnimator(PosedAnimator):
         )
         self._reader = _LoopReader(_program_copy(info, affine, width, height), info.fps)
         self.frames = info.frames
+        self.bank = MouthBank.load(loop_dir / BANK)
+        if self.bank is not None:
+            self._placements = [self.bank.placement(p) for p in self._points]
+            self._open = self.bank.norms.features(self._points)[:, 0] > _OPEN_AT_REST
 
     def face(self, frame_index: int) -> Face:
         """The landmarks at this program position, in program pixels."""
@@ -127,11 +137,29 @@ class LoopAnimator(PosedAnimator):
         return build_rig(self.face(frame_index), (self.height, self.width, 3))
 
     def _render(self, frame_index: int, pose: MouthPose | None) -> np.ndarray:
-        base = self._reader.frame(frame_index % self.frames)
+        if self.bank is None:
+            return self._frame(frame_index, pose, None)
+        k = frame_index % self.frames
+        return self._frame(frame_index, None, self.bank.rest if self._open[k] else None)
+
+    def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
+        if self.bank is None:
+            yield from super().speak(poses, start_frame)
+            return
+        for i, mouth in enumerate(self.bank.choose(poses)):
+            yield self._frame(start_frame + i, None, mouth)
+
+    def _frame(self, frame_index: int, pose: MouthPose | None, mouth: int | None) -> np.ndarray:
+        """The loop frame at this position, blinking, with the mouth warped to `pose` or
+        replaced by kept mouth `mouth` (both None: the loop's own)."""
+        k = frame_index % self.frames
+        base = self._reader.frame(k)
         frame = base.copy()
         closure = eyelid_closure(frame_index, self.fps, self.seed)
         if closure > 0 or pose is not None:
             animate(frame, base, self.rig(frame_index), pose, closure)
+        if mouth is not None and self.bank is not None:
+            self.bank.paste(frame, mouth, self._placements[k])
         return frame
 
     def close(self) -> None:
