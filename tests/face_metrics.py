@@ -1,8 +1,9 @@
-"""Pixel measures of the illustrated avatar's mouth and eyes, for tests.
+"""Pixel measures of an avatar's mouth and eyes, for tests and benchmarks.
 
-They read only the frame (no animator state), so they work the same on rendered frames and
-on frames decoded from an encoded stream. Both count dark pixels by luma, which H.264 keeps
-far better than colour, inside a box the animator publishes (`mouth_box`, `eye_box`).
+They read only frames (no animator state), so they work the same on rendered frames and
+on frames decoded from an encoded stream. Openness counts dark pixels by luma, which H.264
+keeps far better than colour, inside a box the animator publishes (`mouth_box`, `eye_box`);
+strokes and seams compare a frame with the same frame before the mouth was drawn.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import av
 import cv2
 import numpy as np
+from skimage.color import deltaE_ciede2000, rgb2lab
 
 _DARK_LUMA = 100  # mouth interior, tongue, iris, lashes; skin, lips and teeth are brighter
 _EYES_CLOSED_BELOW = 0.07  # dark share of the eye box: open ~0.17, half-shut ~0.085, shut ~0.045
@@ -77,3 +79,34 @@ def stroke_contrast(
         return cv2.morphologyEx(luma, cv2.MORPH_BLACKHAT, kernel)
 
     return float(np.percentile(black_hat(frame) - black_hat(base), 99))
+
+
+def seam_delta_e(
+    frame: np.ndarray, base: np.ndarray, weight: np.ndarray, sectors: int = 16
+) -> float:
+    """The colour step across a blend's soft edge that the untouched `base` does not have.
+
+    Around the blend (`weight`, 0..1 over the frame), in each of `sectors` angular sectors,
+    the mean colour of a band just inside the edge (weight 0.85..0.97) is compared with a
+    band just outside it (0.03..0.15) by CIEDE2000; the same is done on `base`, so the
+    face's own shading across those bands does not count. Returns the mean excess over
+    sectors (0 = no seam; about 2.3 is a just-noticeable difference).
+    """
+    inside = (weight > 0.85) & (weight < 0.97)
+    outside = (weight > 0.03) & (weight < 0.15)
+    ys, xs = np.nonzero(weight > 0.5)
+    rows, cols = np.mgrid[: weight.shape[0], : weight.shape[1]]
+    angle = np.arctan2(rows - ys.mean(), cols - xs.mean())
+    sector = ((angle + np.pi) / (2 * np.pi) * sectors).astype(int) % sectors
+    excess = []
+    for s in range(sectors):
+        here_in, here_out = inside & (sector == s), outside & (sector == s)
+        if here_in.sum() < 4 or here_out.sum() < 4:
+            continue
+        steps = []
+        for image in (frame, base):
+            means = np.stack([image[here_in].mean(axis=0), image[here_out].mean(axis=0)])
+            lab = rgb2lab((means / 255.0)[None])[0]
+            steps.append(float(deltaE_ciede2000(lab[0], lab[1])))
+        excess.append(max(0.0, steps[0] - steps[1]))
+    return float(np.mean(excess))

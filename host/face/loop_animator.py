@@ -138,29 +138,39 @@ class LoopAnimator(PosedAnimator):
 
     def _render(self, frame_index: int, pose: MouthPose | None) -> np.ndarray:
         if self.bank is None:
-            return self._frame(frame_index, pose, None)
+            return self._warped(frame_index, pose)
         k = frame_index % self.frames
-        return self._frame(frame_index, None, self.bank.rest if self._open[k] else None)
+        return self.frame(frame_index, self.bank.rest if self._open[k] else None)
 
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         if self.bank is None:
             yield from super().speak(poses, start_frame)
             return
         for i, mouth in enumerate(self.bank.choose(poses)):
-            yield self._frame(start_frame + i, None, mouth)
+            yield self.frame(start_frame + i, mouth)
 
-    def _frame(self, frame_index: int, pose: MouthPose | None, mouth: int | None) -> np.ndarray:
-        """The loop frame at this position, blinking, with the mouth warped to `pose` or
-        replaced by kept mouth `mouth` (both None: the loop's own)."""
-        k = frame_index % self.frames
-        base = self._reader.frame(k)
+    def _warped(self, frame_index: int, pose: MouthPose | None) -> np.ndarray:
+        base = self._reader.frame(frame_index % self.frames)
         frame = base.copy()
         closure = eyelid_closure(frame_index, self.fps, self.seed)
         if closure > 0 or pose is not None:
             animate(frame, base, self.rig(frame_index), pose, closure)
-        if mouth is not None and self.bank is not None:
-            self.bank.paste(frame, mouth, self._placements[k])
         return frame
+
+    def frame(self, frame_index: int, mouth: int | None) -> np.ndarray:
+        """The loop frame at this position, blinking, wearing kept mouth `mouth` (None: the
+        loop's own)."""
+        frame = self._warped(frame_index, None)
+        if mouth is not None and self.bank is not None:
+            self.bank.paste(frame, mouth, self._placements[frame_index % self.frames])
+        return frame
+
+    def mouth_weight(self, frame_index: int) -> np.ndarray:
+        """Where a kept mouth is blended in at this position (0..1 per pixel; for measures)."""
+        if self.bank is None:
+            return np.zeros((self.height, self.width), np.float32)
+        k = frame_index % self.frames
+        return self.bank.footprint(self._placements[k], (self.height, self.width))
 
     def close(self) -> None:
         self._reader.close()

@@ -221,28 +221,45 @@ class MouthBank:
         """The 2x3 map from the canonical crop onto a frame whose face has these landmarks."""
         return _similarity(self.template, np.asarray(points)[list(RIGID), :2])
 
-    def paste(self, frame: np.ndarray, mouth: int, placement: np.ndarray) -> None:
-        """Blend kept mouth `mouth` into `frame` (in place) where `placement` puts it."""
-        height, width = frame.shape[:2]
+    def _region(
+        self, placement: np.ndarray, shape: tuple[int, ...]
+    ) -> tuple[slice, slice, np.ndarray, tuple[int, int]] | None:
+        """The frame rows and columns the placed crop covers, its map into them, their size."""
+        height, width = shape[:2]
         corners = _apply(placement, np.array([[0, 0], [CROP_W, 0], [0, CROP_H], [CROP_W, CROP_H]]))
         x0, y0 = np.floor(corners.min(axis=0)).astype(int)
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
         if x1 <= x0 or y1 <= y0:
-            return
+            return None
         local = placement.copy()
         local[:, 2] -= (x0, y0)
-        size = (x1 - x0, y1 - y0)
-        crop = cv2.warpAffine(self.crops[mouth], local, size, flags=cv2.INTER_LINEAR)
+        return slice(y0, y1), slice(x0, x1), local, (x1 - x0, y1 - y0)
+
+    def footprint(self, placement: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The blend's weight (0..1) over a whole frame of this shape: where mouths go."""
+        weight = np.zeros(shape[:2], np.float32)
+        region = self._region(placement, shape)
+        if region is not None:
+            rows, cols, local, size = region
+            weight[rows, cols] = cv2.warpAffine(self.mask, local, size, flags=cv2.INTER_LINEAR)
+        return weight
+
+    def paste(self, frame: np.ndarray, mouth: int, placement: np.ndarray) -> None:
+        """Blend kept mouth `mouth` into `frame` (in place) where `placement` puts it."""
+        region = self._region(placement, frame.shape)
+        if region is None:
+            return
+        rows, cols, local, size = region
+        pasted = cv2.warpAffine(self.crops[mouth], local, size, flags=cv2.INTER_LINEAR)
         alpha = cv2.warpAffine(self.mask, local, size, flags=cv2.INTER_LINEAR)
-        roi = frame[y0:y1, x0:x1]
+        roi = frame[rows, cols]
         target = roi.astype(np.float32)
-        pasted = crop.astype(np.float32)
+        crop = pasted.astype(np.float32)
         ring = (alpha > _RING[0]) & (alpha < _RING[1])
         if ring.any():
-            pasted += (target[ring] - pasted[ring]).mean(axis=0)
-        a = alpha[..., None]
-        roi[:] = np.clip(target + a * (pasted - target), 0, 255).astype(np.uint8)
+            crop += (target[ring] - crop[ring]).mean(axis=0)
+        roi[:] = np.clip(target + alpha[..., None] * (crop - target), 0, 255).astype(np.uint8)
 
 
 def build_bank(
