@@ -13,7 +13,7 @@ import io
 import av
 import cv2
 import numpy as np
-from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.color import rgb2lab
 
 _DARK_LUMA = 100  # mouth interior, tongue, iris, lashes; skin, lips and teeth are brighter
 _EYES_CLOSED_BELOW = 0.07  # dark share of the eye box: open ~0.17, half-shut ~0.085, shut ~0.045
@@ -87,10 +87,10 @@ def seam_delta_e(
     """The colour step across a blend's soft edge that the untouched `base` does not have.
 
     Around the blend (`weight`, 0..1 over the frame), in each of `sectors` angular sectors,
-    the mean colour of a band just inside the edge (weight 0.85..0.97) is compared with a
-    band just outside it (0.03..0.15) by CIEDE2000; the same is done on `base`, so the
-    face's own shading across those bands does not count. Returns the mean excess over
-    sectors (0 = no seam; about 2.3 is a just-noticeable difference).
+    the mean Lab colour of a band just inside the edge (weight 0.85..0.97) minus that of a
+    band just outside it (0.03..0.15) is the step across the edge; the same step on `base`
+    is the face's own shading there. Returns the mean over sectors of the CIE76 distance
+    between the two steps (0 = no seam; about 2.3 is a just-noticeable difference).
     """
     inside = (weight > 0.85) & (weight < 0.97)
     outside = (weight > 0.03) & (weight < 0.15)
@@ -107,6 +107,6 @@ def seam_delta_e(
         for image in (frame, base):
             means = np.stack([image[here_in].mean(axis=0), image[here_out].mean(axis=0)])
             lab = rgb2lab((means / 255.0)[None])[0]
-            steps.append(float(deltaE_ciede2000(lab[0], lab[1])))
-        excess.append(max(0.0, steps[0] - steps[1]))
+            steps.append(lab[0] - lab[1])
+        excess.append(float(np.linalg.norm(steps[0] - steps[1])))
     return float(np.mean(excess))

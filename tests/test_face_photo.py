@@ -20,10 +20,11 @@ from host.face.landmarks import (
 )
 from host.face.mouth import mouth_track
 from host.face.photo import PhotoAnimator
-from tests.face_metrics import h264_round_trip
+from tests.face_metrics import h264_round_trip, stroke_contrast
 from tests.test_face import FPS, RATE, _lagged_corr, _rms, _speech_like
 
 _INTERIOR_LUMA = 70  # the painted mouth is darker than lips, skin, teeth and shadows here
+_STROKE_BOUND = 55  # luma levels of black-hat rise; the outlined fill this replaced reached 134
 _IRIS_LUMA = 60  # iris and pupil; the eyelid skin that covers them in a blink is brighter
 
 
@@ -107,6 +108,25 @@ def test_lip_shapes_change_the_mouth_width(animator: PhotoAnimator) -> None:
     assert dark_columns("round") < dark_columns("open") < dark_columns("wide")
     closed = next(animator.speak([MouthPose(1.0, "closed")], 0))
     assert _dark_share(closed, animator.mouth_box) < 0.02
+
+
+@pytest.mark.parametrize("shape", ["open", "wide", "round", "teeth"])
+def test_the_photo_mouth_has_no_drawn_outline(animator: PhotoAnimator, shape: str) -> None:
+    """No thin dark line along the lips at any opening: a barely parted mouth is a shadow, a
+    wide one a soft-edged interior (a flat fill with a hard edge reads as a drawn stroke:
+    up to 130 luma levels on this photo)."""
+    rest = animator.idle(0)
+    line = 0.06 * animator.rig.mouth.width  # thicker than a drawn stroke, thinner than a mouth
+    contrast = [
+        stroke_contrast(
+            next(animator.speak([MouthPose(level, shape)], 0)),  # type: ignore[arg-type]
+            rest,
+            animator.rig.mouth.patch.rect,
+            line,
+        )
+        for level in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
+    ]
+    assert max(contrast) < _STROKE_BOUND, contrast
 
 
 def test_decoded_mouth_opening_follows_the_audio_envelope(

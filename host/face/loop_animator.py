@@ -24,8 +24,8 @@ from host.face.base import MouthPose, PosedAnimator
 from host.face.blinks import eyelid_closure
 from host.face.landmarks import Face, FaceError
 from host.face.loop import LoopInfo, load_info
-from host.face.mouth_bank import BANK, MouthBank
-from host.face.mouth_warp import FaceRig, animate, build_rig
+from host.face.mouth_bank import BANK, MouthBank, lip_gap_px
+from host.face.mouth_warp import JAW_OPEN, FaceRig, animate, build_rig, move_jaw
 
 # The program-size copy is decoded live, so it trades the master's losslessness for speed
 # (lossless 720x1280 decodes at about 40 fps on one core); 10 keeps the seam's noise faint.
@@ -127,6 +127,7 @@ class LoopAnimator(PosedAnimator):
         if self.bank is not None:
             self._placements = [self.bank.placement(p) for p in self._points]
             self._open = self.bank.norms.features(self._points)[:, 0] > _OPEN_AT_REST
+            self._gaps = lip_gap_px(self._points)
 
     def face(self, frame_index: int) -> Face:
         """The landmarks at this program position, in program pixels."""
@@ -157,12 +158,23 @@ class LoopAnimator(PosedAnimator):
             animate(frame, base, self.rig(frame_index), pose, closure)
         return frame
 
-    def frame(self, frame_index: int, mouth: int | None) -> np.ndarray:
+    def frame(self, frame_index: int, mouth: int | None, *, blend: bool = True) -> np.ndarray:
         """The loop frame at this position, blinking, wearing kept mouth `mouth` (None: the
-        loop's own)."""
-        frame = self._warped(frame_index, None)
-        if mouth is not None and self.bank is not None:
-            self.bank.paste(frame, mouth, self._placements[frame_index % self.frames])
+        loop's own). The jaw is first moved to where the kept mouth's lower lip is, so the
+        chin under it agrees with the mouth; `blend=False` stops there (what the mouth is
+        blended into, for measuring the seam)."""
+        if mouth is None or self.bank is None:
+            return self._warped(frame_index, None)
+        k = frame_index % self.frames
+        base = self._reader.frame(k)
+        frame = base.copy()
+        rig = self.rig(frame_index)
+        animate(frame, base, rig, None, eyelid_closure(frame_index, self.fps, self.seed))
+        placement = self._placements[k]
+        drop = self.bank.gap(mouth, placement) - float(self._gaps[k])
+        move_jaw(frame, base, rig, drop / (JAW_OPEN * rig.mouth.width))
+        if blend:
+            self.bank.paste(frame, mouth, placement)
         return frame
 
     def mouth_weight(self, frame_index: int) -> np.ndarray:

@@ -40,13 +40,14 @@ CROP_W, CROP_H = 2 * MOUTH_PX, 2 * MOUTH_PX  # canonical crop, mouth centre at (
 _TOP = 0.8 * MOUTH_PX
 RIGID = (1, 2, 4, 5, 6, 98, 327, 168, 133, 362)  # nose and inner eye corners: still in speech
 _GAP_PAIRS = tuple(zip(LIPS_INNER_UPPER[3:8], LIPS_INNER_LOWER[3:8], strict=True))
+_NOSE_BASE = (2, 98, 327)  # subnasale and the nose wings
 _MOUTH_CORNERS = (61, 291)
 _EYE_CORNERS = (33, 263)
 _SPREAD_WEIGHT = 0.5  # lip width counts half as much as the opening when choosing a mouth
 HYSTERESIS = 0.02  # keep the previous mouth while it is this close to the nearest (squared)
-_MARGIN = 0.14  # the mask reaches this far past every kept lip outline (mouth widths)
+_MARGIN = 0.16  # the mask reaches this far past every kept lip outline (mouth widths)
 _FEATHER = 0.07  # ... and fades out over this (Gaussian sigma, mouth widths)
-_RING = (0.05, 0.6)  # mask values where the frame's colour is read to match the crop
+_RING = (0.1, 0.9)  # mask values where the frame's colour is read to match the crop
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,19 @@ class Norms:
         return np.stack([opening, spread], axis=1).astype(np.float32)
 
 
+def lip_gap_px(points: np.ndarray) -> np.ndarray:
+    """How far the lips part in the middle of the mouth, in the points' own pixels (n,)."""
+    xy = np.asarray(points, np.float32)[:, :, :2]
+    upper = xy[:, [u for u, _ in _GAP_PAIRS]]
+    lower = xy[:, [v for _, v in _GAP_PAIRS]]
+    return np.linalg.norm(lower - upper, axis=2).mean(axis=1)
+
+
 def raw_geometry(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(lip gap, mouth width) of each face in `points` (n, 478, 2+), in inter-eye widths."""
     xy = np.asarray(points, np.float32)[:, :, :2]
     eyes = np.linalg.norm(xy[:, _EYE_CORNERS[0]] - xy[:, _EYE_CORNERS[1]], axis=1)
-    upper = xy[:, [u for u, _ in _GAP_PAIRS]]
-    lower = xy[:, [v for _, v in _GAP_PAIRS]]
-    gap = np.linalg.norm(lower - upper, axis=2).mean(axis=1) / eyes
+    gap = lip_gap_px(xy) / eyes
     width = np.linalg.norm(xy[:, _MOUTH_CORNERS[0]] - xy[:, _MOUTH_CORNERS[1]], axis=1) / eyes
     return gap, width
 
@@ -135,23 +142,24 @@ def _apply(affine: np.ndarray, xy: np.ndarray) -> np.ndarray:
 
 
 def _mask(lips: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """One soft mask over every kept lip outline and its margin, below the nose."""
-    hull = cv2.convexHull(lips.reshape(-1, 2).astype(np.float32)).astype(np.int32)
+    """One soft mask over every kept lip outline and the base of the nose, with a margin.
+
+    Its upper edge lies on the nose, where every crop matches the frame best (the crops are
+    aligned on it), rather than on the skin above the lip, which speech stretches.
+    """
+    nose = template[[RIGID.index(i) for i in _NOSE_BASE]]
+    outline = np.concatenate([lips.reshape(-1, 2), nose]).astype(np.float32)
+    hull = cv2.convexHull(outline).astype(np.int32)
     hard = np.zeros((CROP_H, CROP_W), np.uint8)
     cv2.fillConvexPoly(hard, hull, (255,))
     grow = round(2 * _MARGIN * MOUTH_PX) | 1
-    hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
-    soft = cv2.GaussianBlur(hard.astype(np.float32) / 255, (0, 0), _FEATHER * MOUTH_PX)
-    nose_y = float(template[RIGID.index(2), 1])  # subnasale: the mask fades out above the lip
-    lip_top = float(lips[:, :, 1].min())
-    rows = np.arange(CROP_H, dtype=np.float32)
-    fade = np.clip((rows - nose_y) / max(lip_top - nose_y, 1.0), 0.0, 1.0)
-    soft *= (fade * fade * (3 - 2 * fade))[:, None]
+    grown = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    soft = cv2.GaussianBlur(grown.astype(np.float32) / 255, (0, 0), _FEATHER * MOUTH_PX)
     edge = round(_FEATHER * MOUTH_PX)  # nothing at the crop's own border
-    border = np.zeros_like(soft)
+    border = np.zeros((CROP_H, CROP_W), np.float32)
     border[edge:-edge, edge:-edge] = 1.0
-    soft *= cv2.GaussianBlur(border, (0, 0), edge / 2)
-    return soft.astype(np.float32)
+    inside = cv2.GaussianBlur(border, (0, 0), edge / 2)
+    return np.asarray(soft * inside, np.float32)
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,7 @@ class MouthBank:
 
     crops: np.ndarray  # (k, CROP_H, CROP_W, 3) uint8, canonical frame
     features: np.ndarray  # (k, 2) float32: opening 0..1, spread -1..1 (`Norms.features`)
+    gaps: np.ndarray  # (k,) float32: how far the lips part in each crop, canonical pixels
     template: np.ndarray  # (len(RIGID), 2) the canonical rigid points
     mask: np.ndarray  # (CROP_H, CROP_W) float32 0..1
     norms: Norms
@@ -175,6 +184,7 @@ class MouthBank:
             path,
             crops=self.crops,
             features=self.features,
+            gaps=self.gaps,
             template=self.template,
             mask=self.mask,
             norms=np.array([n.gap_lo, n.gap_hi, n.width_lo, n.width_rest, n.width_hi]),
@@ -189,6 +199,7 @@ class MouthBank:
             return MouthBank(
                 crops=data["crops"],
                 features=data["features"],
+                gaps=data["gaps"],
                 template=data["template"],
                 mask=data["mask"],
                 norms=Norms(*(float(v) for v in data["norms"])),
@@ -245,6 +256,10 @@ class MouthBank:
             weight[rows, cols] = cv2.warpAffine(self.mask, local, size, flags=cv2.INTER_LINEAR)
         return weight
 
+    def gap(self, mouth: int, placement: np.ndarray) -> float:
+        """How far the lips part in kept mouth `mouth` once placed, in frame pixels."""
+        return float(self.gaps[mouth] * np.sqrt(abs(np.linalg.det(placement[:, :2]))))
+
     def paste(self, frame: np.ndarray, mouth: int, placement: np.ndarray) -> None:
         """Blend kept mouth `mouth` into `frame` (in place) where `placement` puts it."""
         region = self._region(placement, frame.shape)
@@ -280,6 +295,7 @@ def build_bank(
     wanted = {usable[j]: slot for slot, j in enumerate(kept)}
     crops = np.zeros((len(kept), CROP_H, CROP_W, 3), np.uint8)
     lips = np.zeros((len(kept), len(LIPS_OUTER), 2), np.float32)
+    gaps = np.zeros(len(kept), np.float32)
     for k, frame in enumerate(frames):
         slot = wanted.get(k)
         if slot is None:
@@ -290,6 +306,7 @@ def build_bank(
             frame, to_crop, (CROP_W, CROP_H), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
         )
         lips[slot] = _apply(to_crop, face[list(LIPS_OUTER), :2])
+        gaps[slot] = lip_gap_px(_apply(to_crop, face[:, :2])[None])[0]
         if k >= max(wanted):
             break
-    return MouthBank(crops, features[kept], template, _mask(lips, template), norms)
+    return MouthBank(crops, features[kept], gaps, template, _mask(lips, template), norms)

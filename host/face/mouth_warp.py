@@ -253,7 +253,7 @@ def _shade_interior(frame: np.ndarray, rig: MouthRig, opening: float, spread: fl
     cv2.fillPoly(
         mask, [np.round((polygon - (x, y)) * 4).astype(np.int32)], (255,), cv2.LINE_AA, shift=2
     )
-    alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), soften)
+    edge: np.ndarray = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), soften)
     cols = np.arange(w, dtype=np.float32) + x
     lip_y = np.interp(cols, xs, rig.hinge[:, 1])
     gap = np.interp(cols, xs, drop)
@@ -267,7 +267,7 @@ def _shade_interior(frame: np.ndarray, rig: MouthRig, opening: float, spread: fl
         + (_SHADE_BOTTOM - _SHADE_DEEP) * lower**2
     )
     thin = np.clip(gap / (_THIN_GAP * rig.width), 0.0, 1.0)
-    alpha *= (thin * thin * (3 - 2 * thin))[None, :]
+    alpha = edge * (thin * thin * (3 - 2 * thin))[None, :]
     roi = frame[y : y + h, x : x + w].astype(np.float32)
     if rig.draw_teeth:
         band = np.minimum(0.3 * gap, 0.07 * rig.width)
@@ -296,8 +296,16 @@ def animate(
     opening, spread = pose_strengths(pose)
     if opening <= 0 and spread == 0:
         return
+    move_jaw(frame, base, rig, opening, spread)
+    if opening > 0:
+        _shade_interior(frame, rig.mouth, opening, spread)
+
+
+def move_jaw(
+    frame: np.ndarray, base: np.ndarray, rig: FaceRig, opening: float, spread: float = 0.0
+) -> None:
+    """Write the mouth region of `base` with the jaw dropped by `opening` (negative: raised)
+    and the lips spread into `frame`, leaving the gap as the warp made it."""
     patch = rig.mouth.patch
     x, y, w, h = patch.rect
     frame[y : y + h, x : x + w] = patch.warp(base, spread, opening)
-    if opening > 0:
-        _shade_interior(frame, rig.mouth, opening, spread)
