@@ -8,15 +8,20 @@ choice and the blend are the real code, only the mouths in the clip are warped o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from host.config import Settings
+from host.db.migrate import migrated_engine
+from host.face.avatars import create_avatar
 from host.face.base import MouthPose
 from host.face.loop import build_loop
 from host.face.loop_animator import LoopAnimator
 from host.face.mouth import mouth_track
 from host.face.mouth_bank import BANK, MouthBank
+from host.face.wear import build_animator
 from tests.face_metrics import mouth_openness, seam_delta_e
 from tests.talking_clip import talking_clip
 from tests.test_face import FPS, RATE, _lagged_corr, _rms, _speech_like
@@ -120,3 +125,23 @@ def test_idle_frames_wear_a_closed_mouth_where_the_loop_was_talking(
     )
     rest = animator.frame(talking, bank.rest)
     assert np.array_equal(animator.idle(talking), rest)
+
+
+@pytest.mark.slow
+def test_a_loop_avatar_made_from_talking_video_is_worn_with_its_own_mouths(
+    settings: Settings, tmp_path: Path
+) -> None:
+    media = talking_clip(tmp_path / "lily.mp4", seconds=4.0)
+    engine = migrated_engine(settings.database_url)
+    try:
+        avatar = create_avatar(settings, engine, media, "lily", "Lily agreed", kind="loop")
+    finally:
+        engine.dispose()
+    assert (avatar.folder / BANK).is_file()
+    wearing = settings.model_copy(update={"avatar": "lily", "width": 360, "height": 640})
+    anim = build_animator(wearing)
+    assert isinstance(anim, LoopAnimator) and anim.bank is not None
+    frames = list(anim.speak([MouthPose(0.0, "rest"), MouthPose(1.0, "open")], 5))
+    box = _mouth_box(anim, 6)
+    assert mouth_openness(frames[1], box) > mouth_openness(frames[0], box) + 0.05
+    anim.close()
