@@ -110,3 +110,25 @@ def seam_delta_e(
             steps.append(lab[0] - lab[1])
         excess.append(float(np.linalg.norm(steps[0] - steps[1])))
     return float(np.mean(excess))
+
+
+def look_book_page(
+    frame: np.ndarray, close_ups: list[tuple[np.ndarray, str]], box: tuple[int, int, int, int]
+) -> np.ndarray:
+    """A program frame with labelled close-ups of one region (`box`) stacked beside it."""
+    height = frame.shape[0]
+    x, y, w, h = box
+    side = height // len(close_ups)
+    width = round(side * w / h)
+    column = []
+    for picture, label in close_ups:
+        tile = cv2.resize(
+            np.ascontiguousarray(picture[y : y + h, x : x + w]),
+            (width, side),
+            interpolation=cv2.INTER_CUBIC,
+        )
+        cv2.putText(tile, label, (12, side - 16), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+        column.append(tile)
+    stacked = np.concatenate(column)
+    pad = np.zeros((height - stacked.shape[0], width, 3), np.uint8)
+    return np.concatenate([frame, np.concatenate([stacked, pad])], axis=1)
