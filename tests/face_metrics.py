@@ -127,7 +127,11 @@ def look_book_page(
             (width, side),
             interpolation=cv2.INTER_CUBIC,
         )
-        cv2.putText(tile, label, (12, side - 16), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+        scale = side / 420
+        at = (round(30 * scale), side - round(40 * scale))
+        cv2.putText(
+            tile, label, at, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1 + (scale > 0.6)
+        )
         column.append(tile)
     stacked = np.concatenate(column)
     pad = np.zeros((height - stacked.shape[0], width, 3), np.uint8)

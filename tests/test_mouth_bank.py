@@ -7,9 +7,11 @@ choice and the blend are the real code, only the mouths in the clip are warped o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -22,10 +24,12 @@ from host.face.loop_animator import LoopAnimator
 from host.face.mouth import mouth_track
 from host.face.mouth_bank import BANK, MouthBank
 from host.face.wear import build_animator
-from tests.face_metrics import mouth_openness, seam_delta_e
+from tests.conftest import REPO_ROOT
+from tests.face_metrics import look_book_page, mouth_openness, seam_delta_e
 from tests.talking_clip import talking_clip
 from tests.test_face import FPS, RATE, _lagged_corr, _rms, _speech_like
 
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 SEAM_BOUND = (
     2.5  # colour step across the blend's edge (CIE76) beyond the face's own; 2.3 is just noticeable
 )
@@ -125,6 +129,25 @@ def test_idle_frames_wear_a_closed_mouth_where_the_loop_was_talking(
     )
     rest = animator.frame(talking, bank.rest)
     assert np.array_equal(animator.idle(talking), rest)
+
+
+def test_a_loop_avatar_mid_word_is_photographed_for_the_look_book(
+    animator: LoopAnimator, bank: MouthBank
+) -> None:
+    """A loop frame wearing kept mouths, with close-ups of rest, mid-word, round and wide;
+    SAVE_SCREENSHOTS=1 refreshes docs/screenshots/loop-avatar-mid-word.png."""
+    poses = [MouthPose(0.0, "rest"), MouthPose(0.6, "open"), MouthPose(0.9, "round")]
+    k = 30
+    frames = [next(animator.speak([pose], k)) for pose in [*poses, MouthPose(0.9, "wide")]]
+    box = _mouth_box(animator, k)
+    x, y, w, h = box
+    grown = (x - w // 4, y - h // 4, w + w // 2, h + h // 2)
+    labels = ["at rest", "mid-word", "round (oo)", "wide (ee)"]
+    shot = look_book_page(frames[1], list(zip(frames, labels, strict=True)), grown)
+    assert len(set(bank.choose(poses))) == 3
+    if os.environ.get("SAVE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(SCREENSHOTS / "loop-avatar-mid-word.png"), shot[..., ::-1])
 
 
 @pytest.mark.slow

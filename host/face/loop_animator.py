@@ -30,7 +30,7 @@ from host.face.mouth_warp import JAW_OPEN, FaceRig, animate, build_rig, move_jaw
 # The program-size copy is decoded live, so it trades the master's losslessness for speed
 # (lossless 720x1280 decodes at about 40 fps on one core); 10 keeps the seam's noise faint.
 PROGRAM_CRF = 10
-_OPEN_AT_REST = 0.2  # a loop frame whose own lips part more (of the range) gets a closed mouth
+_OPEN_AT_REST = 0.08  # a loop frame whose own lips part more (of the range) gets a closed mouth
 FACE_CENTRE_Y = 0.36  # where the face centre sits in the program frame, in heights, if it can
 
 
