@@ -14,10 +14,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from host.commands.avatar import avatar_app
 from host.config import Settings
-from host.db.migrate import migrated_engine
-from host.face.avatars import create_avatar
 from host.face.base import MouthPose
 from host.face.loop import build_loop
 from host.face.loop_animator import LoopAnimator
@@ -152,15 +152,15 @@ def test_a_loop_avatar_mid_word_is_photographed_for_the_look_book(
 
 @pytest.mark.slow
 def test_a_loop_avatar_made_from_talking_video_is_worn_with_its_own_mouths(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the CLI reads .env from where it runs: never the developer's
     media = talking_clip(tmp_path / "lily.mp4", seconds=4.0)
-    engine = migrated_engine(settings.database_url)
-    try:
-        avatar = create_avatar(settings, engine, media, "lily", "Lily agreed", kind="loop")
-    finally:
-        engine.dispose()
-    assert (avatar.folder / BANK).is_file()
+    env = {"VAR_DIR": str(settings.var_dir), "DATABASE_URL": settings.database_url}
+    args = ["create", "--from-media", str(media), "--name", "lily", "--kind", "loop"]
+    made = CliRunner().invoke(avatar_app, [*args, "--consent", "Lily agreed"], env=env)
+    assert made.exit_code == 0, made.output
+    assert "real mouths kept from the video" in made.output
     wearing = settings.model_copy(update={"avatar": "lily", "width": 360, "height": 640})
     anim = build_animator(wearing)
     assert isinstance(anim, LoopAnimator) and anim.bank is not None
