@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import time
 from collections.abc import Callable
 from functools import partial
 
 import cv2
 import numpy as np
-from machine import describe
+from machine import pin_to_one_core
 
 from host.face.avatar_art import LOOKS
 from host.face.base import Animator
@@ -84,11 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="program seconds per case")
     args = parser.parse_args()
-    cv2.setNumThreads(1)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {describe()}; pinned to 1 core; load average {load} before the run")
+    print(pin_to_one_core())
     animators: list[tuple[str, Callable[[int, int], Animator]]] = [
         *((f"built-in ({look})", partial(IllustratedAnimator, look=look)) for look in LOOKS),
         ("photo", _photo_animator()),

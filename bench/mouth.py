@@ -19,7 +19,6 @@ person talking can be had here), then prints, on one core:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import cv2
 import numpy as np
-from machine import describe
+from machine import pin_to_one_core
 
 from host.face.base import MouthPose
 from host.face.loop import _frames, _track, build_loop
@@ -96,11 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of talking footage")
     args = parser.parse_args()
-    cv2.setNumThreads(1)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {describe()}; pinned to 1 core; load average {load} before the run")
+    print(pin_to_one_core())
     folder = Path(tempfile.mkdtemp(prefix="bench-mouth-"))
     media = talking_clip(folder / "talk.mp4", seconds=args.seconds, size=(720, 960), zoom=2.2)
     build_loop(media, folder / "avatar", seconds=min(8.0, args.seconds - 1.0))
