@@ -14,7 +14,7 @@ the crop is warped onto the frame, shifted to the frame's colour in the blend's 
 and feathered in under one mask shared by every crop, so the seam stays where it was
 when the mouth changes. A paste costs two small warps (crop and mask) and a blend, about a
 millisecond at 720x1280, so nothing is precomputed per loop frame. Poisson blending was
-measured and not kept (`bench/mouth.py`: a larger step at the edge, twenty times slower).
+measured and not kept (`bench/mouth.py`: a larger step at the edge, sixteen times slower).
 """
 
 from __future__ import annotations
