@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import time
 from collections.abc import Callable
 from functools import partial
 
 import cv2
 import numpy as np
-from machine import describe
+from machine import pin_to_one_core
 
 from host.face.avatar_art import LOOKS
 from host.face.base import Animator
@@ -89,11 +88,7 @@ def main() -> None:
         "--only", choices=("built-in", "photo", "loop"), help="measure one kind of animator"
     )
     args = parser.parse_args()
-    cv2.setNumThreads(1)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {describe()}; pinned to 1 core; load average {load} before the run")
+    print(pin_to_one_core())
     kinds: dict[str, Callable[[], list[tuple[str, Callable[[int, int], Animator]]]]] = {
         "built-in": lambda: [
             (f"built-in ({look})", partial(IllustratedAnimator, look=look)) for look in LOOKS

@@ -18,3 +18,15 @@ def describe() -> str:
     return (
         f"{model}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     )
+
+
+def pin_to_one_core() -> str:
+    """Run this process (and OpenCV) on one core, as a stream's animator does; returns the
+    header line every single-core benchmark prints."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"machine: {describe()}; pinned to 1 core; load average {load} before the run"

@@ -17,6 +17,7 @@ from host.face.base import Animator, MouthPose
 from host.face.landmarks import FaceError
 from host.face.loop import LoopInfo, build_loop
 from host.face.loop_animator import LoopAnimator
+from host.face.mouth_bank import BANK
 from tests.face_metrics import mouth_openness
 
 FPS = 25
@@ -93,6 +94,16 @@ def test_a_second_build_reuses_the_cached_loop_without_the_face_mesh(
     anim = LoopAnimator(loop.video.parent, 200, 320, FPS)
     next(anim.speak([MouthPose(1.0)], 3))
     anim.close()
+
+
+def test_a_loop_whose_lips_never_move_keeps_no_mouths_and_is_warped(
+    loop: LoopInfo, animator: LoopAnimator
+) -> None:
+    assert not (loop.video.parent / BANK).exists()
+    assert animator.bank is None
+    idle, spoken = animator.idle(30), next(animator.speak([MouthPose(1.0)], 30))
+    box = animator.rig(30).mouth_box
+    assert mouth_openness(spoken, box) > mouth_openness(idle, box) + 0.1
 
 
 def test_a_video_without_a_face_is_refused(tmp_path: Path) -> None:

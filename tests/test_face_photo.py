@@ -4,7 +4,9 @@ from their pixels (after an H.264 round trip where the measure must survive one)
 from __future__ import annotations
 
 import itertools
+import os
 
+import cv2
 import numpy as np
 import pytest
 from skimage import data
@@ -20,10 +22,13 @@ from host.face.landmarks import (
 )
 from host.face.mouth import mouth_track
 from host.face.photo import PhotoAnimator
-from tests.face_metrics import h264_round_trip
+from tests.conftest import REPO_ROOT
+from tests.face_metrics import h264_round_trip, look_book_page, stroke_contrast
 from tests.test_face import FPS, RATE, _lagged_corr, _rms, _speech_like
 
 _INTERIOR_LUMA = 70  # the painted mouth is darker than lips, skin, teeth and shadows here
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+_STROKE_BOUND = 55  # luma levels of black-hat rise; the outlined fill this replaced reached 134
 _IRIS_LUMA = 60  # iris and pupil; the eyelid skin that covers them in a blink is brighter
 
 
@@ -107,6 +112,50 @@ def test_lip_shapes_change_the_mouth_width(animator: PhotoAnimator) -> None:
     assert dark_columns("round") < dark_columns("open") < dark_columns("wide")
     closed = next(animator.speak([MouthPose(1.0, "closed")], 0))
     assert _dark_share(closed, animator.mouth_box) < 0.02
+
+
+@pytest.mark.parametrize("shape", ["open", "wide", "round", "teeth"])
+def test_the_photo_mouth_has_no_drawn_outline(animator: PhotoAnimator, shape: str) -> None:
+    """No thin dark line along the lips at any opening: a barely parted mouth is a shadow, a
+    wide one a soft-edged interior (a flat fill with a hard edge reads as a drawn stroke:
+    up to 130 luma levels on this photo)."""
+    rest = animator.idle(0)
+    line = 0.06 * animator.rig.mouth.width  # thicker than a drawn stroke, thinner than a mouth
+    contrast = [
+        stroke_contrast(
+            next(animator.speak([MouthPose(level, shape)], 0)),  # type: ignore[arg-type]
+            rest,
+            animator.rig.mouth.patch.rect,
+            line,
+        )
+        for level in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
+    ]
+    assert max(contrast) < _STROKE_BOUND, contrast
+
+
+def test_a_photo_avatar_mid_word_is_photographed_for_the_look_book(
+    animator: PhotoAnimator,
+) -> None:
+    """The program frame mid-syllable, with close-ups of the mouth at rest, mid-word and wide
+    open beside it; SAVE_SCREENSHOTS=1 refreshes docs/screenshots/photo-avatar-mid-word.png."""
+    poses = mouth_track(_speech_like(), RATE, FPS)
+    k = min(range(len(poses)), key=lambda i: abs(poses[i].open - 0.6))
+    frame = next(animator.speak([poses[k]], k))
+    rest = animator.idle(k)
+    shot = look_book_page(
+        frame,
+        [
+            (rest, "at rest"),
+            (frame, "mid-word"),
+            (next(animator.speak([MouthPose(1.0, "open")], k)), "wide open"),
+        ],
+        animator.rig.mouth.patch.rect,
+    )
+    assert shot.shape[0] == frame.shape[0]
+    assert _dark_share(frame, animator.mouth_box) > _dark_share(rest, animator.mouth_box) + 0.05
+    if os.environ.get("SAVE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(SCREENSHOTS / "photo-avatar-mid-word.png"), shot[..., ::-1])
 
 
 def test_decoded_mouth_opening_follows_the_audio_envelope(

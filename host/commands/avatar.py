@@ -25,7 +25,11 @@ def avatar_create(
         str, typer.Option(help="consent record: who agreed to the cloning, when and how")
     ],
     kind: Annotated[
-        str, typer.Option(help="photo (one still) or loop (an idle video loop)")
+        str,
+        typer.Option(
+            help="photo (one still) or loop (an idle video loop; film it talking, so the"
+            " avatar speaks with the person's own mouth)"
+        ),
     ] = "photo",
     voice: Annotated[
         bool,
@@ -55,6 +59,8 @@ def avatar_create(
         f"avatar {m.name} ({m.kind}): face from {m.source_file}{at} → {avatar.folder}",
         highlight=False,
     )
+    if m.kind == "loop":
+        out.print(_mouths_line(avatar.folder), highlight=False)
     if voice:
         from host.voice.clone import create_voice
 
@@ -94,3 +100,13 @@ def avatar_list() -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _mouths_line(folder: Path) -> str:
+    """What the loop's mouth will be on air: the person's own, or a warp."""
+    from host.face.mouth_bank import BANK, MouthBank
+
+    bank = MouthBank.load(folder / BANK)
+    if bank is None:
+        return "the lips never part in this video: the mouth will be warped (film it talking)"
+    return f"{len(bank.crops)} real mouths kept from the video for speaking"

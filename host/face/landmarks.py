@@ -32,6 +32,9 @@ POINTS = 478  # 468 mesh points + 10 iris points (refined landmarks)
 # as in mediapipe: the subject's right eye is on the image's left.
 LIPS_INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LIPS_INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+# The outer lip outline, once round: lower lip left to right, then upper lip right to left.
+LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39,
+              40, 185)  # fmt: skip
 RIGHT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 RIGHT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
 LEFT_EYE_UPPER = (362, 398, 384, 385, 386, 387, 388, 466, 263)

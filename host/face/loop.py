@@ -1,12 +1,14 @@
 """An idle loop from a streamer's own video: the steadiest frontal stretch, made seamless.
 
 A loop avatar keeps the real person's small movements (breathing, sway, the light) under
-the warped mouth. The video is read twice: a first pass tracks the face mesh on every frame
+their own speaking mouth. The video is read twice: a first pass tracks the face mesh on every frame
 and keeps a thumbnail, to choose the window whose frames all show one frontal face and
 whose end looks most like its start; a second pass writes that window as the loop, with
 its last half second crossfaded into the frames before its start, so the cut from the last
 frame back to the first is an ordinary step of motion. Landmarks are stored per loop frame
-(`landmarks.npz`), so playing the loop never runs the face mesh.
+(`landmarks.npz`), so playing the loop never runs the face mesh. A third pass keeps the
+person's real mouths, from the whole video, beside it (`host.face.mouth_bank`,
+`mouths.npz`) when their lips move in it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from host.face.landmarks import (
     FaceError,
     FaceMesh,
 )
+from host.face.mouth_bank import BANK, build_bank
 
 LOOP_VIDEO = "loop.mp4"
 LANDMARKS = "landmarks.npz"
@@ -192,6 +195,9 @@ def build_loop(media: Path, out_dir: Path, *, seconds: float = 8.0) -> LoopInfo:
     out_dir.mkdir(parents=True, exist_ok=True)
     points = _write_loop(media, out_dir / LOOP_VIDEO, track, start, length, fade, fps)
     np.savez_compressed(out_dir / LANDMARKS, points=points)
+    bank = build_bank(_frames(media), track.points)
+    if bank is not None:
+        bank.save(out_dir / BANK)
     info = LoopInfo(
         video=out_dir / LOOP_VIDEO,
         landmarks=out_dir / LANDMARKS,

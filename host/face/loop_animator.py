@@ -3,13 +3,17 @@
 Frames are decoded in order from a copy of the loop at the program size (made once and kept
 next to the loop), so memory stays at one frame however long the loop is; the program asks
 for consecutive frames, and a jump or the wrap back to frame 0 seeks to the keyframe before
-it. The cached landmarks of each loop frame give that frame's warps
-(`host.face.mouth_warp`), built only for frames that speak or blink.
+it. The cached landmarks of each loop frame give that frame's eyelid warps
+(`host.face.mouth_warp`), built only for frames that blink, and where the person's real
+mouths go (`host.face.mouth_bank`): a speaking frame wears the kept mouth nearest its pose,
+an idle frame the most closed one wherever the loop's own mouth is open, so the host is
+silent between lines even when the loop was cut from talking footage. A loop whose video
+never opened its mouth has no kept mouths and is lip-synced by the warp a photo gets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import av
@@ -20,11 +24,13 @@ from host.face.base import MouthPose, PosedAnimator
 from host.face.blinks import eyelid_closure
 from host.face.landmarks import Face, FaceError
 from host.face.loop import LoopInfo, load_info
-from host.face.mouth_warp import FaceRig, animate, build_rig
+from host.face.mouth_bank import BANK, MouthBank, lip_gap_px
+from host.face.mouth_warp import JAW_OPEN, FaceRig, animate, build_rig, move_jaw
 
 # The program-size copy is decoded live, so it trades the master's losslessness for speed
 # (lossless 720x1280 decodes at about 40 fps on one core); 10 keeps the seam's noise faint.
 PROGRAM_CRF = 10
+_OPEN_AT_REST = 0.08  # a loop frame whose own lips part more (of the range) gets a closed mouth
 FACE_CENTRE_Y = 0.36  # where the face centre sits in the program frame, in heights, if it can
 
 
@@ -117,6 +123,11 @@ class LoopAnimator(PosedAnimator):
         )
         self._reader = _LoopReader(_program_copy(info, affine, width, height), info.fps)
         self.frames = info.frames
+        self.bank = MouthBank.load(loop_dir / BANK)
+        if self.bank is not None:
+            self._placements = [self.bank.placement(p) for p in self._points]
+            self._open = self.bank.norms.features(self._points)[:, 0] > _OPEN_AT_REST
+            self._gaps = lip_gap_px(self._points)
 
     def face(self, frame_index: int) -> Face:
         """The landmarks at this program position, in program pixels."""
@@ -127,12 +138,51 @@ class LoopAnimator(PosedAnimator):
         return build_rig(self.face(frame_index), (self.height, self.width, 3))
 
     def _render(self, frame_index: int, pose: MouthPose | None) -> np.ndarray:
+        if self.bank is None:
+            return self._warped(frame_index, pose)
+        k = frame_index % self.frames
+        return self.frame(frame_index, self.bank.rest if self._open[k] else None)
+
+    def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
+        if self.bank is None:
+            yield from super().speak(poses, start_frame)
+            return
+        for i, mouth in enumerate(self.bank.choose(poses)):
+            yield self.frame(start_frame + i, mouth)
+
+    def _warped(self, frame_index: int, pose: MouthPose | None) -> np.ndarray:
         base = self._reader.frame(frame_index % self.frames)
         frame = base.copy()
         closure = eyelid_closure(frame_index, self.fps, self.seed)
         if closure > 0 or pose is not None:
             animate(frame, base, self.rig(frame_index), pose, closure)
         return frame
+
+    def frame(self, frame_index: int, mouth: int | None, *, blend: bool = True) -> np.ndarray:
+        """The loop frame at this position, blinking, wearing kept mouth `mouth` (None: the
+        loop's own). The jaw is first moved to where the kept mouth's lower lip is, so the
+        chin under it agrees with the mouth; `blend=False` stops there (what the mouth is
+        blended into, for measuring the seam)."""
+        if mouth is None or self.bank is None:
+            return self._warped(frame_index, None)
+        k = frame_index % self.frames
+        base = self._reader.frame(k)
+        frame = base.copy()
+        rig = self.rig(frame_index)
+        animate(frame, base, rig, None, eyelid_closure(frame_index, self.fps, self.seed))
+        placement = self._placements[k]
+        drop = self.bank.gap(mouth, placement) - float(self._gaps[k])
+        move_jaw(frame, base, rig, drop / (JAW_OPEN * rig.mouth.width))
+        if blend:
+            self.bank.paste(frame, mouth, placement)
+        return frame
+
+    def mouth_weight(self, frame_index: int) -> np.ndarray:
+        """Where a kept mouth is blended in at this position (0..1 per pixel; for measures)."""
+        if self.bank is None:
+            return np.zeros((self.height, self.width), np.float32)
+        k = frame_index % self.frames
+        return self.bank.footprint(self._placements[k], (self.height, self.width))
 
     def close(self) -> None:
         self._reader.close()

@@ -2,14 +2,15 @@
 
 Everything that depends only on the face is computed once (`build_rig`): unit displacement
 fields over a small region around the mouth and each eye. A frame then costs two
-multiply-adds and one `cv2.remap` per region, plus a small polygon for the mouth interior,
-so a photo or a video frame is animated in well under a millisecond on one core.
+multiply-adds and one `cv2.remap` per region, plus a small shaded polygon for the mouth
+interior, so a photo or a video frame is animated in about a millisecond on one core.
 
 Warps are backward maps (out(p) = base(p - d(p))):
 - jaw: below the lower inner lip the face moves down by the opening, fading out under the
   chin and towards the cheeks; inside the mouth the move is a step at the lip line, and
-  the gap it opens is painted as the mouth interior (dark, with a hint of upper teeth when
-  the photo shows none), so nothing is stretched where it would show;
+  the gap it opens is shaded into the mouth interior (soft-edged, darkest mid-gap, with a
+  hint of upper teeth when the photo shows none; no drawn outline), so nothing is
+  stretched where it would show;
 - lips: spread (ee, s) or rounded (oo) by a horizontal scaling about the mouth centre
   under a smooth bump;
 - eyelids: the lid skin above each eye is stretched down over the eye opening, so a blink
@@ -51,8 +52,12 @@ _FULL_PULL = 0.45  # the jaw pulls fully within this many half-mouth-widths of t
 _CORNER_FALLOFF = 1.25  # ... and not at all past this many
 _NECK_FADE = 0.45  # the pull fades out over this many mouth widths below the chin
 _TEETH_BELOW_GAP = 0.05  # the photo shows no teeth when its lips part by less (mouth widths)
-_INTERIOR_TOP = np.array([96, 34, 38], np.float32)
-_INTERIOR_BOTTOM = np.array([30, 8, 12], np.float32)
+# The mouth interior is the gap's own pixels times a shade (by depth into the gap) and a tint.
+_SHADE_TOP, _SHADE_DEEP, _SHADE_BOTTOM = 0.5, 0.14, 0.3
+_DARKEST_AT = 0.55  # depth into the gap (0 = upper lip line, 1 = lower lip) of the darkest row
+_INTERIOR_TINT = np.array([1.0, 0.72, 0.74], np.float32)  # warm: tongue and gums, not ink
+_SOFT_EDGE = 0.012  # the interior's edge blur (Gaussian sigma, mouth widths)
+_THIN_GAP = 0.1  # a gap thinner than this (mouth widths) is only a shadow, fading to none
 _TEETH = np.array([228, 222, 212], np.float32)
 
 
@@ -226,34 +231,52 @@ def pose_strengths(pose: MouthPose) -> tuple[float, float]:
     return level * share, spread * min(1.0, 2 * level)
 
 
-def _paint_interior(frame: np.ndarray, rig: MouthRig, opening: float, spread: float) -> None:
-    """Fill the gap the jaw opened between the lips: dark mouth, a hint of upper teeth."""
+def _shade_interior(frame: np.ndarray, rig: MouthRig, opening: float, spread: float) -> None:
+    """Darken the gap the jaw opened between the lips into a mouth interior, without a line.
+
+    The gap holds the warp's copy of what lies above the lip line (teeth or lip), so it is
+    shaded, not painted: light under the upper teeth, darkest in the middle, a little
+    lighter again on the lower lip's inside. Its edge is soft, and a gap thinner than
+    `_THIN_GAP` is only a shadow, so a barely parted mouth never shows a drawn stroke.
+    """
     drop = opening * JAW_OPEN * rig.width * rig.hinge_pull
     xs = rig.centre_x + (rig.hinge[:, 0] - rig.centre_x) * (1 + spread * rig.hinge_bump)
     top = np.stack([xs, rig.hinge[:, 1]], axis=1)
     bottom = np.stack([xs, rig.hinge[:, 1] + drop], axis=1)
     polygon = np.concatenate([top, bottom[::-1]])
     height, width = frame.shape[:2]
-    (x0, y0), (x1, y1) = polygon.min(axis=0) - 1, polygon.max(axis=0) + 2
+    soften = max(0.7, _SOFT_EDGE * rig.width)
+    pad = 3 * soften
+    (x0, y0), (x1, y1) = polygon.min(axis=0) - pad, polygon.max(axis=0) + pad
     x, y, w, h = _clip_rect(float(x0), float(y0), float(x1), float(y1), (height, width))
     mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(
         mask, [np.round((polygon - (x, y)) * 4).astype(np.int32)], (255,), cv2.LINE_AA, shift=2
     )
-    gap = float(drop.max())
-    rows = np.arange(h, dtype=np.float32)[:, None] + y - float(rig.hinge[:, 1].min())
-    depth = np.clip(rows / max(gap, 1.0), 0.0, 1.0)
-    colour = _INTERIOR_TOP + (_INTERIOR_BOTTOM - _INTERIOR_TOP) * depth[..., None]
-    colour = np.broadcast_to(colour, (h, w, 3))
+    edge: np.ndarray = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), soften)
+    cols = np.arange(w, dtype=np.float32) + x
+    lip_y = np.interp(cols, xs, rig.hinge[:, 1])
+    gap = np.interp(cols, xs, drop)
+    rows = np.arange(h, dtype=np.float32)[:, None] + y
+    depth = np.clip((rows - lip_y) / np.maximum(gap, 1.0), 0.0, 1.0)
+    upper = np.clip(1 - depth / _DARKEST_AT, 0.0, 1.0)
+    lower = np.clip((depth - _DARKEST_AT) / (1 - _DARKEST_AT), 0.0, 1.0)
+    shade = (
+        _SHADE_DEEP
+        + (_SHADE_TOP - _SHADE_DEEP) * upper**2
+        + (_SHADE_BOTTOM - _SHADE_DEEP) * lower**2
+    )
+    thin = np.clip(gap / (_THIN_GAP * rig.width), 0.0, 1.0)
+    alpha = edge * (thin * thin * (3 - 2 * thin))[None, :]
+    roi = frame[y : y + h, x : x + w].astype(np.float32)
     if rig.draw_teeth:
-        band = min(0.3 * gap, 0.07 * rig.width)
-        cols = np.arange(w, dtype=np.float32) + x - rig.centre_x
-        across = np.clip(1.2 - 1.4 * np.abs(cols) / (rig.width / 2), 0.0, 1.0)
-        teeth = np.clip((band - rows) / 1.5, 0.0, 1.0) * across[None, :]
-        colour = colour + (_TEETH - colour) * teeth[..., None]
-    alpha = mask[..., None].astype(np.float32) / 255
-    roi = frame[y : y + h, x : x + w]
-    roi[:] = (roi * (1 - alpha) + colour * alpha).astype(np.uint8)
+        band = np.minimum(0.3 * gap, 0.07 * rig.width)
+        across = np.clip(1.2 - 1.4 * np.abs(cols - rig.centre_x) / (rig.width / 2), 0.0, 1.0)
+        teeth = np.clip((band - (rows - lip_y)) / 1.5, 0.0, 1.0) * across[None, :]
+        roi += (_TEETH - roi) * (teeth * alpha)[..., None]
+        shade = shade + (1 - shade) * teeth
+    factor = 1 - alpha[..., None] * (1 - shade[..., None] * _INTERIOR_TINT)
+    frame[y : y + h, x : x + w] = np.clip(roi * factor, 0, 255).astype(np.uint8)
 
 
 def animate(
@@ -273,8 +296,16 @@ def animate(
     opening, spread = pose_strengths(pose)
     if opening <= 0 and spread == 0:
         return
+    move_jaw(frame, base, rig, opening, spread)
+    if opening > 0:
+        _shade_interior(frame, rig.mouth, opening, spread)
+
+
+def move_jaw(
+    frame: np.ndarray, base: np.ndarray, rig: FaceRig, opening: float, spread: float = 0.0
+) -> None:
+    """Write the mouth region of `base` with the jaw dropped by `opening` (negative: raised)
+    and the lips spread into `frame`, leaving the gap as the warp made it."""
     patch = rig.mouth.patch
     x, y, w, h = patch.rect
     frame[y : y + h, x : x + w] = patch.warp(base, spread, opening)
-    if opening > 0:
-        _paint_interior(frame, rig.mouth, opening, spread)
