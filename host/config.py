@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from host.stream.platforms import Platform, orientation_of, orientations
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 OutputPreset = Literal["portrait", "landscape", "portrait-1080p", "landscape-1080p"]
@@ -121,6 +123,11 @@ class Settings(BaseSettings):
         description="output size preset: portrait, landscape, portrait-1080p, landscape-1080p"
         " (overrides WIDTH and HEIGHT)",
     )
+    platform: Platform = Field(
+        default="douyin",
+        description="where the stream is watched: douyin, kuaishou, taobao, bilibili, twitch,"
+        " youtube, or none (a recording); the layers keep clear of that app's own buttons",
+    )
     video_bitrate_1080p: int = Field(
         default=4_500_000, description="H.264 CBR bitrate for 1080p sizes, bits/s"
     )
@@ -178,6 +185,12 @@ class Settings(BaseSettings):
         """A preset names a whole output size, so WIDTH and HEIGHT cannot disagree with it."""
         if self.output_preset is not None:
             self.width, self.height = OUTPUT_SIZES[self.output_preset]
+        shape, shapes = orientation_of(self.width, self.height), orientations(self.platform)
+        if shape not in shapes:
+            raise ValueError(
+                f"PLATFORM={self.platform} has no {shape} live room: set OUTPUT_PRESET to"
+                f" {' or '.join(shapes)}, or another PLATFORM"
+            )
         return self
 
     @property

@@ -123,10 +123,12 @@ def render_card(card: CardText, layout: Layout) -> Patch:
     if card.promotion:
         tail.extend((line, px(22), ACCENT) for line in wrap(card.promotion, small_face, inner, 2))
 
-    photo = _photo(card.image, inner, px(220)) if card.image else None
-    photo_h = photo.size[1] + pad if photo is not None else 0
     price_h = round(px(64) * 1.2)
-    height = pad * 2 + photo_h + price_h + sum(round(size * 1.4) for _, size, _ in rows + tail)
+    text_h = pad * 2 + price_h + sum(round(size * 1.4) for _, size, _ in rows + tail)
+    room = min(px(220), layout.side_height() - text_h - pad)  # the photo gives way to the facts
+    photo = _photo(card.image, inner, room) if card.image and room >= px(48) else None
+    photo_h = photo.size[1] + pad if photo is not None else 0
+    height = text_h + photo_h
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=px(16), fill=BOX)

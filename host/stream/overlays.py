@@ -10,6 +10,7 @@ the operator explicitly sets the non-compliant flag.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from host.catalog.photos import media_dir
 from host.config import Settings
 from host.stream.base import Overlay
 from host.stream.card import card_text, render_card
-from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, Layout
+from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, LABEL_MIN_HEIGHT, Layout
 from host.stream.onair import OnAirComment
 from host.stream.palette import ACCENT, BOX, GREY, LABEL_BOX, WHITE
 from host.stream.patch import Patch
@@ -39,10 +40,10 @@ class OverlayCompositor:
         corner = settings.ai_label_position
         self.label: Patch | None = None
         if not settings.noncompliant_hide_ai_label:
-            unlabelled = Layout(self.width, self.height, corner)
+            unlabelled = Layout(self.width, self.height, corner, platform=settings.platform)
             self.label = render_label(settings.ai_label_text, unlabelled)
         label_height = self.label.size[1] if self.label else 0
-        self.layout = Layout(self.width, self.height, corner, label_height)
+        self.layout = Layout(self.width, self.height, corner, label_height, settings.platform)
 
     def composite(self, image: np.ndarray, overlay: Overlay) -> np.ndarray:
         """A new frame: `image` (left untouched, it may be a cached idle frame) with all layers."""
@@ -91,11 +92,18 @@ class OverlayCompositor:
 
 
 def render_label(text: str, layout: Layout) -> Patch:
-    font = face(layout.label_font)
+    """The AI disclosure, at least LABEL_MIN_HEIGHT of the frame tall (the font grows to it)."""
     text = drawable(text)
     pad_x, pad_y = layout.px(12), layout.px(6)
-    _, top, _, bottom = font.text.getbbox(text, anchor="ls")
-    size = (round(font.length(text)) + 2 * pad_x, int(bottom - top) + 2 * pad_y)
+    least = math.ceil(LABEL_MIN_HEIGHT * layout.height)
+    size_px = layout.label_font
+    while True:
+        font = face(size_px)
+        _, top, _, bottom = font.text.getbbox(text, anchor="ls")
+        size = (round(font.length(text)) + 2 * pad_x, int(bottom - top) + 2 * pad_y)
+        if size[1] >= least:
+            break
+        size_px += 1
     image = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, size[0] - 1, size[1] - 1), radius=layout.px(8), fill=LABEL_BOX)
