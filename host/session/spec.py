@@ -2,7 +2,7 @@
 
 It names the stream, the merchant it sells for, where comments come from and where the
 program goes, plus what a stream may choose for itself (responder, voices, avatar, pitches,
-music, output preset, on-air window). Everything else comes from settings as usual.
+music, output preset, platform, on-air window). Everything else comes from settings as usual.
 
 Secrets never sit in the file: a source's secret setting is given by the name of the
 environment variable holding it (`token_env: BILIBILI_TOKEN`), and an RTMP ingest URL (its
@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from host.config import OutputPreset, Settings
+from host.stream.platforms import Platform
 from host.errors import HostError
 
 SourceKind = Literal["replay", "websocket", "twitch", "twitch-irc", "youtube", "bilibili", "douyin"]
@@ -227,6 +228,7 @@ class StreamSpec(_Strict):
     pitches: PitchSpec | None = None
     music: Path | None = None
     output: OutputPreset | None = None
+    platform: Platform | None = None
     on_air: OnAir | None = None
     resume_max_age_s: float = Field(default=120.0, ge=0)  # after a crash, answer younger ones
 
@@ -265,6 +267,8 @@ class StreamSpec(_Strict):
             values["music_path"] = self.music
         if self.output is not None:
             values["output_preset"] = self.output
+        if self.platform is not None:
+            values["platform"] = self.platform
         return Settings.model_validate(values)
 
     def rtmp_url(self, sink: SinkSpec, environ: dict[str, str] | None = None) -> str:
