@@ -529,6 +529,7 @@ class LiveSession:
                     caption=sentence.text,
                     comment=comment,
                     product=products[0] if products else self._catalog.current(),
+                    showcase=bool(products),
                 )
                 segment = await speak(
                     sentence.text,

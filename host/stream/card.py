@@ -39,6 +39,7 @@ class CardText:
     sold_out: bool
     promotion: str | None
     image: str | None = None  # the product photo's file in the media store
+    link_number: int | None = None
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -69,6 +70,7 @@ def card_text(
         sold_out=product.stock == 0,
         promotion=product.promotion or None,
         image=_image_path(product, media_root),
+        link_number=product.link,
     )
 
 
@@ -100,6 +102,11 @@ def _photo(path: str, width: int, height: int) -> Image.Image | None:
     return photo
 
 
+def photo_for(card: CardText, width: int, height: int) -> Image.Image | None:
+    """The card's photo scaled to fit (width, height), or None when it has none or it is unreadable."""
+    return _photo(card.image, width, height) if card.image else None
+
+
 def render_card(card: CardText, layout: Layout) -> Patch:
     """The card image, anchored at the layout's card box (bottom edge fixed, height by content)."""
     left, bottom, width = layout.card_box()
@@ -126,7 +133,7 @@ def render_card(card: CardText, layout: Layout) -> Patch:
     price_h = round(px(64) * 1.2)
     text_h = pad * 2 + price_h + sum(round(size * 1.4) for _, size, _ in rows + tail)
     room = min(px(220), layout.side_height() - text_h - pad)  # the photo gives way to the facts
-    photo = _photo(card.image, inner, room) if card.image and room >= px(48) else None
+    photo = photo_for(card, inner, room) if room >= px(48) else None
     photo_h = photo.size[1] + pad if photo is not None else 0
     height = text_h + photo_h
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))

@@ -27,6 +27,7 @@ from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, LABEL_MIN_H
 from host.stream.onair import OnAirComment
 from host.stream.palette import ACCENT, BOX, GREY, LABEL_BOX, WHITE
 from host.stream.patch import Patch
+from host.stream.showcase import Showcase
 from host.stream.typeset import drawable, ellipsize, face, wrap
 
 CACHE_SIZE = 64  # rendered patches (and caption layouts) kept for reuse
@@ -44,6 +45,7 @@ class OverlayCompositor:
             self.label = render_label(settings.ai_label_text, unlabelled)
         label_height = self.label.size[1] if self.label else 0
         self.layout = Layout(self.width, self.height, corner, label_height, settings.platform)
+        self.showcase = Showcase(self.layout, settings.fps)
 
     def composite(self, image: np.ndarray, overlay: Overlay) -> np.ndarray:
         """A new frame: `image` (left untouched, it may be a cached idle frame) with all layers."""
@@ -58,11 +60,18 @@ class OverlayCompositor:
         return frame
 
     def patches(self, overlay: Overlay) -> list[Patch]:
-        """The layers for this overlay, bottom to top."""
+        """The layers for this overlay, bottom to top; one call is one frame (the showcase
+        moves on)."""
         layers: list[Patch] = []
+        card = None
         if overlay.product is not None:
             card = card_text(overlay.product, media_root=self._media_root)
-            layers.append(self._cached(("card", card), lambda: render_card(card, self.layout)))
+        showcase = self.showcase.layers(overlay, card)
+        if showcase:
+            layers += showcase  # the same product, large: the card gives way
+        elif card is not None:
+            shown = card
+            layers.append(self._cached(("card", shown), lambda: render_card(shown, self.layout)))
         if overlay.comment is not None:
             comment = overlay.comment
             layers.append(

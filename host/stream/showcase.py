@@ -1,0 +1,258 @@
+"""The product on show: while the host talks about a product, it is seen, large, beside the host.
+
+The showcase is a white panel in the layout's side zone: the photo as large as the zone
+allows, the link number as a red badge on its corner ("3号链接"), the name, the live price
+(the catalog's, as the card shows it), the stock left and the promotion. It slides in when a
+line about the product starts, stays through the pauses between its sentences, and slides
+out once the talk has moved on for HOLD_S. When the spoken mark passes "上链接" (or "link"
+in an English line), the badge pulses twice.
+
+Per frame this costs one or two patch blends: the panel is drawn once per content (a price
+change draws a new one), each transition step and each badge step is derived once and kept,
+so the program clock never waits on Pillow.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from host.stream.base import Overlay
+from host.stream.card import CardText, photo_for
+from host.stream.layout import Layout
+from host.stream.palette import PRICE, WHITE
+from host.stream.patch import Patch
+from host.stream.typeset import ellipsize, face, wrap
+
+HOLD_S = 1.2  # stays this long after the last line about it: no blinking between sentences
+TRANSITION_S = 0.32  # slide and fade, in and out
+BADGE_S = 1.0  # the link badge's two pulses after the host says "上链接"
+BADGE_GROWTH = 0.35  # how much larger the badge grows at the top of a pulse
+CACHE_SIZE = 48  # derived patches kept (transition and badge steps of the last few panels)
+
+PANEL = (255, 255, 255, 238)
+INK = (30, 30, 36)
+MUTED = (120, 120, 130)
+PROMO_BOX = (255, 236, 232, 255)
+# "上链接" anywhere; "link" as an English word ("link 3 is up", "the link"), not "linked"
+_LINK_CUE = re.compile(r"上链接|\blinks?\b(?!ed)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Panel:
+    patch: Patch
+    badge_centre: tuple[int, int] | None  # frame coordinates of the link badge's centre
+    badge_text: str | None
+
+
+class Showcase:
+    """Which showcase is on screen at this frame, and how far through its motion.
+
+    Stateful: `layers` is called once per program frame, in order (the program's worker).
+    """
+
+    def __init__(self, layout: Layout, fps: int, brand: tuple[int, int, int] = PRICE) -> None:
+        self.layout = layout
+        self.brand = brand
+        self._steps = max(1, round(TRANSITION_S * fps))
+        self._hold = round(HOLD_S * fps)
+        self._badge_frames = max(2, round(BADGE_S * fps))
+        self._card: CardText | None = None
+        self._step = 0  # 0 = off screen, self._steps = fully in
+        self._leaving = False
+        self._idle = 0  # frames since a line asked for it
+        self._badge_at: int | None = None  # frames into the badge's pulse, None when still
+        self._cued: tuple[str, int] | None = None  # the caption and cue already pulsed for
+        self._cache: OrderedDict[Hashable, Patch] = OrderedDict()
+
+    @property
+    def visible(self) -> bool:
+        return self._card is not None
+
+    def layers(self, overlay: Overlay, card: CardText | None) -> list[Patch]:
+        """Advance one frame and return the showcase's patches, bottom to top (maybe none).
+
+        `card` is the overlay's product as the card prints it; the showcase wants it when
+        `overlay.showcase` is set."""
+        wanted = card if overlay.showcase else None
+        self._advance(wanted)
+        if self._card is None:
+            return []
+        panel = _panel(self._card, self.layout, self.brand)
+        if self._step < self._steps:
+            return [self._derived(("slide", self._card, self._step), panel)]
+        layers = [panel.patch]
+        self._cue(overlay, panel)
+        if self._badge_at is not None and panel.badge_centre and panel.badge_text:
+            layers.append(self._badge(panel, self._badge_at))
+            self._badge_at += 1
+            if self._badge_at >= self._badge_frames:
+                self._badge_at = None
+        return layers
+
+    def _advance(self, wanted: CardText | None) -> None:
+        if wanted is not None:
+            self._idle = 0
+            if self._card is None or _product(self._card) != _product(wanted):
+                self._step, self._badge_at, self._cued = 0, None, None  # a new product enters
+            self._card, self._leaving = wanted, False  # same product: new price shown at once
+        elif self._card is not None:
+            self._idle += 1
+            if self._idle > self._hold:
+                self._leaving = True
+        if self._card is None:
+            return
+        if self._leaving:
+            self._step -= 1
+            self._badge_at = None
+            if self._step < 0:
+                self._card, self._step, self._leaving = None, 0, False
+        elif self._step < self._steps:
+            self._step += 1
+
+    def _cue(self, overlay: Overlay, panel: _Panel) -> None:
+        """Start the badge's pulse once the spoken mark passes a cue of this caption."""
+        caption = overlay.caption
+        if not caption or panel.badge_text is None:
+            return
+        spoken = overlay.spoken
+        passed = [m.start() for m in _LINK_CUE.finditer(caption) if spoken is None or spoken >= m.end()]
+        if passed and (caption, passed[-1]) != self._cued:
+            self._cued, self._badge_at = (caption, passed[-1]), 0
+
+    def _derived(self, key: Hashable, panel: _Panel) -> Patch:
+        patch = self._cache.get(key)
+        if patch is None:
+            eased = _ease(self._step / self._steps)
+            offset = round((1 - eased) * self.layout.px(80))
+            if self.layout.showcase_side == "left":
+                offset = -offset
+            patch = self._cache[key] = faded(panel.patch, eased, offset)
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return patch
+
+    def _badge(self, panel: _Panel, at: int) -> Patch:
+        phase = at / self._badge_frames  # two pulses over the run
+        growth = 1 + BADGE_GROWTH * abs(math.sin(2 * math.pi * phase))
+        step = round(growth * 20)  # at most ~8 distinct sizes, each drawn once
+        assert panel.badge_centre is not None and panel.badge_text is not None
+        return _badge_patch(panel.badge_text, panel.badge_centre, self.layout, step, self.brand)
+
+
+def _product(card: CardText) -> tuple[str, str | None]:
+    return card.name, card.link
+
+
+def _ease(t: float) -> float:
+    """Ease-out cubic: fast start, soft landing."""
+    return 1 - (1 - min(max(t, 0.0), 1.0)) ** 3
+
+
+def faded(patch: Patch, opacity: float, dx: int) -> Patch:
+    """`patch` at `opacity` of its alpha, moved `dx` pixels sideways."""
+    scale = round(opacity * 256)
+    premultiplied = (patch.premultiplied.astype(np.uint32) * scale >> 8).astype(np.uint16)
+    inverse = 256 - ((256 - patch.inverse_alpha.astype(np.uint32)) * scale >> 8)
+    return Patch(patch.x + dx, patch.y, premultiplied, inverse.astype(np.uint16))
+
+
+def link_badge_text(card: CardText) -> str | None:
+    return None if card.link_number is None else f"{card.link_number}号链接"
+
+
+def _badge_image(text: str, layout: Layout, size: int, brand: tuple[int, int, int]) -> Image.Image:
+    font = face(size)
+    pad_x, pad_y = round(size * 0.45), round(size * 0.22)
+    width = round(font.length(text)) + 2 * pad_x
+    height = font.ascent + font.descent + 2 * pad_y
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rounded_rectangle(
+        (0, 0, width - 1, height - 1), radius=height // 2, fill=(*brand, 255)
+    )
+    font.draw(image, (pad_x, pad_y), text, WHITE, "la")
+    return image
+
+
+@lru_cache(maxsize=64)
+def _badge_patch(
+    text: str, centre: tuple[int, int], layout: Layout, step: int, brand: tuple[int, int, int]
+) -> Patch:
+    image = _badge_image(text, layout, round(layout.px(26) * step / 20), brand)
+    return Patch.from_image(image, centre[0] - image.width // 2, centre[1] - image.height // 2)
+
+
+@lru_cache(maxsize=8)
+def _panel(card: CardText, layout: Layout, brand: tuple[int, int, int]) -> _Panel:
+    """The showcase drawn once: photo, badge, name, price, stock and promotion."""
+    left, bottom, width = layout.card_box()
+    px = layout.px
+    pad = px(14)
+    inner = width - 2 * pad
+    name_face, price_face, small_face = face(px(28)), face(px(60)), face(px(22))
+    names = wrap(card.name, name_face, inner, 2)
+    english = ellipsize(card.name_en, face(px(18)), inner) if card.name_en else None
+    promotions = wrap(card.promotion, small_face, inner - px(16), 2) if card.promotion else []
+    stock = card.stock or None
+    text_h = (
+        len(names) * round(px(28) * 1.3)
+        + (round(px(18) * 1.5) if english else 0)
+        + round(px(60) * 1.15)
+        + (round(px(22) * 1.5) if stock else 0)
+        + (len(promotions) * round(px(22) * 1.35) + px(12) if promotions else 0)
+    )
+    room = min(inner, layout.side_height() - text_h - 3 * pad)
+    photo = photo_for(card, inner, room) if room >= px(60) else None
+    photo_h = photo.size[1] if photo is not None else 0
+    height = 2 * pad + text_h + (photo_h + pad if photo is not None else 0)
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=px(18), fill=PANEL)
+    y = pad
+    badge_at: tuple[int, int] | None = None
+    if photo is not None:
+        image.alpha_composite(photo, ((width - photo.size[0]) // 2, y))
+        badge_at = (pad + px(10), y + px(10))
+        y += photo_h + pad
+    else:
+        badge_at = (pad, y)
+    for line in names:
+        name_face.draw(image, (pad, y), line, INK, "la")
+        y += round(px(28) * 1.3)
+    if english:
+        face(px(18)).draw(image, (pad, y), english, MUTED, "la")
+        y += round(px(18) * 1.5)
+    baseline = y + round(px(60) * 1.0)
+    price_face.draw(image, (pad, baseline), card.price, MUTED if card.sold_out else brand, "ls")
+    if card.list_price:
+        x = pad + price_face.length(card.price) + px(10)
+        strike = face(px(22))
+        strike.draw(image, (x, baseline), card.list_price, MUTED, "ls")
+        mid = baseline - px(22) * 0.35
+        draw.line((x, mid, x + strike.length(card.list_price), mid), fill=MUTED, width=px(2))
+    y += round(px(60) * 1.15)
+    if stock:
+        small_face.draw(image, (pad, y), ellipsize(stock, small_face, inner), brand, "la")
+        y += round(px(22) * 1.5)
+    if promotions:
+        box_h = len(promotions) * round(px(22) * 1.35) + px(8)
+        draw.rounded_rectangle((pad, y, width - pad, y + box_h), radius=px(8), fill=PROMO_BOX)
+        for line in promotions:
+            small_face.draw(image, (pad + px(8), y + px(4)), line, brand, "la")
+            y += round(px(22) * 1.35)
+    text = link_badge_text(card)
+    centre = None
+    if text is not None:
+        badge = _badge_image(text, layout, px(26), brand)
+        image.alpha_composite(badge, badge_at)
+        centre = (left + badge_at[0] + badge.width // 2, bottom - height + badge_at[1] + badge.height // 2)
+    return _Panel(Patch.from_image(image, left, bottom - height), centre, text)
