@@ -108,9 +108,22 @@ def photo_for(card: CardText, width: int, height: int) -> Image.Image | None:
 
 
 def render_card(card: CardText, layout: Layout) -> Patch:
-    """The card image, anchored at the layout's card box (bottom edge fixed, height by content)."""
+    """The card image, anchored at the layout's card box (bottom edge fixed, height by content).
+
+    A zone too short for the card at full size (a landscape player's) gets it smaller."""
+    for shrink in (1.0, 0.85, 0.72, 0.6):
+        patch = _render_card(card, layout, shrink)
+        if patch.size[1] <= layout.side_height():
+            break
+    return patch
+
+
+def _render_card(card: CardText, layout: Layout, shrink: float) -> Patch:
     left, bottom, width = layout.card_box()
-    px = layout.px
+
+    def px(size: float) -> int:
+        return layout.px(size * shrink)
+
     pad = px(16)
     inner = width - 2 * pad
     name_face, en_face, price_face = face(px(30)), face(px(20)), face(px(64))

@@ -20,7 +20,7 @@ Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 
 CAPTION_MAX_LINES = 3
 COMMENT_MAX_LINES = 2
-LABEL_MIN_HEIGHT = 0.03  # of the frame height: legible on a phone (issue 22)
+LABEL_MIN_HEIGHT = 0.033  # of the frame height: 3% (legible on a phone) and a margin for encoding
 Side = Literal["left", "right"]
 
 

@@ -98,7 +98,7 @@ PRESETS: tuple[PlatformLayout, ...] = (
         ),
         top=_r(0.025, 0.13, 0.36, 0.49),
         caption=_r(0.37, 0.625, 0.92, 0.86),
-        side=_r(0.70, 0.13, 0.92, 0.61),
+        side=_r(0.62, 0.13, 0.92, 0.61),
         source="public screenshots of Douyin's full-screen landscape live room (2025)",
     ),
     PlatformLayout(
@@ -129,7 +129,7 @@ PRESETS: tuple[PlatformLayout, ...] = (
         ),
         top=_r(0.025, 0.13, 0.36, 0.51),
         caption=_r(0.37, 0.625, 0.91, 0.865),
-        side=_r(0.70, 0.13, 0.91, 0.61),
+        side=_r(0.62, 0.13, 0.91, 0.61),
         source="public screenshots of Kuaishou's full-screen landscape live room (2025)",
     ),
     PlatformLayout(
@@ -175,8 +175,8 @@ PRESETS: tuple[PlatformLayout, ...] = (
             ("player controls", _r(0, 0.86, 1, 1)),
         ),
         top=_r(0.025, 0.28, 0.40, 0.55),
-        caption=_r(0.2, 0.615, 0.8, 0.855),
-        side=_r(0.70, 0.28, 0.975, 0.60),
+        caption=_r(0.12, 0.615, 0.60, 0.855),
+        side=_r(0.62, 0.28, 0.975, 0.855),
         source="bilibili.com player and app player with controls shown (2025)",
     ),
     PlatformLayout(
@@ -189,7 +189,7 @@ PRESETS: tuple[PlatformLayout, ...] = (
         ),
         top=_r(0.025, 0.10, 0.40, 0.40),
         caption=_r(0.2, 0.64, 0.8, 0.875),
-        side=_r(0.70, 0.10, 0.975, 0.62),
+        side=_r(0.62, 0.10, 0.975, 0.625),
         source="twitch.tv player in theatre and full-screen mode, controls shown (2025)",
     ),
     PlatformLayout(
@@ -202,7 +202,7 @@ PRESETS: tuple[PlatformLayout, ...] = (
         ),
         top=_r(0.025, 0.13, 0.40, 0.45),
         caption=_r(0.2, 0.605, 0.8, 0.845),
-        side=_r(0.70, 0.13, 0.975, 0.59),
+        side=_r(0.62, 0.13, 0.975, 0.59),
         source="youtube.com and YouTube app player with controls shown (2025)",
     ),
     PlatformLayout(
@@ -238,7 +238,7 @@ PRESETS: tuple[PlatformLayout, ...] = (
         (),
         top=_r(0.019, 0.033, 0.35, 0.40),
         caption=_r(0.2, 0.72, 0.8, 0.967),
-        side=_r(0.70, 0.033, 0.981, 0.70),
+        side=_r(0.66, 0.033, 0.981, 0.70),
         source="nothing covers a recording",
     ),
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -50,6 +50,7 @@ class _Panel:
     patch: Patch
     badge_centre: tuple[int, int] | None  # frame coordinates of the link badge's centre
     badge_text: str | None
+    badge_size: int  # its font size at rest
 
 
 class Showcase:
@@ -134,7 +135,8 @@ class Showcase:
             offset = round((1 - eased) * self.layout.px(80))
             if self.layout.showcase_side == "left":
                 offset = -offset
-            patch = self._cache[key] = faded(panel.patch, eased, offset)
+            moved = faded(panel.patch, eased, offset)
+            patch = self._cache[key] = clipped(moved, self.layout.zone("side"))
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         else:
@@ -146,7 +148,9 @@ class Showcase:
         growth = 1 + BADGE_GROWTH * abs(math.sin(2 * math.pi * phase))
         step = round(growth * 20)  # at most ~8 distinct sizes, each drawn once
         assert panel.badge_centre is not None and panel.badge_text is not None
-        return _badge_patch(panel.badge_text, panel.badge_centre, self.layout, step, self.brand)
+        return _badge_patch(
+            panel.badge_text, panel.badge_centre, panel.badge_size, step, self.brand
+        )
 
 
 def _product(card: CardText) -> tuple[str, str | None]:
@@ -166,11 +170,28 @@ def faded(patch: Patch, opacity: float, dx: int) -> Patch:
     return Patch(patch.x + dx, patch.y, premultiplied, inverse.astype(np.uint16))
 
 
+def clipped(patch: Patch, box: tuple[int, int, int, int]) -> Patch:
+    """The part of `patch` inside (left, top, right, bottom): a panel sliding in is revealed
+    at the zone's edge rather than drawn over whatever lies beyond it."""
+    left, top, right, bottom = box
+    h, w = patch.premultiplied.shape[:2]
+    x0, y0 = max(left - patch.x, 0), max(top - patch.y, 0)
+    x1, y1 = min(right - patch.x, w), min(bottom - patch.y, h)
+    x1, y1 = max(x0, x1), max(y0, y1)
+    part = np.s_[y0:y1, x0:x1]
+    return Patch(
+        patch.x + x0,
+        patch.y + y0,
+        np.ascontiguousarray(patch.premultiplied[part]),
+        np.ascontiguousarray(patch.inverse_alpha[part]),
+    )
+
+
 def link_badge_text(card: CardText) -> str | None:
     return None if card.link_number is None else f"{card.link_number}号链接"
 
 
-def _badge_image(text: str, layout: Layout, size: int, brand: tuple[int, int, int]) -> Image.Image:
+def _badge_image(text: str, size: int, brand: tuple[int, int, int]) -> Image.Image:
     font = face(size)
     pad_x, pad_y = round(size * 0.45), round(size * 0.22)
     width = round(font.length(text)) + 2 * pad_x
@@ -185,74 +206,114 @@ def _badge_image(text: str, layout: Layout, size: int, brand: tuple[int, int, in
 
 @lru_cache(maxsize=64)
 def _badge_patch(
-    text: str, centre: tuple[int, int], layout: Layout, step: int, brand: tuple[int, int, int]
+    text: str, centre: tuple[int, int], size: int, step: int, brand: tuple[int, int, int]
 ) -> Patch:
-    image = _badge_image(text, layout, round(layout.px(26) * step / 20), brand)
+    image = _badge_image(text, round(size * step / 20), brand)
     return Patch.from_image(image, centre[0] - image.width // 2, centre[1] - image.height // 2)
 
 
 @lru_cache(maxsize=8)
 def _panel(card: CardText, layout: Layout, brand: tuple[int, int, int]) -> _Panel:
-    """The showcase drawn once: photo, badge, name, price, stock and promotion."""
+    """The showcase drawn once: the photo above the facts in a tall zone, beside them in a
+    wide one (landscape), the link badge on the photo's corner; smaller in a short zone."""
+    for shrink in (1.0, 0.85, 0.72, 0.6):
+        panel = _drawn_panel(card, layout, brand, shrink)
+        if panel.patch.size[1] <= layout.side_height():
+            break
+    return panel
+
+
+def _drawn_panel(
+    card: CardText, layout: Layout, brand: tuple[int, int, int], shrink: float
+) -> _Panel:
     left, bottom, width = layout.card_box()
-    px = layout.px
+
+    def px(size: float) -> int:
+        return layout.px(size * shrink)
     pad = px(14)
-    inner = width - 2 * pad
-    name_face, price_face, small_face = face(px(28)), face(px(60)), face(px(22))
-    names = wrap(card.name, name_face, inner, 2)
-    english = ellipsize(card.name_en, face(px(18)), inner) if card.name_en else None
-    promotions = wrap(card.promotion, small_face, inner - px(16), 2) if card.promotion else []
-    stock = card.stock or None
-    text_h = (
-        len(names) * round(px(28) * 1.3)
-        + (round(px(18) * 1.5) if english else 0)
-        + round(px(60) * 1.15)
-        + (round(px(22) * 1.5) if stock else 0)
-        + (len(promotions) * round(px(22) * 1.35) + px(12) if promotions else 0)
-    )
-    room = min(inner, layout.side_height() - text_h - 3 * pad)
-    photo = photo_for(card, inner, room) if room >= px(60) else None
-    photo_h = photo.size[1] if photo is not None else 0
-    height = 2 * pad + text_h + (photo_h + pad if photo is not None else 0)
-    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=px(18), fill=PANEL)
-    y = pad
-    badge_at: tuple[int, int] | None = None
-    if photo is not None:
-        image.alpha_composite(photo, ((width - photo.size[0]) // 2, y))
-        badge_at = (pad + px(10), y + px(10))
-        y += photo_h + pad
+    zone_h = layout.side_height()
+    wide = width >= zone_h
+    if wide:
+        side = min(zone_h - 2 * pad, (width - 3 * pad) // 2)
+        photo = photo_for(card, side, side)
+        text_w = width - 3 * pad - (side if photo is not None else -pad)
+        facts = _facts(card, px, text_w, brand)
+        height = 2 * pad + max(facts.height, photo.size[1] if photo is not None else 0)
     else:
-        badge_at = (pad, y)
-    for line in names:
-        name_face.draw(image, (pad, y), line, INK, "la")
-        y += round(px(28) * 1.3)
-    if english:
-        face(px(18)).draw(image, (pad, y), english, MUTED, "la")
-        y += round(px(18) * 1.5)
-    baseline = y + round(px(60) * 1.0)
-    price_face.draw(image, (pad, baseline), card.price, MUTED if card.sold_out else brand, "ls")
-    if card.list_price:
-        x = pad + price_face.length(card.price) + px(10)
-        strike = face(px(22))
-        strike.draw(image, (x, baseline), card.list_price, MUTED, "ls")
-        mid = baseline - px(22) * 0.35
-        draw.line((x, mid, x + strike.length(card.list_price), mid), fill=MUTED, width=px(2))
-    y += round(px(60) * 1.15)
-    if stock:
-        small_face.draw(image, (pad, y), ellipsize(stock, small_face, inner), brand, "la")
-        y += round(px(22) * 1.5)
-    if promotions:
-        box_h = len(promotions) * round(px(22) * 1.35) + px(8)
-        draw.rounded_rectangle((pad, y, width - pad, y + box_h), radius=px(8), fill=PROMO_BOX)
-        for line in promotions:
-            small_face.draw(image, (pad + px(8), y + px(4)), line, brand, "la")
-            y += round(px(22) * 1.35)
+        facts = _facts(card, px, width - 2 * pad, brand)
+        room = min(width - 2 * pad, zone_h - facts.height - 3 * pad)
+        photo = photo_for(card, width - 2 * pad, room) if room >= px(60) else None
+        height = 2 * pad + facts.height + (photo.size[1] + pad if photo is not None else 0)
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rounded_rectangle(
+        (0, 0, width - 1, height - 1), radius=px(18), fill=PANEL
+    )
+    badge_at = (pad, pad)
+    if photo is None:
+        image.alpha_composite(facts, (pad, pad))
+    elif wide:
+        image.alpha_composite(photo, (pad + (side - photo.size[0]) // 2, pad))
+        image.alpha_composite(facts, (2 * pad + side, pad))
+        badge_at = (pad + px(6), pad + px(6))
+    else:
+        image.alpha_composite(photo, ((width - photo.size[0]) // 2, pad))
+        image.alpha_composite(facts, (pad, 2 * pad + photo.size[1]))
+        badge_at = ((width - photo.size[0]) // 2 + px(6), pad + px(6))
     text = link_badge_text(card)
     centre = None
     if text is not None:
-        badge = _badge_image(text, layout, px(26), brand)
+        badge = _badge_image(text, px(26), brand)
+        grow = math.ceil(BADGE_GROWTH / 2 * badge.width)  # room for the pulse inside the panel
+        badge_at = (max(badge_at[0], grow), max(badge_at[1], grow))
         image.alpha_composite(badge, badge_at)
-        centre = (left + badge_at[0] + badge.width // 2, bottom - height + badge_at[1] + badge.height // 2)
-    return _Panel(Patch.from_image(image, left, bottom - height), centre, text)
+        top = bottom - height
+        centre = (left + badge_at[0] + badge.width // 2, top + badge_at[1] + badge.height // 2)
+    return _Panel(Patch.from_image(image, left, bottom - height), centre, text, px(26))
+
+
+def _facts(
+    card: CardText, px: Callable[[float], int], width: int, brand: tuple[int, int, int]
+) -> Image.Image:
+    """Name, price (the live one, struck list price beside it), stock and promotion."""
+    name_face, en_face, price_face, small_face = face(px(28)), face(px(18)), face(px(60)), face(px(22))
+    names = wrap(card.name, name_face, width, 2)
+    english = ellipsize(card.name_en, en_face, width) if card.name_en else None
+    promotions = wrap(card.promotion, small_face, width - px(16), 2) if card.promotion else []
+    stock = ellipsize(card.stock, small_face, width) if card.stock else None
+    line = {28: round(px(28) * 1.3), 18: round(px(18) * 1.5), 22: round(px(22) * 1.4)}
+    price_h = round(px(60) * 1.15)
+    height = (
+        len(names) * line[28]
+        + (line[18] if english else 0)
+        + price_h
+        + (line[22] if stock else 0)
+        + (len(promotions) * line[22] + px(10) if promotions else 0)
+    )
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    y = 0
+    for name in names:
+        name_face.draw(image, (0, y), name, INK, "la")
+        y += line[28]
+    if english:
+        en_face.draw(image, (0, y), english, MUTED, "la")
+        y += line[18]
+    baseline = y + px(60)
+    price_face.draw(image, (0, baseline), card.price, MUTED if card.sold_out else brand, "ls")
+    strike = face(px(22))
+    x = price_face.length(card.price) + px(10)
+    if card.list_price and x + strike.length(card.list_price) <= width:
+        strike.draw(image, (x, baseline), card.list_price, MUTED, "ls")
+        mid = baseline - px(22) * 0.35
+        draw.line((x, mid, x + strike.length(card.list_price), mid), fill=MUTED, width=px(2))
+    y += price_h
+    if stock:
+        small_face.draw(image, (0, y), stock, brand, "la")
+        y += line[22]
+    if promotions:
+        box_h = len(promotions) * line[22] + px(6)
+        draw.rounded_rectangle((0, y, width - 1, y + box_h), radius=px(8), fill=PROMO_BOX)
+        for promotion in promotions:
+            small_face.draw(image, (px(8), y + px(3)), promotion, brand, "la")
+            y += line[22]
+    return image
