@@ -108,7 +108,8 @@ def test_ai_label_is_absent_only_with_the_noncompliant_flag() -> None:
     assert np.array_equal(hidden.composite(image, Overlay()), image)
     shown = OverlayCompositor(screen_settings(ai_label_position="bottom-right", platform="none"))
     assert shown.label is not None
-    assert shown.label.x > 360 and shown.label.y > 640
+    assert shown.label.x + shown.label.size[0] > 680 and shown.label.x > 240  # right
+    assert shown.label.y > 1100  # bottom
     assert not np.array_equal(shown.composite(image, Overlay()), image)
 
 
