@@ -7,9 +7,10 @@ line about the product starts, stays through the pauses between its sentences, a
 out once the talk has moved on for HOLD_S. When the spoken mark passes "上链接" (or "link"
 in an English line), the badge pulses twice.
 
-Per frame this costs one or two patch blends: the panel is drawn once per content (a price
-change draws a new one), each transition step and each badge step is derived once and kept,
-so the program clock never waits on Pillow.
+Per frame this costs one or two patch blends: the panel, every step of its slide and every
+frame of the badge's pulse are made once per content (a price change makes new ones), in a
+background thread while the product is still only on the card, so the program clock never
+waits on Pillow.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,7 +37,7 @@ HOLD_S = 1.2  # stays this long after the last line about it: no blinking betwee
 TRANSITION_S = 0.32  # slide and fade, in and out
 BADGE_S = 1.0  # the link badge's two pulses after the host says "上链接"
 BADGE_GROWTH = 0.35  # how much larger the badge grows at the top of a pulse
-CACHE_SIZE = 48  # derived patches kept (transition and badge steps of the last few panels)
+ART_KEPT = 6  # showcase contents kept ready (a lineup's products, a price change or two)
 
 PANEL = (255, 255, 255, 238)
 INK = (30, 30, 36)
@@ -53,10 +55,21 @@ class _Panel:
     badge_size: int  # its font size at rest
 
 
+@dataclass(frozen=True)
+class _Art:
+    """Every patch one showcase content can need, made before it is on screen."""
+
+    panel: Patch
+    slide: tuple[Patch, ...]  # entering: step k of the transition (leaving plays it backwards)
+    pulse: tuple[Patch, ...]  # the link badge, frame by frame of its pulse (empty: no link)
+
+
 class Showcase:
     """Which showcase is on screen at this frame, and how far through its motion.
 
     Stateful: `layers` is called once per program frame, in order (the program's worker).
+    The art for a product is made in a background thread as soon as the product is on the
+    card, so that when the host starts talking about it the frame path only picks patches.
     """
 
     def __init__(self, layout: Layout, fps: int, brand: tuple[int, int, int] = PRICE) -> None:
@@ -71,32 +84,49 @@ class Showcase:
         self._idle = 0  # frames since a line asked for it
         self._badge_at: int | None = None  # frames into the badge's pulse, None when still
         self._cued: tuple[str, int] | None = None  # the caption and cue already pulsed for
-        self._cache: OrderedDict[Hashable, Patch] = OrderedDict()
+        self._making: OrderedDict[CardText, Future[_Art]] = OrderedDict()
+        self._worker = ThreadPoolExecutor(1, "showcase-art")
 
     @property
     def visible(self) -> bool:
         return self._card is not None
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)
 
     def layers(self, overlay: Overlay, card: CardText | None) -> list[Patch]:
         """Advance one frame and return the showcase's patches, bottom to top (maybe none).
 
         `card` is the overlay's product as the card prints it; the showcase wants it when
         `overlay.showcase` is set."""
-        wanted = card if overlay.showcase else None
-        self._advance(wanted)
+        if card is not None:
+            self._prepare(card)
+        self._advance(card if overlay.showcase else None)
         if self._card is None:
             return []
-        panel = _panel(self._card, self.layout, self.brand)
+        art = self._prepare(self._card).result()  # made already, unless it came unannounced
         if self._step < self._steps:
-            return [self._derived(("slide", self._card, self._step), panel)]
-        layers = [panel.patch]
-        self._cue(overlay, panel)
-        if self._badge_at is not None and panel.badge_centre and panel.badge_text:
-            layers.append(self._badge(panel, self._badge_at))
-            self._badge_at += 1
-            if self._badge_at >= self._badge_frames:
-                self._badge_at = None
-        return layers
+            return [art.slide[self._step]]
+        self._cue(overlay, art)
+        if self._badge_at is None:
+            return [art.panel]
+        badge = art.pulse[self._badge_at]
+        self._badge_at += 1
+        if self._badge_at >= len(art.pulse):
+            self._badge_at = None
+        return [art.panel, badge]
+
+    def _prepare(self, card: CardText) -> Future[_Art]:
+        future = self._making.get(card)
+        if future is None:
+            future = self._making[card] = self._worker.submit(
+                _art, card, self.layout, self.brand, self._steps, self._badge_frames
+            )
+            if len(self._making) > ART_KEPT:
+                self._making.popitem(last=False)
+        else:
+            self._making.move_to_end(card)
+        return future
 
     def _advance(self, wanted: CardText | None) -> None:
         if wanted is not None:
@@ -118,39 +148,39 @@ class Showcase:
         elif self._step < self._steps:
             self._step += 1
 
-    def _cue(self, overlay: Overlay, panel: _Panel) -> None:
+    def _cue(self, overlay: Overlay, art: _Art) -> None:
         """Start the badge's pulse once the spoken mark passes a cue of this caption."""
         caption = overlay.caption
-        if not caption or panel.badge_text is None:
+        if not caption or not art.pulse:
             return
         spoken = overlay.spoken
-        passed = [m.start() for m in _LINK_CUE.finditer(caption) if spoken is None or spoken >= m.end()]
+        passed = [
+            m.start() for m in _LINK_CUE.finditer(caption) if spoken is None or spoken >= m.end()
+        ]
         if passed and (caption, passed[-1]) != self._cued:
             self._cued, self._badge_at = (caption, passed[-1]), 0
 
-    def _derived(self, key: Hashable, panel: _Panel) -> Patch:
-        patch = self._cache.get(key)
-        if patch is None:
-            eased = _ease(self._step / self._steps)
-            offset = round((1 - eased) * self.layout.px(80))
-            if self.layout.showcase_side == "left":
-                offset = -offset
-            moved = faded(panel.patch, eased, offset)
-            patch = self._cache[key] = clipped(moved, self.layout.zone("side"))
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return patch
 
-    def _badge(self, panel: _Panel, at: int) -> Patch:
-        phase = at / self._badge_frames  # two pulses over the run
-        growth = 1 + BADGE_GROWTH * abs(math.sin(2 * math.pi * phase))
-        step = round(growth * 20)  # at most ~8 distinct sizes, each drawn once
-        assert panel.badge_centre is not None and panel.badge_text is not None
-        return _badge_patch(
-            panel.badge_text, panel.badge_centre, panel.badge_size, step, self.brand
-        )
+def _art(
+    card: CardText, layout: Layout, brand: tuple[int, int, int], steps: int, badge_frames: int
+) -> _Art:
+    panel = _panel(card, layout, brand)
+    zone = layout.zone("side")
+    direction = -1 if layout.showcase_side == "left" else 1
+    slide = []
+    for step in range(steps):
+        eased = _ease(step / steps)
+        offset = direction * round((1 - eased) * layout.px(80))
+        slide.append(clipped(faded(panel.patch, eased, offset), zone))
+    pulse: list[Patch] = []
+    if panel.badge_centre is not None and panel.badge_text is not None:
+        for at in range(badge_frames):
+            growth = 1 + BADGE_GROWTH * abs(math.sin(2 * math.pi * at / badge_frames))
+            step = round(growth * 20)  # a few distinct sizes, each drawn once
+            pulse.append(
+                _badge_patch(panel.badge_text, panel.badge_centre, panel.badge_size, step, brand)
+            )
+    return _Art(panel.patch, tuple(slide), tuple(pulse))
 
 
 def _product(card: CardText) -> tuple[str, str | None]:
@@ -212,7 +242,6 @@ def _badge_patch(
     return Patch.from_image(image, centre[0] - image.width // 2, centre[1] - image.height // 2)
 
 
-@lru_cache(maxsize=8)
 def _panel(card: CardText, layout: Layout, brand: tuple[int, int, int]) -> _Panel:
     """The showcase drawn once: the photo above the facts in a tall zone, beside them in a
     wide one (landscape), the link badge on the photo's corner; smaller in a short zone."""
