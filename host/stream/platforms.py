@@ -139,14 +139,14 @@ PRESETS: tuple[PlatformLayout, ...] = (
         (
             ("host badge", _r(0, 0, 0.62, 0.105)),
             ("viewers", _r(0.62, 0, 1, 0.085)),
-            ("coupons and bag", _r(0.78, 0.085, 1, 0.30)),
+            ("coupons and bag", _r(0.78, 0.085, 1, 0.25)),
             ("comment feed", _r(0, 0.58, 0.70, 0.86)),
             ("product pop-up", _r(0, 0.68, 0.56, 0.86)),
             ("shop bar", _r(0, 0.87, 1, 1)),
         ),
         top=_r(0.03, 0.115, 0.77, 0.245),
         caption=_r(0.03, 0.43, 0.60, 0.57),
-        side=_r(0.62, 0.31, 0.97, 0.57),
+        side=_r(0.62, 0.255, 0.97, 0.57),
         source=_PHONE.format(app="Taobao (淘宝直播)"),
     ),
     PlatformLayout(

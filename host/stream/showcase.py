@@ -259,27 +259,37 @@ def _drawn_panel(
 
     def px(size: float) -> int:
         return layout.px(size * shrink)
+
     pad = px(14)
     zone_h = layout.side_height()
+    text = link_badge_text(card)
+    badge = _badge_image(text, px(26), brand) if text is not None else None
+    grow = math.ceil(BADGE_GROWTH / 2 * badge.width) if badge is not None else 0  # pulse room
     wide = width >= zone_h
     if wide:
         side = min(zone_h - 2 * pad, (width - 3 * pad) // 2)
         photo = photo_for(card, side, side)
         text_w = width - 3 * pad - (side if photo is not None else -pad)
         facts = _facts(card, px, text_w, brand)
-        height = 2 * pad + max(facts.height, photo.size[1] if photo is not None else 0)
     else:
         facts = _facts(card, px, width - 2 * pad, brand)
         room = min(width - 2 * pad, zone_h - facts.height - 3 * pad)
         photo = photo_for(card, width - 2 * pad, room) if room >= px(60) else None
-        height = 2 * pad + facts.height + (photo.size[1] + pad if photo is not None else 0)
+    # without a photo the badge has a row of its own above the facts
+    badge_row = badge.height + grow if photo is None and badge is not None else 0
+    if photo is None:
+        height = 2 * pad + badge_row + facts.height
+    elif wide:
+        height = 2 * pad + max(facts.height, photo.size[1])
+    else:
+        height = 3 * pad + photo.size[1] + facts.height
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     ImageDraw.Draw(image).rounded_rectangle(
         (0, 0, width - 1, height - 1), radius=px(18), fill=PANEL
     )
     badge_at = (pad, pad)
     if photo is None:
-        image.alpha_composite(facts, (pad, pad))
+        image.alpha_composite(facts, (pad, pad + badge_row))
     elif wide:
         image.alpha_composite(photo, (pad + (side - photo.size[0]) // 2, pad))
         image.alpha_composite(facts, (2 * pad + side, pad))
@@ -288,11 +298,8 @@ def _drawn_panel(
         image.alpha_composite(photo, ((width - photo.size[0]) // 2, pad))
         image.alpha_composite(facts, (pad, 2 * pad + photo.size[1]))
         badge_at = ((width - photo.size[0]) // 2 + px(6), pad + px(6))
-    text = link_badge_text(card)
     centre = None
-    if text is not None:
-        badge = _badge_image(text, px(26), brand)
-        grow = math.ceil(BADGE_GROWTH / 2 * badge.width)  # room for the pulse inside the panel
+    if badge is not None:
         badge_at = (max(badge_at[0], grow), max(badge_at[1], grow))
         image.alpha_composite(badge, badge_at)
         top = bottom - height
