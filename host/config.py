@@ -7,6 +7,7 @@ CLI (or a test) and passed down, so two sessions in one process can differ.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -128,6 +129,24 @@ class Settings(BaseSettings):
         description="where the stream is watched: douyin, kuaishou, taobao, bilibili, twitch,"
         " youtube, or none (a recording); the layers keep clear of that app's own buttons",
     )
+    brand_logo: Path | None = Field(
+        default=None,
+        description="the merchant's logo (PNG with transparency, or JPEG), shown beside the AI"
+        " label; unset = no logo",
+    )
+    brand_colour: str = Field(
+        default="#FF4D4F",
+        pattern=r"^#[0-9A-Fa-f]{6}$",
+        description="the merchant's colour as #RRGGBB: showcase price, link badge, countdown",
+    )
+    countdown_until: datetime | None = Field(
+        default=None,
+        description="end of a timed promotion (ISO time with its zone); a countdown shows until"
+        " then; unset = none",
+    )
+    countdown_text: str = Field(
+        default="限时优惠 Deal ends in", description="words before the countdown's time"
+    )
     video_bitrate_1080p: int = Field(
         default=4_500_000, description="H.264 CBR bitrate for 1080p sizes, bits/s"
     )
@@ -168,6 +187,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "music_path",
+        "brand_logo",
+        "countdown_until",
         "sadtalker_dir",
         "sadtalker_checkpoints",
         "log_dir",

@@ -1,8 +1,8 @@
 """Every platform preset keeps every layer where the app leaves the picture visible.
 
 Each preset is rendered with every layer at its largest (a three-line caption, a two-line
-comment, the product card with its photo, then the showcase with its link badge at the top
-of its pulse), and no layer's box may touch a region that preset's app covers. The AI label
+comment, the merchant's logo, a countdown, the product card with its photo, then the
+showcase with its link badge at the top of its pulse), and no layer's box may touch a region that preset's app covers. The AI label
 is checked on frames that went through the real encoder: present on every sampled frame,
 and at least 3% of the frame height.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -60,13 +61,22 @@ def small(preset: PlatformLayout) -> tuple[int, int]:
     return width * 720 // short, height * 720 // short
 
 
-def settings_for(preset: PlatformLayout, tmp_path: Path, size: tuple[int, int]) -> Settings:
+def settings_for(
+    preset: PlatformLayout, tmp_path: Path, size: tuple[int, int], *, dressed: bool = False
+) -> Settings:
+    """The preset's settings; `dressed` adds the merchant's logo and a running countdown."""
+    extra: dict[str, object] = {}
+    if dressed:
+        Image.new("RGBA", (300, 120), (200, 30, 30, 255)).save(tmp_path / "logo.png")
+        until = datetime.now(UTC) + timedelta(hours=2)
+        extra = {"brand_logo": tmp_path / "logo.png", "countdown_until": until}
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         width=size[0],
         height=size[1],
         platform=preset.platform,
         var_dir=tmp_path / "var",
+        **extra,
     )
 
 
@@ -128,17 +138,19 @@ def test_no_layer_touches_what_the_app_covers(
     preset: PlatformLayout, full_size: bool, tmp_path: Path
 ) -> None:
     width, height = preset.size if full_size else small(preset)
-    settings = settings_for(preset, tmp_path, (width, height))
+    settings = settings_for(preset, tmp_path, (width, height), dressed=True)
     product = with_photo(settings, tmp_path)
     compositor = OverlayCompositor(settings)
+    assert compositor.logo is not None
     card = Overlay(caption=CAPTION, comment=COMMENT, product=product)
     talked_about = dataclasses.replace(card, showcase=True)
     frames = [compositor.patches(card)]  # the card
     steps = round((TRANSITION_S + BADGE_S) * settings.fps) + 2
     frames += [compositor.patches(talked_about) for _ in range(steps)]  # in, then the pulse
     assert compositor.showcase.visible
-    assert len(frames[-1]) == 4  # comment, caption, showcase, label: the pulse has ended
-    assert any(len(layers) == 5 for layers in frames)  # the badge pulsed over the showcase
+    # showcase, countdown, comment, caption, logo, label: the pulse has ended
+    assert len(frames[-1]) == 6
+    assert any(len(layers) == 7 for layers in frames)  # the badge pulsed over the showcase
     chrome = covered(preset, width, height)
     for index, layers in enumerate(frames):
         boxes = [box_of(patch) for patch in layers]
@@ -147,7 +159,7 @@ def test_no_layer_touches_what_the_app_covers(
             for name, region in chrome:
                 assert not overlaps(box, region), (index, k, box, name, region)
         # the badge sits on the showcase; every other pair of layers is apart
-        apart = boxes[:1] + boxes[2:] if len(boxes) == 5 else boxes  # [1] is the badge
+        apart = boxes[:1] + boxes[2:] if len(boxes) == 7 else boxes  # [1] is the badge
         for k, box in enumerate(apart):
             assert not any(overlaps(box, other) for other in apart[k + 1 :]), (index, apart)
 

@@ -31,6 +31,7 @@ class Layout:
     label_corner: Corner
     label_height: int = 0  # 0 when the label is hidden
     platform: Platform = "douyin"
+    side_reserved: int = 0  # pixels at the top of the side zone kept for the countdown
 
     @cached_property
     def preset(self) -> PlatformLayout:
@@ -38,8 +39,15 @@ class Layout:
 
     def zone(self, name: Literal["top", "caption", "side"]) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) in pixels of one of the preset's clear zones."""
-        rect = getattr(self.preset, name)
-        return rect.pixels(self.width, self.height)
+        left, top, right, bottom = getattr(self.preset, name).pixels(self.width, self.height)
+        if name == "side" and self.side_reserved:
+            top += self.side_reserved + self.px(8)
+        return left, top, right, bottom
+
+    def countdown_box(self) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) of the countdown: the side zone's reserved top."""
+        left, top, right, _ = self.preset.side.pixels(self.width, self.height)
+        return left, top, right, top + self.side_reserved
 
     @property
     def showcase_side(self) -> Side:

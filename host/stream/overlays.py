@@ -1,4 +1,5 @@
-"""The layers above the avatar: caption, viewer comment, product card and the AI label.
+"""The layers above the avatar: product card or showcase, countdown, viewer comment, caption,
+the merchant's logo and the AI label.
 
 Text goes through the typesetter (`typeset.py`): CJK and colour emoji, never a tofu box.
 A viewer comment is shown only as the `OnAirComment` that `on_air` lets through. Each
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from datetime import UTC, datetime
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +24,10 @@ from PIL import Image, ImageDraw
 from host.catalog.photos import media_dir
 from host.config import Settings
 from host.stream.base import Overlay
+from host.stream.brand import colour_of, place_logo, read_logo
 from host.stream.card import card_text, render_card
+from host.stream.countdown import HEIGHT as COUNTDOWN_HEIGHT
+from host.stream.countdown import clock_text, render_countdown
 from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, LABEL_MIN_HEIGHT, Layout
 from host.stream.onair import OnAirComment
 from host.stream.palette import ACCENT, BOX, GREY, LABEL_BOX, WHITE
@@ -34,18 +39,31 @@ CACHE_SIZE = 64  # rendered patches (and caption layouts) kept for reuse
 
 
 class OverlayCompositor:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, now: Callable[[], datetime] | None = None):
+        """`now` is the wall clock the countdown counts against (a test gives its own)."""
         self.width, self.height = settings.width, settings.height
         self._media_root = media_dir(settings)
         self._cache: OrderedDict[Hashable, Patch] = OrderedDict()
+        self._now = now or (lambda: datetime.now(UTC))
+        self._until, self._countdown_text = settings.countdown_until, settings.countdown_text
+        self.brand = colour_of(settings.brand_colour)
         corner = settings.ai_label_position
+        bare = Layout(self.width, self.height, corner, platform=settings.platform)
         self.label: Patch | None = None
         if not settings.noncompliant_hide_ai_label:
-            unlabelled = Layout(self.width, self.height, corner, platform=settings.platform)
-            self.label = render_label(settings.ai_label_text, unlabelled)
-        label_height = self.label.size[1] if self.label else 0
-        self.layout = Layout(self.width, self.height, corner, label_height, settings.platform)
-        self.showcase = Showcase(self.layout, settings.fps)
+            self.label = render_label(settings.ai_label_text, bare)
+        row = self.label.size[1] if self.label else bare.px(40)  # the label's row, or the logo's
+        logo = read_logo(settings.brand_logo, row) if settings.brand_logo else None
+        self.layout = Layout(
+            self.width,
+            self.height,
+            corner,
+            row if self.label or logo else 0,
+            settings.platform,
+            bare.px(COUNTDOWN_HEIGHT) if self._until else 0,
+        )
+        self.logo = place_logo(logo, self.layout, self.label) if logo else None
+        self.showcase = Showcase(self.layout, settings.fps, self.brand)
 
     def composite(self, image: np.ndarray, overlay: Overlay) -> np.ndarray:
         """A new frame: `image` (left untouched, it may be a cached idle frame) with all layers."""
@@ -72,6 +90,11 @@ class OverlayCompositor:
         elif card is not None:
             shown = card
             layers.append(self._cached(("card", shown), lambda: render_card(shown, self.layout)))
+        if self._until is not None:
+            left = (self._until - self._now()).total_seconds()
+            if left > 0:
+                clock = clock_text(left)
+                layers.append(render_countdown(self._countdown_text, clock, self.layout, self.brand))
         if overlay.comment is not None:
             comment = overlay.comment
             layers.append(
@@ -85,6 +108,8 @@ class OverlayCompositor:
                     lambda: render_caption(caption, self.layout, spoken),
                 )
             )
+        if self.logo is not None:
+            layers.append(self.logo)
         if self.label is not None:
             layers.append(self.label)
         return layers
