@@ -134,7 +134,7 @@ def test_the_stream_file_sets_platform_brand_and_countdown(tmp_path: Path) -> No
     assert settings.countdown_text == "双12预售"
     naive = path.read_text(encoding="utf-8").replace("+08:00", "")
     path.write_text(naive, encoding="utf-8")
-    with pytest.raises(Exception, match="countdown.until"):
+    with pytest.raises(Exception, match=r"countdown\.until"):
         load_stream(path)  # a time without its zone is ambiguous on air
 
 

@@ -2,9 +2,9 @@
 
 Each preset is rendered with every layer at its largest (a three-line caption, a two-line
 comment, the merchant's logo, a countdown, the product card with its photo, then the
-showcase with its link badge at the top of its pulse), and no layer's box may touch a region that preset's app covers. The AI label
-is checked on frames that went through the real encoder: present on every sampled frame,
-and at least 3% of the frame height.
+showcase with its link badge at the top of its pulse), and no layer's box may touch a
+region that preset's app covers. The AI label is checked on frames that went through the
+real encoder: present on every sampled frame, and at least 3% of the frame height.
 """
 
 from __future__ import annotations
@@ -165,7 +165,9 @@ def test_no_layer_touches_what_the_app_covers(
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=IDS)
-def test_the_label_is_legible_on_every_encoded_frame(preset: PlatformLayout, tmp_path: Path) -> None:
+def test_the_label_is_legible_on_every_encoded_frame(
+    preset: PlatformLayout, tmp_path: Path
+) -> None:
     """Frames through the real program and H.264: the label's dark box and white text are on
     every sampled frame, whatever else is shown, and the box is at least 3% of the height."""
     width, height = small(preset)

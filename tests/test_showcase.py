@@ -72,7 +72,9 @@ def test_the_showcase_comes_with_the_talk_about_a_product_and_leaves_after(
     talk = Overlay(caption="这件羽绒服今天只要399元", product=JACKET, showcase=True)
     before = [stage.panel(stage.frame(idle)) for _ in range(10)]
     during = [stage.panel(stage.frame(talk)) for _ in range(40)]
-    after = [stage.panel(stage.frame(idle)) for _ in range(round((HOLD_S + TRANSITION_S) * FPS) + 5)]
+    after = [
+        stage.panel(stage.frame(idle)) for _ in range(round((HOLD_S + TRANSITION_S) * FPS) + 5)
+    ]
     assert max(before) < 0.02  # the dark card, no white panel
     assert during[0] < during[-1]  # it slides and fades in
     assert min(during[round(TRANSITION_S * FPS) + 1 :]) > 0.15  # then it is there, large
@@ -140,7 +142,9 @@ def test_another_product_enters_anew(settings: Settings) -> None:
     for _ in range(20):
         stage.frame(Overlay(caption="羽绒服", product=JACKET, showcase=True))
     entering = stage.panel(stage.frame(Overlay(caption="牛仔裤", product=JEANS, showcase=True)))
-    settled = [stage.panel(stage.frame(Overlay("牛仔裤", product=JEANS, showcase=True))) for _ in range(20)]
+    settled = [
+        stage.panel(stage.frame(Overlay("牛仔裤", product=JEANS, showcase=True))) for _ in range(20)
+    ]
     assert entering < settled[-1]
 
 

@@ -2,7 +2,8 @@
 
 It names the stream, the merchant it sells for, where comments come from and where the
 program goes, plus what a stream may choose for itself (responder, voices, avatar, pitches,
-music, output preset, platform, brand, countdown, on-air window). Everything else comes from settings as usual.
+music, output preset, platform, brand, countdown, on-air window). Everything else comes from
+settings as usual.
 
 Secrets never sit in the file: a source's secret setting is given by the name of the
 environment variable holding it (`token_env: BILIBILI_TOKEN`), and an RTMP ingest URL (its
@@ -32,8 +33,8 @@ from pydantic import (
 )
 
 from host.config import OutputPreset, Settings
-from host.stream.platforms import Platform
 from host.errors import HostError
+from host.stream.platforms import Platform
 
 SourceKind = Literal["replay", "websocket", "twitch", "twitch-irc", "youtube", "bilibili", "douyin"]
 

@@ -103,7 +103,7 @@ def _photo(path: str, width: int, height: int) -> Image.Image | None:
 
 
 def photo_for(card: CardText, width: int, height: int) -> Image.Image | None:
-    """The card's photo scaled to fit (width, height), or None when it has none or it is unreadable."""
+    """The card's photo scaled to fit (width, height); None when it has none or it is unreadable."""
     return _photo(card.image, width, height) if card.image else None
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-from host.stream.platforms import PlatformLayout, Platform, preset_for
+from host.stream.platforms import Platform, PlatformLayout, preset_for
 
 Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 
@@ -130,7 +130,9 @@ class Layout:
         """Top-left corner for a label of (width, height): a corner of the top zone, or of the
         caption zone for the bottom corners (the caption then sits above it)."""
         w, h = size
-        left, top, right, bottom = self.zone("top" if self.label_corner.startswith("top") else "caption")
+        left, top, right, bottom = self.zone(
+            "top" if self.label_corner.startswith("top") else "caption"
+        )
         x = left if self.label_corner.endswith("left") else right - w
         y = top if self.label_corner.startswith("top") else bottom - h
         return x, y

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from datetime import UTC, datetime
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import numpy as np
@@ -94,7 +94,9 @@ class OverlayCompositor:
             left = (self._until - self._now()).total_seconds()
             if left > 0:
                 clock = clock_text(left)
-                layers.append(render_countdown(self._countdown_text, clock, self.layout, self.brand))
+                layers.append(
+                    render_countdown(self._countdown_text, clock, self.layout, self.brand)
+                )
         if overlay.comment is not None:
             comment = overlay.comment
             layers.append(

@@ -311,7 +311,12 @@ def _facts(
     card: CardText, px: Callable[[float], int], width: int, brand: tuple[int, int, int]
 ) -> Image.Image:
     """Name, price (the live one, struck list price beside it), stock and promotion."""
-    name_face, en_face, price_face, small_face = face(px(28)), face(px(18)), face(px(60)), face(px(22))
+    name_face, en_face, price_face, small_face = (
+        face(px(28)),
+        face(px(18)),
+        face(px(60)),
+        face(px(22)),
+    )
     names = wrap(card.name, name_face, width, 2)
     english = ellipsize(card.name_en, en_face, width) if card.name_en else None
     promotions = wrap(card.promotion, small_face, width - px(16), 2) if card.promotion else []
