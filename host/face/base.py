@@ -39,6 +39,12 @@ class Animator(Protocol):
         """
         ...
 
+    def set_backdrop(self, image: np.ndarray) -> bool:
+        """Draw the host over `image` (RGB, the frame's size) from the next frame on: the set
+        with the lineup's photos (`stream/backdrop.py`). False when the animator's frames are
+        the person's own picture, background and all (photo, video)."""
+        ...
+
 
 class PosedAnimator(ABC):
     """`idle` and `speak` for animators that draw any frame from its index and a mouth pose
@@ -49,6 +55,9 @@ class PosedAnimator(ABC):
 
     def idle(self, frame_index: int) -> np.ndarray:
         return self._render(frame_index, None)
+
+    def set_backdrop(self, image: np.ndarray) -> bool:
+        return False  # a real picture keeps its own background
 
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         for i, pose in enumerate(poses):

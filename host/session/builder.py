@@ -50,6 +50,7 @@ from host.session.metrics import Metrics, Reading, SessionCollector
 from host.session.pitching import PitchPlan
 from host.session.resume import owner, recover
 from host.session.spec import SinkSpec, StreamSpec
+from host.stream.backdrop import lineup_set
 from host.stream.clock import Clock, ProgramClock, WallClock
 from host.stream.music import MusicBed
 from host.stream.program import Program
@@ -252,6 +253,7 @@ async def run_stream(
         fast=not realtime,
         busy=lambda: session.busy(),
         music=music,
+        backdrop=lineup_set(settings),
     )
     session = LiveSession(
         source=mux,

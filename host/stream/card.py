@@ -88,7 +88,7 @@ def _image_path(product: ProductFacts, media_root: Path | None) -> str | None:
 
 
 @lru_cache(maxsize=32)
-def _photo(path: str, width: int, height: int) -> Image.Image | None:
+def fitted_photo(path: str, width: int, height: int) -> Image.Image | None:
     """The stored photo scaled to fit the box, or None (logged) when it cannot be read."""
     try:
         with Image.open(path) as source:
@@ -104,7 +104,7 @@ def _photo(path: str, width: int, height: int) -> Image.Image | None:
 
 def photo_for(card: CardText, width: int, height: int) -> Image.Image | None:
     """The card's photo scaled to fit (width, height); None when it has none or it is unreadable."""
-    return _photo(card.image, width, height) if card.image else None
+    return fitted_photo(card.image, width, height) if card.image else None
 
 
 def render_card(card: CardText, layout: Layout) -> Patch:
