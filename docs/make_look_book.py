@@ -5,7 +5,8 @@
 Every picture is a frame as the program hands it to the encoder: the built-in illustrated
 host (`IllustratedAnimator`) under `OverlayCompositor` with a platform preset, while the
 host answers a viewer about a product (caption with its spoken mark, the viewer's comment,
-the showcase, the AI label). Writes:
+the showcase, the AI label), dressed as a merchant would: a logo, a countdown and the set
+behind the host with the lineup's photos. Writes:
 
 - docs/safe-areas/PRESET.png: the frame with what the app covers shaded red (named) and the
   preset's three clear zones outlined in green; docs/safe-areas/all.png puts them side by side;
@@ -13,12 +14,14 @@ the showcase, the AI label). Writes:
 - docs/screenshots/showcase.png: the showcase sliding in, at rest, its link badge pulsing
   after "上链接", and sliding out.
 
-The product photo is scikit-image's public-domain `coffee` picture.
+The coffee photo is scikit-image's public-domain `coffee` picture; the garments and the
+logo are drawn here.
 """
 
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from host.catalog.facts import ProductFacts
 from host.catalog.photos import MediaStore, media_dir
 from host.config import Settings
 from host.face.builtin import IllustratedAnimator
+from host.stream.backdrop import lineup_set
 from host.stream.base import Overlay
 from host.stream.onair import OnAirComment
 from host.stream.overlays import OverlayCompositor
@@ -43,14 +47,59 @@ SAVED_SHORT_SIDE = 360  # ... and saved at half, to keep the repository small
 CAPTION = "这款挂耳咖啡今天只要59元，喜欢的姐妹3号上链接！"
 COMMENT = OnAirComment("Lily", "咖啡是什么烘焙度的？")
 COVERED = (235, 40, 40, 110)
+AT = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)  # the look book's wall clock, for the countdown
 ZONE = (40, 200, 90, 255)
 
 
 def coffee(tmp: Path, settings: Settings) -> ProductFacts:
-    Image.fromarray(data.coffee()).save(tmp / "coffee.jpg")
+    return lineup(tmp, settings)[2]
+
+
+def lineup(tmp: Path, settings: Settings) -> list[ProductFacts]:
+    """The look book's lineup: three drawn garments and the coffee photo as link 3."""
     media = MediaStore(media_dir(settings), 1 << 22, 1 << 24)
-    ref = media.ingest("coffee.jpg", tmp, write=True)
-    return ProductFacts(
+    Image.fromarray(data.coffee()).save(tmp / "coffee.jpg")
+    drawn = []
+    for name, colour in (
+        ("jacket", (40, 60, 100)),
+        ("jeans", (70, 110, 170)),
+        ("hoodie", (150, 40, 50)),
+    ):
+        photo = Image.new("RGB", (600, 600), (238, 234, 228))
+        draw = ImageDraw.Draw(photo)
+        if name == "jeans":
+            draw.polygon(
+                [(200, 90), (400, 90), (440, 540), (320, 540), (300, 220), (280, 540), (160, 540)],
+                fill=colour,
+            )
+        else:
+            draw.polygon(
+                [
+                    (180, 120),
+                    (420, 120),
+                    (540, 300),
+                    (470, 340),
+                    (440, 290),
+                    (440, 520),
+                    (160, 520),
+                    (160, 290),
+                    (130, 340),
+                    (60, 300),
+                ],
+                fill=colour,
+            )
+            for y in range(170, 520, 55 if name == "jacket" else 600):
+                draw.line((165, y, 435, y), fill=tuple(min(255, c + 40) for c in colour), width=6)
+        photo.save(tmp / f"{name}.png")
+        drawn.append(media.ingest(f"{name}.png", tmp, write=True))
+    refs = [drawn[0], drawn[1], media.ingest("coffee.jpg", tmp, write=True), drawn[2]]
+    names = ["轻薄羽绒服", "高腰阔腿牛仔裤", "", "加绒卫衣"]
+    products = [
+        ProductFacts(sku=f"LB-00{k + 1}", name=names[k], price=Decimal(199), currency="CNY",
+                     link=k + 1, attributes={"image": ref})
+        for k, ref in enumerate(refs)
+    ]  # fmt: skip
+    products[2] = ProductFacts(
         sku="LB-003",
         name="精品挂耳咖啡 20包",
         name_en="Drip-bag coffee, 20 bags",
@@ -60,8 +109,20 @@ def coffee(tmp: Path, settings: Settings) -> ProductFacts:
         link=3,
         list_price=Decimal("99"),
         promotion="拍2件再减10元",
-        attributes={"image": ref},
+        attributes={"image": refs[2]},
     )
+    return products
+
+
+def logo(tmp: Path) -> Path:
+    """A made-up shop's logo: a round mark and its name, on transparency."""
+    image = Image.new("RGBA", (330, 100), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((4, 4, 96, 96), fill=(255, 77, 79, 255))
+    face(54).draw(image, (22, 50), "优", (255, 255, 255), "lm")
+    face(46).draw(image, (110, 50), "小林优选", (60, 30, 30), "lm")
+    image.save(tmp / "logo.png")
+    return tmp / "logo.png"
 
 
 def size_of(preset: PlatformLayout) -> tuple[int, int]:
@@ -74,11 +135,22 @@ def frames(preset: PlatformLayout, tmp: Path) -> tuple[np.ndarray, Settings]:
     """The frame once the showcase has come in and the spoken mark is past "今天"."""
     width, height = size_of(preset)
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, width=width, height=height, platform=preset.platform, var_dir=tmp
+        _env_file=None,
+        width=width,
+        height=height,
+        platform=preset.platform,
+        var_dir=tmp,
+        brand_logo=logo(tmp),
+        countdown_until=AT + timedelta(minutes=14, seconds=59),
+        countdown_text="双12预售 Deal ends in",
     )
-    product = coffee(tmp, settings)
-    compositor = OverlayCompositor(settings)
+    products = lineup(tmp, settings)
+    product = products[2]
+    compositor = OverlayCompositor(settings, now=lambda: AT)
     animator = IllustratedAnimator(width, height, settings.fps)
+    wall = lineup_set(settings)(products)
+    assert wall is not None
+    animator.set_backdrop(wall)
     spoken = CAPTION.index("今天") + 2
     frame = np.zeros(0)
     for index in range(round(TRANSITION_S * settings.fps) + 2):

@@ -58,7 +58,7 @@ def render_backdrop(
     short = min(width, height)
     tile, gap = round(short * 0.19), round(short * 0.03)
     per_side = (len(photos) + 1) // 2
-    y0 = round(height * (0.10 if height >= width else 0.14))
+    y0 = round(height * (0.25 if height >= width else 0.14))  # below the apps' top bars
     columns = (round(width * 0.035), width - round(width * 0.035) - tile)
     tag = face(max(10, round(tile * 0.14)))
     for k, (link, path) in enumerate(photos):

@@ -24,6 +24,7 @@ from host.stream.typeset import ellipsize, face, wrap
 log = logging.getLogger(__name__)
 
 LOW_STOCK = 10  # at or below this, the card shows how many are left
+SHRINK = (1.0, 0.85, 0.72, 0.6, 0.5, 0.42)  # text sizes tried, largest first, until it fits
 
 _SYMBOLS = {"CNY": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
 
@@ -111,7 +112,7 @@ def render_card(card: CardText, layout: Layout) -> Patch:
     """The card image, anchored at the layout's card box (bottom edge fixed, height by content).
 
     A zone too short for the card at full size (a landscape player's) gets it smaller."""
-    for shrink in (1.0, 0.85, 0.72, 0.6):
+    for shrink in SHRINK:
         patch = _render_card(card, layout, shrink)
         if patch.size[1] <= layout.side_height():
             break

@@ -217,8 +217,8 @@ PRESETS: tuple[PlatformLayout, ...] = (
             ("bottom navigation", _r(0, 0.90, 1, 1)),
         ),
         top=_r(0.03, 0.09, 0.97, 0.225),
-        caption=_r(0.03, 0.40, 0.48, 0.55),
-        side=_r(0.50, 0.235, 0.83, 0.55),
+        caption=_r(0.03, 0.41, 0.80, 0.55),
+        side=_r(0.52, 0.235, 0.97, 0.395),
         source="public screenshots of YouTube vertical live in the Shorts feed (2025)",
     ),
     PlatformLayout(

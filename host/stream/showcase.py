@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from host.stream.base import Overlay
-from host.stream.card import CardText, photo_for
+from host.stream.card import SHRINK, CardText, photo_for
 from host.stream.layout import Layout
 from host.stream.palette import PRICE, WHITE
 from host.stream.patch import Patch
@@ -245,7 +245,7 @@ def _badge_patch(
 def _panel(card: CardText, layout: Layout, brand: tuple[int, int, int]) -> _Panel:
     """The showcase drawn once: the photo above the facts in a tall zone, beside them in a
     wide one (landscape), the link badge on the photo's corner; smaller in a short zone."""
-    for shrink in (1.0, 0.85, 0.72, 0.6):
+    for shrink in SHRINK:
         panel = _drawn_panel(card, layout, brand, shrink)
         if panel.patch.size[1] <= layout.side_height():
             break
