@@ -76,7 +76,9 @@ def near(frame: np.ndarray, colour: tuple[int, int, int]) -> int:
     return int((np.abs(frame.astype(int) - np.array(colour)).max(axis=2) < 40).sum())
 
 
-def test_the_set_shows_every_lineup_photo_beside_the_host(settings: Settings, tmp_path: Path) -> None:
+def test_the_set_shows_every_lineup_photo_beside_the_host(
+    settings: Settings, tmp_path: Path
+) -> None:
     lineup = products(settings, tmp_path, COLOURS)
     wall = lineup_set(settings)(lineup)
     assert wall is not None and wall.shape == (HEIGHT, WIDTH, 3)
