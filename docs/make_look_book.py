@@ -142,7 +142,7 @@ def frames(preset: PlatformLayout, tmp: Path) -> tuple[np.ndarray, Settings]:
         var_dir=tmp,
         brand_logo=logo(tmp),
         countdown_until=AT + timedelta(minutes=14, seconds=59),
-        countdown_text="双12预售 Deal ends in",
+        countdown_text="双12预售 还剩",
     )
     products = lineup(tmp, settings)
     product = products[2]
