@@ -48,9 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     work = Path("var/bench-overlays")
-    settings = Settings(  # type: ignore[call-arg]
-        width=width, height=height, platform=args.platform, var_dir=work
-    )
+    settings = Settings(width=width, height=height, platform=args.platform, var_dir=work)
     Image.new("RGB", (1024, 1024), (40, 60, 90)).save(work.parent / "bench-jacket.png")
     media = MediaStore(media_dir(settings), 1 << 22, 1 << 24)
     ref = media.ingest("bench-jacket.png", work.parent, write=True)

@@ -162,7 +162,9 @@ def frames(preset: PlatformLayout, tmp: Path) -> tuple[np.ndarray, Settings]:
 def saved(frame: np.ndarray | Image.Image) -> Image.Image:
     image = frame if isinstance(frame, Image.Image) else Image.fromarray(frame)
     scale = SAVED_SHORT_SIDE / min(image.size)
-    return image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+    return image.resize(
+        (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+    )
 
 
 def annotated(frame: np.ndarray, preset: PlatformLayout) -> Image.Image:

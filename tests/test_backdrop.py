@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from host.catalog.facts import Candidate, ProductFacts
+from host.catalog.facts import Candidate, ProductFacts, StorePolicy
 from host.catalog.photos import MediaStore, media_dir
 from host.config import Settings
 from host.face.builtin import IllustratedAnimator
@@ -42,6 +42,9 @@ class Lineup:
 
     def get(self, sku: str) -> ProductFacts | None:
         return None
+
+    def policy(self) -> StorePolicy:
+        return StorePolicy()
 
 
 @pytest.fixture

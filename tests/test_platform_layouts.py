@@ -14,6 +14,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -65,7 +66,7 @@ def settings_for(
     preset: PlatformLayout, tmp_path: Path, size: tuple[int, int], *, dressed: bool = False
 ) -> Settings:
     """The preset's settings; `dressed` adds the merchant's logo and a running countdown."""
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if dressed:
         Image.new("RGBA", (300, 120), (200, 30, 30, 255)).save(tmp_path / "logo.png")
         until = datetime.now(UTC) + timedelta(hours=2)
