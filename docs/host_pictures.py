@@ -45,12 +45,14 @@ def picture(look: str, width: int, height: int) -> Image.Image:
     """One frame a little after the host started pointing, the mouth open on a vowel."""
     settings = Settings(_env_file=None, width=width, height=height)  # type: ignore[call-arg]
     animator = IllustratedAnimator(width, height, settings.fps, look=look)  # type: ignore[arg-type]
-    side = Layout(width, height, settings.ai_label_position).product_side
+    side = Layout(
+        width, height, settings.ai_label_position, platform=settings.platform
+    ).showcase_side
     start = 10 * settings.fps
     animator.present(side, start)
     frame_index = start + round(2 * RAMP_S * settings.fps)
     image = next(animator.speak([MouthPose(0.75, "open")], frame_index))
-    overlay = Overlay(caption=LINE, spoken=9, product=JACKET, talked_about=True)
+    overlay = Overlay(caption=LINE, spoken=9, product=JACKET, showcase=True)
     return Image.fromarray(OverlayCompositor(settings).composite(image, overlay))
 
 

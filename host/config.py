@@ -7,12 +7,15 @@ CLI (or a test) and passed down, so two sessions in one process can differ.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from host.stream.platforms import Platform, orientation_of, orientations
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,6 +125,29 @@ class Settings(BaseSettings):
         description="output size preset: portrait, landscape, portrait-1080p, landscape-1080p"
         " (overrides WIDTH and HEIGHT)",
     )
+    platform: Platform = Field(
+        default="douyin",
+        description="where the stream is watched: douyin, kuaishou, taobao, bilibili, twitch,"
+        " youtube, or none (a recording); the layers keep clear of that app's own buttons",
+    )
+    brand_logo: Path | None = Field(
+        default=None,
+        description="the merchant's logo (PNG with transparency, or JPEG), shown beside the AI"
+        " label; unset = no logo",
+    )
+    brand_colour: str = Field(
+        default="#FF4D4F",
+        pattern=r"^#[0-9A-Fa-f]{6}$",
+        description="the merchant's colour as #RRGGBB: showcase price, link badge, countdown",
+    )
+    countdown_until: datetime | None = Field(
+        default=None,
+        description="end of a timed promotion (ISO time with its zone); a countdown shows until"
+        " then; unset = none",
+    )
+    countdown_text: str = Field(
+        default="限时优惠 Deal ends in", description="words before the countdown's time"
+    )
     video_bitrate_1080p: int = Field(
         default=4_500_000, description="H.264 CBR bitrate for 1080p sizes, bits/s"
     )
@@ -164,6 +190,8 @@ class Settings(BaseSettings):
         "music_path",
         "piper_model_en",
         "piper_model_zh",
+        "brand_logo",
+        "countdown_until",
         "sadtalker_dir",
         "sadtalker_checkpoints",
         "log_dir",
@@ -181,6 +209,12 @@ class Settings(BaseSettings):
         """A preset names a whole output size, so WIDTH and HEIGHT cannot disagree with it."""
         if self.output_preset is not None:
             self.width, self.height = OUTPUT_SIZES[self.output_preset]
+        shape, shapes = orientation_of(self.width, self.height), orientations(self.platform)
+        if shape not in shapes:
+            raise ValueError(
+                f"PLATFORM={self.platform} has no {shape} live room: set OUTPUT_PRESET to"
+                f" {' or '.join(shapes)}, or another PLATFORM"
+            )
         return self
 
     @property

@@ -52,7 +52,7 @@ def _segment(seconds: float, *, talked_about: bool) -> Segment:
     return Segment(
         audio=pcm[: len(poses) * SPF],
         poses=poses,
-        overlay=Overlay(caption="这款保温杯今天特价", talked_about=talked_about),
+        overlay=Overlay(caption="这款保温杯今天特价", showcase=talked_about),
     )
 
 
@@ -66,7 +66,7 @@ def _play(segments: list[Segment], side: str, total: int) -> tuple[IllustratedAn
         FPS,
         fast=False,
         busy=lambda: False,
-        product_side=side,  # type: ignore[arg-type]
+        showcase_side=side,  # type: ignore[arg-type]
     )
 
     async def run() -> list[np.ndarray]:
@@ -102,7 +102,7 @@ def _changed(frame: np.ndarray, idle: np.ndarray, where: np.ndarray) -> float:
 def test_the_hand_points_at_the_product_while_it_is_talked_about_and_rests_after(
     side: str, sign: int
 ) -> None:
-    segment = _segment(3.0, talked_about=True)
+    segment = _segment(3.0, showcase=True)
     after = SPEECH_AT + segment.frames
     animator, frames = _play([segment], side, after + 2 * RAMP)
     still = IllustratedAnimator(W, H, FPS)  # the same host, never told about a product
@@ -137,15 +137,16 @@ def test_a_line_not_about_the_product_leaves_the_hands_at_rest() -> None:
 
 
 def test_the_hand_stays_up_across_lines_about_the_same_product() -> None:
-    first, second = _segment(2.5, talked_about=True), _segment(2.5, talked_about=True)
+    first, second = _segment(2.5, showcase=True), _segment(2.5, showcase=True)
     end = SPEECH_AT + first.frames + second.frames
     animator, _ = _play([first, second], "left", end)
     assert min(animator.pose(k).reach_left for k in range(SPEECH_AT + RAMP, end)) > 0.8
 
 
 def test_the_product_side_is_where_the_layout_shows_the_product() -> None:
-    assert Layout(720, 1280, "top-left").product_side == "left"  # the card, lower left
-    assert Layout(1280, 720, "top-left").product_side == "right"  # the card, right side
+    assert Layout(720, 1280, "top-left").showcase_side == "right"  # Douyin: its feed is left
+    assert Layout(720, 1280, "top-left", platform="none").showcase_side == "left"
+    assert Layout(1280, 720, "top-left", platform="none").showcase_side == "right"
 
 
 def test_the_head_nods_on_stressed_syllables_and_is_back_in_place_when_the_line_ends() -> None:

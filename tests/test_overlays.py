@@ -106,9 +106,10 @@ def test_ai_label_is_absent_only_with_the_noncompliant_flag() -> None:
     assert hidden.label is None
     image = np.full((1280, 720, 3), 90, np.uint8)
     assert np.array_equal(hidden.composite(image, Overlay()), image)
-    shown = OverlayCompositor(screen_settings(ai_label_position="bottom-right"))
+    shown = OverlayCompositor(screen_settings(ai_label_position="bottom-right", platform="none"))
     assert shown.label is not None
-    assert shown.label.x > 360 and shown.label.y > 640
+    assert shown.label.x + shown.label.size[0] > 680 and shown.label.x > 240  # right
+    assert shown.label.y > 1100  # bottom
     assert not np.array_equal(shown.composite(image, Overlay()), image)
 
 
@@ -146,7 +147,9 @@ def test_wrap_breaks_english_between_words_and_chinese_anywhere() -> None:
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_layers_stay_inside_apart_and_off_the_avatar_head(width: int, height: int) -> None:
-    compositor = OverlayCompositor(screen_settings(width=width, height=height))
+    """Where no app covers the frame; under an app's chrome (test_platform_layouts.py) the
+    layers move toward the host, since being seen comes first."""
+    compositor = OverlayCompositor(screen_settings(width=width, height=height, platform="none"))
     overlay = Overlay(
         caption=LONG_CAPTION,
         comment=OnAirComment("小红书用户Lily", "有黑色M码吗？" * 6),

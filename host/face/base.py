@@ -46,6 +46,12 @@ class Animator(Protocol):
         is talked about). A host with hands gestures towards it; others ignore the hint."""
         ...
 
+    def set_backdrop(self, image: np.ndarray) -> bool:
+        """Draw the host over `image` (RGB, the frame's size) from the next frame on: the set
+        with the lineup's photos (`stream/backdrop.py`). False when the animator's frames are
+        the person's own picture, background and all (photo, video)."""
+        ...
+
 
 class PosedAnimator(ABC):
     """`idle` and `speak` for animators that draw any frame from its index and a mouth pose
@@ -56,6 +62,9 @@ class PosedAnimator(ABC):
 
     def idle(self, frame_index: int) -> np.ndarray:
         return self._render(frame_index, None)
+
+    def set_backdrop(self, image: np.ndarray) -> bool:
+        return False  # a real picture keeps its own background
 
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         for i, pose in enumerate(poses):

@@ -11,6 +11,7 @@ mouth and the nods, and any process can render any chunk.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 
@@ -123,6 +124,14 @@ class IllustratedAnimator:
 
     def idle(self, frame_index: int) -> np.ndarray:
         return self._render(frame_index, ("rest", 0))
+
+    def set_backdrop(self, image: np.ndarray) -> bool:
+        """The illustrated host stands in front of any set; her own room is the default."""
+        if image.shape != self._art.backdrop.shape:
+            raise ValueError(f"backdrop is {image.shape}, frames are {self._art.backdrop.shape}")
+        self._art = dataclasses.replace(self._art, backdrop=image)
+        self._bases.clear()
+        return True
 
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         for i, (pose, nod) in enumerate(zip(poses, nods(poses, self.fps), strict=True)):

@@ -384,6 +384,9 @@ class SadTalkerFace:
     def idle(self, frame_index: int) -> np.ndarray:
         return self.fallback.idle(frame_index)
 
+    def set_backdrop(self, image: np.ndarray) -> bool:
+        return False  # SadTalker renders the person's own photo, background and all
+
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         return self.fallback.speak(poses, start_frame)
 

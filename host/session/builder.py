@@ -50,6 +50,7 @@ from host.session.metrics import Metrics, Reading, SessionCollector
 from host.session.pitching import PitchPlan
 from host.session.resume import owner, recover
 from host.session.spec import SinkSpec, StreamSpec
+from host.stream.backdrop import lineup_set
 from host.stream.clock import Clock, ProgramClock, WallClock
 from host.stream.layout import Layout
 from host.stream.music import MusicBed
@@ -253,9 +254,10 @@ async def run_stream(
         fast=not realtime,
         busy=lambda: session.busy(),
         music=music,
-        product_side=Layout(
-            settings.width, settings.height, settings.ai_label_position
-        ).product_side,
+        showcase_side=Layout(
+            settings.width, settings.height, settings.ai_label_position, platform=settings.platform
+        ).showcase_side,
+        backdrop=lineup_set(settings),
     )
     session = LiveSession(
         source=mux,

@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 
@@ -32,6 +32,7 @@ FAST_WAIT_S = 5.0  # fast mode: longest wall-clock wait for in-flight work befor
 CUT_WINDOW_S = 0.16  # a cut line ends at the quietest frame within this much more speech
 CUT_FADE_S = 0.04  # and fades out over this much before it, so the cut never clicks
 ENDING_S = 0.5  # the line on air is ending this long before its last frame: time to choose
+SET_REFRESH_S = 5.0  # how often the lineup is compared with the one on the set behind the host
 
 
 class Director:
@@ -45,8 +46,11 @@ class Director:
         fast: bool,
         busy: Callable[[], bool],
         music: MusicBed | None = None,
-        product_side: Side = "left",
+        showcase_side: Side = "left",
+        backdrop: Callable[[Sequence[ProductFacts]], np.ndarray | None] | None = None,
     ) -> None:
+        """`backdrop` draws the set for a lineup (None: the animator's own); it runs in a
+        thread when the lineup changes, and the host stands in front of it from then on."""
         self.segments: asyncio.Queue[Segment] = asyncio.Queue(1)
         self._taken = asyncio.Event()
         self._animator = animator
@@ -56,7 +60,7 @@ class Director:
         self._fast = fast
         self._busy = busy
         self._music = music
-        self._product_side: Side = product_side
+        self._showcase_side: Side = showcase_side
         self._silence = np.zeros(self._spf, np.int16)
         self._playing: Segment | None = None
         self._frames: Generator[np.ndarray] | None = None
@@ -67,6 +71,10 @@ class Director:
         self._ending_frames = round(ENDING_S * fps)
         self._product: ProductFacts | None = None
         self._product_at = -1e9
+        self._backdrop = backdrop
+        self._set_key: tuple[object, ...] | None = None
+        self._set_at = -1e9
+        self._set_job: asyncio.Future[np.ndarray | None] | None = None
 
     @property
     def speaking(self) -> bool:
@@ -77,11 +85,12 @@ class Director:
         return None if self._playing is None else self._playing.priority
 
     async def next_frame(self, index: int) -> ProgramFrame:
+        self._check_set(index)
         if self._playing is None:
             await self._start_next(index)
         seg = self._playing
-        talked_about = seg is not None and seg.overlay.talked_about
-        self._animator.present(self._product_side if talked_about else None, index)
+        talked_about = seg is not None and seg.overlay.showcase
+        self._animator.present(self._showcase_side if talked_about else None, index)
         if seg is None or self._frames is None:
             return ProgramFrame(
                 image=self._animator.idle(index),
@@ -240,6 +249,33 @@ class Director:
     def _sound(self, speech: np.ndarray, *, speaking: bool) -> np.ndarray:
         """The frame's program audio: the speech, over the music bed when there is one."""
         return speech if self._music is None else self._music.mix(speech, speaking)
+
+    def _check_set(self, index: int) -> None:
+        """Every SET_REFRESH_S, a lineup changed since the set was drawn is drawn again."""
+        t = index / self._fps
+        if self._backdrop is None or self._set_job is not None or t - self._set_at < SET_REFRESH_S:
+            return
+        self._set_at = t
+        lineup = tuple(self._catalog.lineup())
+        key = tuple((p.sku, p.link, p.attributes.get("image")) for p in lineup)
+        if key == self._set_key:
+            return
+        self._set_key = key
+        job = asyncio.get_running_loop().run_in_executor(None, self._backdrop, lineup)
+        job.add_done_callback(self._set_drawn)
+        self._set_job = job
+
+    def _set_drawn(self, job: asyncio.Future[np.ndarray | None]) -> None:
+        """On the event loop, between two frames: the host stands in front of the new set."""
+        self._set_job = None
+        if job.cancelled():
+            return
+        if (error := job.exception()) is not None:
+            log.warning("the set behind the host was not drawn: %s", error)
+            return
+        image = job.result()
+        if image is not None:
+            self._animator.set_backdrop(image)
 
     def _idle_product(self, index: int) -> ProductFacts | None:
         t = index / self._fps

@@ -547,7 +547,7 @@ class LiveSession:
                     caption=sentence.text,
                     comment=comment,
                     product=products[0] if products else self._catalog.current(),
-                    talked_about=bool(products),
+                    showcase=bool(products),
                 )
                 segment = await speak(
                     sentence.text,

@@ -2,7 +2,8 @@
 
 It names the stream, the merchant it sells for, where comments come from and where the
 program goes, plus what a stream may choose for itself (responder, voices, avatar, pitches,
-music, output preset, on-air window). Everything else comes from settings as usual.
+music, output preset, platform, brand, countdown, on-air window). Everything else comes from
+settings as usual.
 
 Secrets never sit in the file: a source's secret setting is given by the name of the
 environment variable holding it (`token_env: BILIBILI_TOKEN`), and an RTMP ingest URL (its
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,6 +34,7 @@ from pydantic import (
 
 from host.config import OutputPreset, Settings
 from host.errors import HostError
+from host.stream.platforms import Platform
 
 SourceKind = Literal["replay", "websocket", "twitch", "twitch-irc", "youtube", "bilibili", "douyin"]
 
@@ -213,6 +216,20 @@ class OnAir(_Strict):
         return t >= self.start or t < self.end
 
 
+class BrandSpec(_Strict):
+    """The merchant's look on screen: a logo beside the AI label, a colour for prices."""
+
+    logo: Path | None = None
+    colour: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+
+
+class CountdownSpec(_Strict):
+    """A timed promotion's end, counted down on screen (the catalog has no end times)."""
+
+    until: AwareDatetime
+    text: str | None = Field(default=None, min_length=1, max_length=40)
+
+
 class StreamSpec(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
     merchant: Annotated[str, Field(min_length=1, max_length=100)]
@@ -227,6 +244,9 @@ class StreamSpec(_Strict):
     pitches: PitchSpec | None = None
     music: Path | None = None
     output: OutputPreset | None = None
+    platform: Platform | None = None
+    brand: BrandSpec | None = None
+    countdown: CountdownSpec | None = None
     on_air: OnAir | None = None
     resume_max_age_s: float = Field(default=120.0, ge=0)  # after a crash, answer younger ones
 
@@ -265,6 +285,14 @@ class StreamSpec(_Strict):
             values["music_path"] = self.music
         if self.output is not None:
             values["output_preset"] = self.output
+        if self.platform is not None:
+            values["platform"] = self.platform
+        if self.brand is not None:
+            values["brand_logo"] = self.brand.logo
+            values["brand_colour"] = self.brand.colour or values["brand_colour"]
+        if self.countdown is not None:
+            values["countdown_until"] = self.countdown.until
+            values["countdown_text"] = self.countdown.text or values["countdown_text"]
         return Settings.model_validate(values)
 
     def rtmp_url(self, sink: SinkSpec, environ: dict[str, str] | None = None) -> str:

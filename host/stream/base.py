@@ -20,7 +20,7 @@ class Overlay:
     spoken: int | None = None  # how many characters of the caption have been said so far
     comment: OnAirComment | None = None  # the comment being answered; made only by `on_air`
     product: ProductFacts | None = None  # product card: name, live price, link number
-    talked_about: bool = False  # the line is about that product: the host points at it
+    showcase: bool = False  # the line is about `product`: show it large beside the host
 
 
 @dataclass

@@ -24,6 +24,7 @@ from host.stream.typeset import ellipsize, face, wrap
 log = logging.getLogger(__name__)
 
 LOW_STOCK = 10  # at or below this, the card shows how many are left
+SHRINK = (1.0, 0.85, 0.72, 0.6, 0.5, 0.42)  # text sizes tried, largest first, until it fits
 
 _SYMBOLS = {"CNY": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$"}
 
@@ -39,6 +40,7 @@ class CardText:
     sold_out: bool
     promotion: str | None
     image: str | None = None  # the product photo's file in the media store
+    link_number: int | None = None
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -69,6 +71,7 @@ def card_text(
         sold_out=product.stock == 0,
         promotion=product.promotion or None,
         image=_image_path(product, media_root),
+        link_number=product.link,
     )
 
 
@@ -86,7 +89,7 @@ def _image_path(product: ProductFacts, media_root: Path | None) -> str | None:
 
 
 @lru_cache(maxsize=32)
-def _photo(path: str, width: int, height: int) -> Image.Image | None:
+def fitted_photo(path: str, width: int, height: int) -> Image.Image | None:
     """The stored photo scaled to fit the box, or None (logged) when it cannot be read."""
     try:
         with Image.open(path) as source:
@@ -100,10 +103,28 @@ def _photo(path: str, width: int, height: int) -> Image.Image | None:
     return photo
 
 
+def photo_for(card: CardText, width: int, height: int) -> Image.Image | None:
+    """The card's photo scaled to fit (width, height); None when it has none or it is unreadable."""
+    return fitted_photo(card.image, width, height) if card.image else None
+
+
 def render_card(card: CardText, layout: Layout) -> Patch:
-    """The card image, anchored at the layout's card box (bottom edge fixed, height by content)."""
+    """The card image, anchored at the layout's card box (bottom edge fixed, height by content).
+
+    A zone too short for the card at full size (a landscape player's) gets it smaller."""
+    for shrink in SHRINK:
+        patch = _render_card(card, layout, shrink)
+        if patch.size[1] <= layout.side_height():
+            break
+    return patch
+
+
+def _render_card(card: CardText, layout: Layout, shrink: float) -> Patch:
     left, bottom, width = layout.card_box()
-    px = layout.px
+
+    def px(size: float) -> int:
+        return layout.px(size * shrink)
+
     pad = px(16)
     inner = width - 2 * pad
     name_face, en_face, price_face = face(px(30)), face(px(20)), face(px(64))
@@ -123,10 +144,12 @@ def render_card(card: CardText, layout: Layout) -> Patch:
     if card.promotion:
         tail.extend((line, px(22), ACCENT) for line in wrap(card.promotion, small_face, inner, 2))
 
-    photo = _photo(card.image, inner, px(220)) if card.image else None
-    photo_h = photo.size[1] + pad if photo is not None else 0
     price_h = round(px(64) * 1.2)
-    height = pad * 2 + photo_h + price_h + sum(round(size * 1.4) for _, size, _ in rows + tail)
+    text_h = pad * 2 + price_h + sum(round(size * 1.4) for _, size, _ in rows + tail)
+    room = min(px(220), layout.side_height() - text_h - pad)  # the photo gives way to the facts
+    photo = photo_for(card, inner, room) if room >= px(48) else None
+    photo_h = photo.size[1] + pad if photo is not None else 0
+    height = text_h + photo_h
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=px(16), fill=BOX)

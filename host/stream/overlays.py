@@ -1,4 +1,5 @@
-"""The layers above the avatar: caption, viewer comment, product card and the AI label.
+"""The layers above the avatar: product card or showcase, countdown, viewer comment, caption,
+the merchant's logo and the AI label.
 
 Text goes through the typesetter (`typeset.py`): CJK and colour emoji, never a tofu box.
 A viewer comment is shown only as the `OnAirComment` that `on_air` lets through. Each
@@ -10,9 +11,11 @@ the operator explicitly sets the non-compliant flag.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import numpy as np
@@ -21,28 +24,46 @@ from PIL import Image, ImageDraw
 from host.catalog.photos import media_dir
 from host.config import Settings
 from host.stream.base import Overlay
+from host.stream.brand import colour_of, place_logo, read_logo
 from host.stream.card import card_text, render_card
-from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, Layout
+from host.stream.countdown import HEIGHT as COUNTDOWN_HEIGHT
+from host.stream.countdown import clock_text, render_countdown
+from host.stream.layout import CAPTION_MAX_LINES, COMMENT_MAX_LINES, LABEL_MIN_HEIGHT, Layout
 from host.stream.onair import OnAirComment
 from host.stream.palette import ACCENT, BOX, GREY, LABEL_BOX, WHITE
 from host.stream.patch import Patch
+from host.stream.showcase import Showcase
 from host.stream.typeset import drawable, ellipsize, face, wrap
 
 CACHE_SIZE = 64  # rendered patches (and caption layouts) kept for reuse
 
 
 class OverlayCompositor:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, now: Callable[[], datetime] | None = None):
+        """`now` is the wall clock the countdown counts against (a test gives its own)."""
         self.width, self.height = settings.width, settings.height
         self._media_root = media_dir(settings)
         self._cache: OrderedDict[Hashable, Patch] = OrderedDict()
+        self._now = now or (lambda: datetime.now(UTC))
+        self._until, self._countdown_text = settings.countdown_until, settings.countdown_text
+        self.brand = colour_of(settings.brand_colour)
         corner = settings.ai_label_position
+        bare = Layout(self.width, self.height, corner, platform=settings.platform)
         self.label: Patch | None = None
         if not settings.noncompliant_hide_ai_label:
-            unlabelled = Layout(self.width, self.height, corner)
-            self.label = render_label(settings.ai_label_text, unlabelled)
-        label_height = self.label.size[1] if self.label else 0
-        self.layout = Layout(self.width, self.height, corner, label_height)
+            self.label = render_label(settings.ai_label_text, bare)
+        row = self.label.size[1] if self.label else bare.px(40)  # the label's row, or the logo's
+        logo = read_logo(settings.brand_logo, row) if settings.brand_logo else None
+        self.layout = Layout(
+            self.width,
+            self.height,
+            corner,
+            row if self.label or logo else 0,
+            settings.platform,
+            bare.px(COUNTDOWN_HEIGHT) if self._until else 0,
+        )
+        self.logo = place_logo(logo, self.layout, self.label) if logo else None
+        self.showcase = Showcase(self.layout, settings.fps, self.brand)
 
     def composite(self, image: np.ndarray, overlay: Overlay) -> np.ndarray:
         """A new frame: `image` (left untouched, it may be a cached idle frame) with all layers."""
@@ -57,11 +78,25 @@ class OverlayCompositor:
         return frame
 
     def patches(self, overlay: Overlay) -> list[Patch]:
-        """The layers for this overlay, bottom to top."""
+        """The layers for this overlay, bottom to top; one call is one frame (the showcase
+        moves on)."""
         layers: list[Patch] = []
+        card = None
         if overlay.product is not None:
             card = card_text(overlay.product, media_root=self._media_root)
-            layers.append(self._cached(("card", card), lambda: render_card(card, self.layout)))
+        showcase = self.showcase.layers(overlay, card)
+        if showcase:
+            layers += showcase  # the same product, large: the card gives way
+        elif card is not None:
+            shown = card
+            layers.append(self._cached(("card", shown), lambda: render_card(shown, self.layout)))
+        if self._until is not None:
+            left = (self._until - self._now()).total_seconds()
+            if left > 0:
+                clock = clock_text(left)
+                layers.append(
+                    render_countdown(self._countdown_text, clock, self.layout, self.brand)
+                )
         if overlay.comment is not None:
             comment = overlay.comment
             layers.append(
@@ -75,6 +110,8 @@ class OverlayCompositor:
                     lambda: render_caption(caption, self.layout, spoken),
                 )
             )
+        if self.logo is not None:
+            layers.append(self.logo)
         if self.label is not None:
             layers.append(self.label)
         return layers
@@ -91,11 +128,18 @@ class OverlayCompositor:
 
 
 def render_label(text: str, layout: Layout) -> Patch:
-    font = face(layout.label_font)
+    """The AI disclosure, at least LABEL_MIN_HEIGHT of the frame tall (the font grows to it)."""
     text = drawable(text)
     pad_x, pad_y = layout.px(12), layout.px(6)
-    _, top, _, bottom = font.text.getbbox(text, anchor="ls")
-    size = (round(font.length(text)) + 2 * pad_x, int(bottom - top) + 2 * pad_y)
+    least = math.ceil(LABEL_MIN_HEIGHT * layout.height)
+    size_px = layout.label_font
+    while True:
+        font = face(size_px)
+        _, top, _, bottom = font.text.getbbox(text, anchor="ls")
+        size = (round(font.length(text)) + 2 * pad_x, int(bottom - top) + 2 * pad_y)
+        if size[1] >= least:
+            break
+        size_px += 1
     image = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, size[0] - 1, size[1] - 1), radius=layout.px(8), fill=LABEL_BOX)

@@ -14,6 +14,7 @@ algorithm would still split "399" from "元".
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -176,9 +177,13 @@ def _emoji_run(run: str, size: int) -> _EmojiRun:
     return _EmojiRun(small, width * scale, ascent * scale)
 
 
-@cache
 def _emoji_font(path: str) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size=_EMOJI_SIZE)
+    """Per thread, as `face`."""
+    fonts: dict[str, ImageFont.FreeTypeFont] = _faces.__dict__.setdefault("emoji", {})
+    found = fonts.get(path)
+    if found is None:
+        found = fonts[path] = ImageFont.truetype(path, size=_EMOJI_SIZE)
+    return found
 
 
 def _composite(image: Image.Image, glyphs: Image.Image, x: int, y: int) -> None:
@@ -191,9 +196,17 @@ def _composite(image: Image.Image, glyphs: Image.Image, x: int, y: int) -> None:
     image.alpha_composite(part, (left, top))
 
 
-@cache
+_faces = threading.local()
+
+
 def face(size: int) -> Face:
-    return Face(size)
+    """The face of this size for the calling thread: a FreeType face must never be used by
+    two threads at once, and the showcase's art is drawn off the program's worker."""
+    faces: dict[int, Face] = _faces.__dict__.setdefault("by_size", {})
+    found = faces.get(size)
+    if found is None:
+        found = faces[size] = Face(size)
+    return found
 
 
 def _chunks(text: str) -> Iterator[str]:
