@@ -102,7 +102,7 @@ def _changed(frame: np.ndarray, idle: np.ndarray, where: np.ndarray) -> float:
 def test_the_hand_points_at_the_product_while_it_is_talked_about_and_rests_after(
     side: str, sign: int
 ) -> None:
-    segment = _segment(3.0, showcase=True)
+    segment = _segment(3.0, talked_about=True)
     after = SPEECH_AT + segment.frames
     animator, frames = _play([segment], side, after + 2 * RAMP)
     still = IllustratedAnimator(W, H, FPS)  # the same host, never told about a product
@@ -137,7 +137,7 @@ def test_a_line_not_about_the_product_leaves_the_hands_at_rest() -> None:
 
 
 def test_the_hand_stays_up_across_lines_about_the_same_product() -> None:
-    first, second = _segment(2.5, showcase=True), _segment(2.5, showcase=True)
+    first, second = _segment(2.5, talked_about=True), _segment(2.5, talked_about=True)
     end = SPEECH_AT + first.frames + second.frames
     animator, _ = _play([first, second], "left", end)
     assert min(animator.pose(k).reach_left for k in range(SPEECH_AT + RAMP, end)) > 0.8
