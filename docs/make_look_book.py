@@ -32,7 +32,9 @@ from skimage import data
 from host.catalog.facts import ProductFacts
 from host.catalog.photos import MediaStore, media_dir
 from host.config import Settings
+from host.face.base import MouthPose
 from host.face.builtin import IllustratedAnimator
+from host.face.host_motion import RAMP_S
 from host.stream.backdrop import lineup_set
 from host.stream.base import Overlay
 from host.stream.onair import OnAirComment
@@ -153,10 +155,16 @@ def frames(preset: PlatformLayout, tmp: Path) -> tuple[np.ndarray, Settings]:
     animator.set_backdrop(wall)
     spoken = CAPTION.index("今天") + 2
     frame = np.zeros(0)
-    for index in range(round(TRANSITION_S * settings.fps) + 2):
+    animator.present(compositor.layout.showcase_side, 0)  # as the director does while on show
+    for index in range(round(max(TRANSITION_S, RAMP_S) * settings.fps) + 2):
         overlay = Overlay(CAPTION, spoken, COMMENT, product, showcase=True)
-        frame = compositor.composite(animator.idle(index), overlay)
+        frame = compositor.composite(speaking(animator, index), overlay)
     return frame, settings
+
+
+def speaking(animator: IllustratedAnimator, index: int) -> np.ndarray:
+    """The host mid-word (a vowel, mouth half open) at this frame."""
+    return next(animator.speak([MouthPose(0.55, "open")], index))
 
 
 def saved(frame: np.ndarray | Image.Image) -> Image.Image:
@@ -234,7 +242,8 @@ def showcase_strip(tmp: Path) -> Image.Image:
     }
     shots = []
     for index, overlay in enumerate(script):
-        frame = compositor.composite(animator.idle(index), overlay)
+        animator.present(compositor.layout.showcase_side if overlay.showcase else None, index)
+        frame = compositor.composite(speaking(animator, index), overlay)
         if index in keep:
             shot = saved(frame)
             title = face(18)
