@@ -4,8 +4,9 @@
     .venv/bin/python bench/stream.py --parallel 4 --minutes 5
     .venv/bin/python bench/stream.py --parallel 1 --minutes 10 --tone   # no TTS, a tone
 
-Each session is its own process, as `host run` is: the illustrated avatar under a caption, a
-viewer comment and a product card, H.264 + AAC into MP4 + HLS, and a voice thread that
+Each session is its own process, as `host run` is: the illustrated host under a caption, a
+viewer comment and a product card (the showcase while it speaks, the host's hand pointing
+at it), on the default platform's layout, H.264 + AAC into MP4 + HLS, and a voice thread that
 synthesizes sentence after sentence just in time (Piper for English, espeak-ng for
 Mandarin, one sentence written ahead, a second's pause between sentences, as a host
 speaking between pitches and answers does); the caption's mark follows the voice and the
@@ -53,6 +54,7 @@ from host.face.wear import builtin_look
 from host.session.speech import assemble, caption_marks
 from host.stream.base import Overlay, ProgramFrame
 from host.stream.clock import WallClock
+from host.stream.layout import Layout
 from host.stream.onair import OnAirComment
 from host.stream.program import Program
 from host.stream.sinks.hls import hls_sink
@@ -145,6 +147,10 @@ class Speaking:
         self.silence = np.zeros(self.spf, np.int16)
         self.samples = 0
         self.sentences = 0
+        layout = Layout(
+            settings.width, settings.height, settings.ai_label_position, platform=settings.platform
+        )
+        self.side = layout.showcase_side  # every line is about the product: shown, pointed at
         voices = {"en": [Piper({"en": settings.piper_model_en})], "zh": [Espeak()]}
         self.voice = VoiceRouter(voices, settings.tts_nice)  # as the session's, niced alike
         self.voice.warm()
@@ -186,6 +192,7 @@ class Speaking:
                 pass
         comment = OnAirComment("Lily", "多少钱?")
         seg = self.playing
+        self.animator.present(self.side if seg is not None else None, index)
         if seg is None:
             self.samples += self.spf
             overlay = Overlay(comment=comment, product=PRODUCT)
@@ -194,7 +201,9 @@ class Speaking:
         image = next(self.animator.speak([seg.poses[k]], index))
         audio = seg.audio[k * self.spf : (k + 1) * self.spf]
         self.samples += len(audio)
-        overlay = Overlay(seg.caption, seg.marks[k], comment=comment, product=PRODUCT)
+        overlay = Overlay(
+            seg.caption, seg.marks[k], comment=comment, product=PRODUCT, showcase=True
+        )
         self.at += 1
         if self.at >= len(seg.poses):
             self.playing = None
