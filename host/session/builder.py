@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +83,7 @@ class Running:
     audit: Audit
     catalog: LiveCatalog
     mux: SourceMux
+    lease: LeaseKeeper
 
     def status(self) -> dict[str, object]:
         stats = self.program.stats
@@ -142,6 +143,7 @@ async def run_stream(
     environ: dict[str, str] | None = None,
     source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
     takeover: bool = False,
+    standby: Callable[[], Awaitable[None]] | None = None,
     preview_dir: Path | None = None,
 ) -> SessionResult:
     """Run one stream until `duration` (None: until its sources end and it is quiet) or
@@ -150,11 +152,12 @@ async def run_stream(
     feed comments themselves); `preview_dir` adds an HLS sink there when the file has none
     (the console's preview). `takeover`: a cluster restarted this session, so its
     predecessor is taken over at once (the lease fences it) and the lease lapses when it
-    cannot be renewed."""
+    cannot be renewed. `standby`: build everything that does not depend on the stream's
+    state (catalog, voices, avatar), then wait for this before reading that state and
+    going on air (a warm standby waits for the session on air to be lost)."""
     environ = dict(os.environ) if environ is None else environ
     front = front or Front()
     clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
-    recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
     catalog = LiveCatalog(
         engine, spec.merchant, lineup=spec.lineup, refresh_s=settings.catalog_refresh_s
     )
@@ -162,8 +165,6 @@ async def run_stream(
         await asyncio.to_thread(catalog.load)
     except LookupError as error:
         raise HostError(f"stream {spec.name}: {error}") from None
-    if recovered.current is not None and catalog.get(recovered.current) is not None:
-        catalog.set_current(recovered.current)
     voices = build_router(settings)
     await asyncio.to_thread(voices.warm)
     music = None
@@ -178,6 +179,11 @@ async def run_stream(
             settings.music_ramp_s,
         )
     animator = await asyncio.to_thread(build_animator, settings)
+    if standby is not None:
+        await standby()  # the catalog's own refresh catches what changed meanwhile
+    recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
+    if recovered.current is not None and catalog.get(recovered.current) is not None:
+        catalog.set_current(recovered.current)
     ctx = SourceContext(
         settings=settings,
         clock=clock,
@@ -278,7 +284,7 @@ async def run_stream(
             timeout_action=settings.approve_timeout_action,
         ),
     )
-    running = Running(spec, session_id, session, program, audit, catalog, mux)
+    running = Running(spec, session_id, session, program, audit, catalog, mux, keeper)
     collector = None
     if front.metrics is not None:
         collector = SessionCollector(spec.name, running.reading)
