@@ -30,7 +30,13 @@ def receive(port: int, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     source = av.open(
         f"rtmp://127.0.0.1:{port}/live/key",
-        options={"listen": "1", "timeout": "60", "recv_buffer_size": str(RECEIVE_BUFFER)},
+        options={
+            "listen": "1",
+            "timeout": "60",
+            "recv_buffer_size": str(RECEIVE_BUFFER),
+            "analyzeduration": "0",
+            "probesize": "32",
+        },
     )
     video, audio = source.streams.video[0], source.streams.audio[0]
     (out / "streams.json").write_text(

@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -138,6 +139,18 @@ def _timings(stream: str, killed_at: float) -> dict[str, float]:
     return {k: round(now[k] - killed_at, 2) for k in ("started_at", "on_air_at") if now.get(k)}
 
 
+def wait_for_standby(stream: str) -> dict[str, Any]:
+    """Until the stream has a built standby; the status of its session on air."""
+    wait_for(
+        lambda: (placement.status(stream) or {}).get("standby") == "standby",
+        120,
+        f"{stream}'s standby",
+    )
+    now = placement.status(stream)
+    assert now is not None and now["state"] == "on air"
+    return now
+
+
 def _answered(engine: Engine, stream: str) -> tuple[Counter[str], Counter[str]]:
     """How often each comment of the stream was recorded, and how often answered."""
     with Session(engine) as s:
@@ -207,7 +220,8 @@ def test_streams_come_back_on_air_within_3_s_after_a_lost_node_and_a_killed_acto
         height=416,
         idle_pitch_s=0,
         viewer_cooldown_s=0,
-        lease_renew_s=0.5,
+        lease_renew_s=0.25,
+        standby_after_s=1.0,
         ingress_tokens={name: SecretStr("t") for name in STREAMS},
     )
     engine = migrated_engine(db_url)
@@ -251,6 +265,8 @@ def test_streams_come_back_on_air_within_3_s_after_a_lost_node_and_a_killed_acto
         for name in STREAMS:
             wait_for(lambda r=receivers[name]: r.first_packet_at(0), 120, f"{name} on air")
             assert (placement.status(name) or {}).get("node") == worker
+        for name in STREAMS:  # each with a built standby on the other node
+            wait_for_standby(name)
         send(0)
         wait_for(all_answered, 60, "the first comments answered")
 
@@ -271,8 +287,8 @@ def test_streams_come_back_on_air_within_3_s_after_a_lost_node_and_a_killed_acto
             assert again["dts"] - ended["dts"] == pytest.approx(wall, abs=3.0)  # senders' lag
         wait_for(all_answered, 60, "the comments sent during the node's outage answered")
 
-        north = placement.status("north")
-        assert north is not None and north["node"] != worker
+        north = wait_for_standby("north")  # the one Ray restarted, built again
+        assert north["node"] != worker
         killed_at = time.time()
         os.kill(north["pid"], signal.SIGKILL)
         send(2)
