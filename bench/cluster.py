@@ -289,9 +289,14 @@ def cost(base: Settings, cluster: RayCluster, work: Path, seconds: float) -> Non
     stream = spec("cost", "replay")
     placement.place(stream, stream.settings_for(base, {}), environ={"INGEST": receiver.url})
     wait_for(lambda: receiver.first_at(0), 120, "actor on air")
+    wait_for(lambda: (placement.status("cost") or {}).get("standby") == "standby", 120, "standby")
     now = placement.status("cost")
     assert now is not None
     cpu_a, mem_a = _usage([psutil.Process(now["pid"])], seconds)
+    import ray
+
+    standby = ray.get(ray.get_actor("standby:cost").status.remote())
+    cpu_s, mem_s = _usage([psutil.Process(standby["pid"])], seconds)
     placement.stop("cost")
     placement.wait_ended("cost", 60)
     receiver.process.kill()
@@ -324,6 +329,7 @@ def cost(base: Settings, cluster: RayCluster, work: Path, seconds: float) -> Non
     print(f"one session in host run: {cpu_l:.1f}% of a core, {mem_l:.0f} MB")
     print(f"the same session as a Ray actor: {cpu_a:.1f}% of a core, {mem_a:.0f} MB")
     print(f"Ray adds per session: {cpu_a - cpu_l:+.1f}% of a core, {mem_a - mem_l:+.0f} MB")
+    print(f"its warm standby (built, waiting): {cpu_s:.1f}% of a core, {mem_s:.0f} MB")
 
 
 def main() -> None:
@@ -348,9 +354,7 @@ def main() -> None:
         if args.only == "bus":
             return
         token = secrets.token_hex(16)
-        base = settings_for(
-            URL.format(name=name), server.url, token, work, args.renew, args.after
-        )
+        base = settings_for(URL.format(name=name), server.url, token, work, args.renew, args.after)
         engine = migrated_engine(base.database_url)
         ensure_demo_catalog(engine, base)
         engine.dispose()
