@@ -9,6 +9,7 @@ import pytest
 
 redis = pytest.importorskip("redis", reason="the cluster extra is not installed")
 
+from host.chat import redis_bus  # noqa: E402
 from host.chat.events import Comment  # noqa: E402
 from host.chat.redis_bus import GROUP, PREFIX, RedisBus  # noqa: E402
 from host.chat.sources.websocket_ingress import IngressComment  # noqa: E402
@@ -85,3 +86,61 @@ def test_a_front_that_cannot_reach_redis_answers_busy_and_loses_nothing() -> Non
     source = RedisBus("redis://:pw@127.0.0.1:1/0", WallClock()).source("shop")
     assert source.offer(_comment(1)) == "busy"
     assert source.health.state == "reconnecting"
+
+
+@pytest.fixture
+def quick_claims(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redis_bus, "CLAIM_IDLE_MS", 200)
+    monkeypatch.setattr(redis_bus, "CLAIM_EVERY_S", 0.3)
+
+
+def test_what_a_fenced_predecessor_reads_after_the_takeover_is_claimed_and_answered(
+    redis_url: str, quick_claims: None
+) -> None:
+    asyncio.run(_zombie_reads(redis_url))
+
+
+async def _zombie_reads(redis_url: str) -> None:
+    front = RedisBus(redis_url, WallClock()).source("shop")
+    successor = RedisBus(redis_url, WallClock()).source("shop")
+    successor.consumer = "successor"
+    new = aiter(successor)
+    front.offer(_comment(0))
+    assert [c.message_id for c in await _take(new, 1)] == ["m0"]  # its first claim is done
+    front.offer(_comment(1))
+    zombie = redis.Redis.from_url(redis_url)  # still reading until it notices it is fenced
+    [(_key, [(_entry, _fields)])] = zombie.xreadgroup(GROUP, "zombie", {PREFIX + "shop": ">"})
+    await asyncio.sleep(0.4)  # fenced, it never acknowledges m1
+    assert [c.message_id for c in await _take(new, 1)] == ["m1"]
+    successor.acknowledge(["m0", "m1"])
+    assert _pending(redis_url, "shop") == 0
+    await new.aclose()  # type: ignore[attr-defined]
+
+
+def test_a_comment_whose_acknowledgement_failed_is_claimed_again_but_not_answered_twice(
+    redis_url: str, quick_claims: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(_ack_fails(redis_url, monkeypatch))
+
+
+async def _ack_fails(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    front = RedisBus(redis_url, WallClock()).source("shop")
+    session = RedisBus(redis_url, WallClock()).source("shop")
+    comments = aiter(session)
+    front.offer(_comment(1))
+    assert [c.message_id for c in await _take(comments, 1)] == ["m1"]
+    with monkeypatch.context() as patch:  # Redis away just when the audit row is written
+        patch.setattr(session._bus.client, "xack", _refused)  # type: ignore[attr-defined]
+        with pytest.raises(redis.ConnectionError):
+            session.acknowledge(["m1"])
+    await asyncio.sleep(0.4)
+    front.offer(_comment(2))
+    assert [c.message_id for c in await _take(comments, 1)] == ["m2"]  # m1 acked, skipped
+    assert _pending(redis_url, "shop") == 1
+    session.acknowledge(["m2"])
+    assert _pending(redis_url, "shop") == 0
+    await comments.aclose()  # type: ignore[attr-defined]
+
+
+def _refused(*args: object) -> None:
+    raise redis.ConnectionError("connection refused")
