@@ -17,7 +17,9 @@ acknowledgement failed) are acknowledged and skipped, and ones already on their 
 this session are left to it, so none is answered twice.
 
 Both ends are the in-process ingress's (`IngressHub`, `IngressSource`), so the websocket
-route and the session's source registry use either without knowing which.
+route and the session's source registry use either without knowing which. The Douyin
+webhook's pushes travel the same way on a key of their own (`RedisDouyinHub`): the route
+checks signatures, the replay window and duplicates as before, then publishes.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from host.chat.events import Comment
+from host.chat.sources.douyin import BusDown, DouyinHub, DouyinWebhookSource
 from host.chat.sources.websocket_ingress import IngressComment, IngressHub, IngressSource
 from host.stream.clock import Clock
 
 log = logging.getLogger(__name__)
 
 PREFIX = "livehost:comments:"  # + stream name: one Redis stream per live stream
+DOUYIN = "livehost:douyin:"  # + stream name: the Douyin webhook's pushes
 GROUP = "session"  # one consumer group per stream; its consumer is the session of the day
 MAXLEN = 100_000  # entries kept per stream (approximate trim): hours of a busy room
 READ_COUNT = 100  # entries per XREADGROUP / XAUTOCLAIM call
@@ -54,7 +58,7 @@ class RedisBus(IngressHub):
 
     def __init__(self, url: str, clock: Clock) -> None:
         super().__init__(clock)
-        self.url = url
+        self.url, self.clock = url, clock
         self.client = redis.Redis.from_url(url, socket_timeout=5.0)
 
     def _make(self, stream: str, clock: Clock) -> IngressSource:
@@ -69,10 +73,10 @@ class RedisIngress(IngressSource):
     """One stream's comments on Redis: `offer` publishes (web front), iterating consumes
     (session), `acknowledge` lets written ones go (the session's audit writer thread)."""
 
-    def __init__(self, stream: str, clock: Clock, bus: RedisBus) -> None:
+    def __init__(self, stream: str, clock: Clock, bus: RedisBus, prefix: str = PREFIX) -> None:
         super().__init__(stream, clock, queue_size=1)
         self.name = f"redis:{stream}"
-        self.key = PREFIX + stream
+        self.key = prefix + stream
         self.consumer = f"{socket.gethostname()}:{os.getpid()}"
         self.claimed = 0  # entries taken over from a predecessor
         self.audited: set[str] = set()  # recorded by the predecessor: acknowledge, skip
@@ -165,3 +169,54 @@ class RedisIngress(IngressSource):
         if done:
             self._bus.client.xack(self.key, GROUP, *done)
         return out
+
+
+class RedisDouyinHub(DouyinHub):
+    """The Douyin sources of every stream on one Redis (the webhook's process and the
+    sessions' each hold one)."""
+
+    def __init__(self, bus: RedisBus, max_skew_s: float = 300.0) -> None:
+        super().__init__(max_skew_s)
+        self.bus = bus
+        self._on_redis: dict[str, RedisDouyin] = {}
+
+    def source(self, stream: str) -> DouyinWebhookSource:
+        if stream not in self._on_redis:
+            self._on_redis[stream] = RedisDouyin(stream, self.bus, self.max_skew_s)
+        return self._on_redis[stream]
+
+
+class RedisDouyin(DouyinWebhookSource):
+    """One stream's Douyin pushes on Redis: `accept` (the webhook) publishes each new one,
+    iterating (the session) reads them through the consumer group as `RedisIngress` does."""
+
+    def __init__(self, stream: str, bus: RedisBus, max_skew_s: float) -> None:
+        super().__init__(bus.clock, queue_size=1, max_skew_s=max_skew_s)
+        self.name = f"redis-douyin:{stream}"
+        self.reader = RedisIngress(stream, bus.clock, bus, prefix=DOUYIN)
+        self.health = self.reader.health
+
+    def _enqueue(self, comment: Comment, key: str) -> bool:
+        message = IngressComment(
+            id=comment.message_id,
+            user=comment.user_name,
+            user_id=comment.user_id,
+            text=comment.text,
+            kind=comment.kind,
+            amount=comment.amount,
+            currency=comment.currency,
+            platform=comment.platform,
+        )
+        if not self.reader._enqueue(message):
+            self._dedupe.forget(key)  # not taken: Douyin's retry brings it again
+            raise BusDown(f"redis: {self.reader.health.last_error or 'unreachable'}")
+        return True
+
+    def recorded(self, message_ids: set[str]) -> None:
+        self.reader.recorded(message_ids)
+
+    def acknowledge(self, message_ids: list[str]) -> None:
+        self.reader.acknowledge(message_ids)
+
+    def __aiter__(self) -> AsyncIterator[Comment]:
+        return aiter(self.reader)

@@ -30,7 +30,7 @@ from typing import Any
 
 import ray
 
-from host.chat.redis_bus import RedisBus
+from host.chat.redis_bus import RedisBus, RedisDouyinHub
 from host.config import Settings
 from host.db.engine import make_engine
 from host.errors import HostError
@@ -139,6 +139,7 @@ class StreamActor:
             )
         if settings.redis_url is not None:
             front.ingress = RedisBus(settings.redis_url.get_secret_value(), WallClock())
+            front.douyin = RedisDouyinHub(front.ingress, settings.douyin_max_skew_s)
         self._loop = asyncio.get_running_loop()
 
         def started(running: Running) -> None:

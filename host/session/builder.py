@@ -198,8 +198,9 @@ async def run_stream(
     for feed in feeds:
         feed.source = feed.make()  # a missing setting is named now, not after a backoff
     mux = SourceMux(feeds)
-    if ctx.ingress is not None:
-        ctx.ingress.recorded(recovered.audited)
+    buses = [b for b in (ctx.ingress, ctx.douyin) if b is not None]
+    for bus in buses:
+        bus.recorded(recovered.audited)
     epoch, on_air_since = await asyncio.to_thread(  # taken once built: the clock starts now
         take, engine, spec.name, owner(), fresh=not recovered.interrupted
     )
@@ -247,7 +248,7 @@ async def run_stream(
         settings.var_dir / "journal" / f"{spec.name}-{session_id}.jsonl",
         jsonl=replies_jsonl,
         journal_max_bytes=settings.audit_journal_max_mb * 1024 * 1024,
-        on_written=ctx.ingress.acknowledge if ctx.ingress is not None else None,
+        on_written=_acknowledge(buses),
         on_fenced=keeper.lose,
     )
     director = Director(
@@ -318,6 +319,27 @@ async def run_stream(
         await asyncio.to_thread(keeper.stop)
         await asyncio.to_thread(audit.close, status)
         _close(animator)
+
+
+def _acknowledge(
+    buses: list[IngressSource | DouyinWebhookSource],
+) -> Callable[[list[str]], None] | None:
+    """What the audit calls with the comments it wrote: a bus between processes lets them
+    go (each bus only knows its own); None when nothing waits for that."""
+    if not buses:
+        return None
+
+    def written(message_ids: list[str]) -> None:
+        failed: Exception | None = None
+        for bus in buses:  # one bus away must not keep the other's comments pending
+            try:
+                bus.acknowledge(message_ids)
+            except Exception as error:
+                failed = error
+        if failed is not None:
+            raise failed
+
+    return written
 
 
 class _Custom:
