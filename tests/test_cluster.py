@@ -14,6 +14,7 @@ by `bench/cluster.py`; a test asserts no timer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
@@ -328,3 +330,44 @@ def test_streams_come_back_on_air_within_3_s_after_a_lost_node_and_a_killed_acto
         for receiver in receivers.values():
             receiver.process.kill()
         engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_cluster_refuses_a_client_without_its_token_and_serves_no_dashboard(
+    cluster: RayCluster, postgres_name: str, tmp_path: Path
+) -> None:
+    db_url = POSTGRES_URL.format(name=postgres_name)
+    engine = migrated_engine(db_url)
+    ensure_demo_catalog(engine, Settings(_env_file=None, database_url=db_url))  # type: ignore[call-arg]
+    engine.dispose()
+    stream = tmp_path / "night.yaml"
+    stream.write_text(
+        "name: night\nmerchant: demo\nsources: [{kind: replay}]\n"
+        "sinks: [{kind: rtmp, url_env: INGEST}]\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(REPO_ROOT),
+        "RAY_AUTH_TOKEN": "not-the-token",
+        "REDIS_URL": "redis://:pw@127.0.0.1:1/0",
+        "DATABASE_URL": db_url,
+        "INGEST": "rtmp://127.0.0.1:1/live/key",
+    }
+    host = str(Path(sys.executable).with_name("host"))
+    refused = subprocess.run(
+        [host, "run", str(stream), "--cluster", cluster.address],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    said = refused.stdout + refused.stderr
+    assert f"cannot join the Ray cluster at {cluster.address}" in said
+    assert "Traceback" not in said
+    listening = set()
+    for process in cluster.processes():
+        for one in (process, *process.children(recursive=True)):
+            with contextlib.suppress(psutil.Error):
+                listening |= {
+                    c.laddr.port for c in one.net_connections("inet") if c.status == "LISTEN"
+                }
+    assert 8265 not in listening  # Ray's dashboard (and its job API) is off

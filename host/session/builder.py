@@ -158,6 +158,9 @@ async def run_stream(
     environ = dict(os.environ) if environ is None else environ
     front = front or Front()
     clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
+    recovered = None  # read now (a stream already on air fails at once), or after standing by
+    if standby is None:
+        recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
     catalog = LiveCatalog(
         engine, spec.merchant, lineup=spec.lineup, refresh_s=settings.catalog_refresh_s
     )
@@ -179,9 +182,10 @@ async def run_stream(
             settings.music_ramp_s,
         )
     animator = await asyncio.to_thread(build_animator, settings)
-    if standby is not None:
+    if recovered is None:
+        assert standby is not None
         await standby()  # the catalog's own refresh catches what changed meanwhile
-    recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
+        recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
     if recovered.current is not None and catalog.get(recovered.current) is not None:
         catalog.set_current(recovered.current)
     ctx = SourceContext(
