@@ -149,14 +149,16 @@ def status(stream: str, timeout_s: float = 10.0) -> dict[str, Any] | None:
 
 
 def stop(stream: str) -> bool:
-    """Ask the stream to end after the sentence on air (its standby at once); False if it is
-    not on the cluster."""
+    """Ask the stream to end after the sentence on air, its standby at once (first, so it
+    does not take over); False if it is not on the cluster."""
     actors = []
-    for name in reversed(actor_names(stream)):  # the standby first: it must not take over
-        with contextlib.suppress(ValueError):
-            actors.append(ray.get_actor(name))
-    for actor in actors:
-        ray.get(actor.stop.remote())
+    for name in actor_names(stream):
+        with contextlib.suppress(ValueError, ray.exceptions.RayActorError):
+            actor = ray.get_actor(name)
+            actors.append((ray.get(actor.status.remote())["state"] == "on air", actor))
+    for _on_air, actor in sorted(actors, key=lambda found: found[0]):
+        with contextlib.suppress(ray.exceptions.RayActorError):  # ended meanwhile
+            ray.get(actor.stop.remote())
     return bool(actors)
 
 
