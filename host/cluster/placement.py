@@ -155,7 +155,8 @@ def stop(stream: str) -> bool:
     for name in actor_names(stream):
         with contextlib.suppress(ValueError, ray.exceptions.RayActorError):
             actor = ray.get_actor(name)
-            actors.append((ray.get(actor.status.remote())["state"] == "on air", actor))
+            now: dict[str, Any] = ray.get(actor.status.remote())  # type: ignore[assignment]
+            actors.append((now["state"] == "on air", actor))
     for _on_air, actor in sorted(actors, key=lambda found: found[0]):
         with contextlib.suppress(ray.exceptions.RayActorError):  # ended meanwhile
             ray.get(actor.stop.remote())
