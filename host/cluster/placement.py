@@ -151,11 +151,11 @@ def status(stream: str, timeout_s: float = 10.0) -> dict[str, Any] | None:
 def stop(stream: str) -> bool:
     """Ask the stream to end after the sentence on air, its standby at once (first, so it
     does not take over); False if it is not on the cluster."""
-    actors = []
+    actors: list[tuple[bool, Any]] = []  # (on air, its actor)
     for name in actor_names(stream):
         with contextlib.suppress(ValueError, ray.exceptions.RayActorError):
             actor = ray.get_actor(name)
-            now: dict[str, Any] = ray.get(actor.status.remote())  # type: ignore[assignment]
+            now = dict(ray.get(actor.status.remote()))
             actors.append((now["state"] == "on air", actor))
     for _on_air, actor in sorted(actors, key=lambda found: found[0]):
         with contextlib.suppress(ray.exceptions.RayActorError):  # ended meanwhile
