@@ -155,7 +155,7 @@ def stop(stream: str) -> bool:
     for name in actor_names(stream):
         with contextlib.suppress(ValueError, ray.exceptions.RayActorError):
             actor = ray.get_actor(name)
-            now = dict(ray.get(actor.status.remote()))
+            now: dict[str, Any] = dict(ray.get(actor.status.remote()))
             actors.append((now["state"] == "on air", actor))
     for _on_air, actor in sorted(actors, key=lambda found: found[0]):
         with contextlib.suppress(ray.exceptions.RayActorError):  # ended meanwhile
