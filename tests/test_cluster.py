@@ -1,9 +1,10 @@
 """Streams on a Ray cluster survive the loss of their machine and of their process.
 
 A head and a worker node run on this machine (`ray start`, token authentication on, the
-dashboard off); two streams are placed on the worker, their comments come over Redis (with
-a password), their programs go to two RTMP receivers, their audit to PostgreSQL. The worker
-node is killed, then one session's actor is SIGKILLed: each time each stream must be on air
+dashboard off); two streams are placed on the worker, each with its warm standby on the
+head, their comments come over Redis (with a password), their programs go to two RTMP
+receivers, their audit to PostgreSQL. The worker node is killed, then (once Ray's restart
+of it stands by again) one session is SIGKILLed: each time each stream must be on air
 again at its receiver (a new push, on the program clock it had), every comment sent meanwhile
 answered once, and the audit hold every comment once, each session under its own epoch.
 
