@@ -142,6 +142,8 @@ def status(stream: str, timeout_s: float = 10.0) -> dict[str, Any] | None:
             found.append(dict(ray.get(actor.status.remote(), timeout=timeout_s)))
         except (ValueError, ray.exceptions.RayActorError):
             continue
+        except ray.exceptions.GetTimeoutError:  # Ray is restarting it: it answers once up
+            found.append({"stream": stream, "state": "restarting", "node": "", "pid": None})
     if not found:
         return None
     found.sort(key=lambda s: s["state"] != "on air")
