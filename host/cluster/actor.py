@@ -65,6 +65,7 @@ class StreamActor:
         self._running: Running | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: asyncio.Task[Any] | None = None
+        self._stop_asked = False
         self._state = "starting"
         self._error: str | None = None
         self._started_at = time.time()  # this process's start: a restart's cost shows here
@@ -88,6 +89,7 @@ class StreamActor:
 
     def stop(self) -> None:
         """End after the sentence on air, as `host run` does on SIGTERM; a standby ends."""
+        self._stop_asked = True  # still building or taking over: seen when that is done
         running, waiting, loop = self._running, self._waiting, self._loop
         if loop is None:
             return
@@ -122,6 +124,8 @@ class StreamActor:
 
     async def _wait_turn(self) -> None:
         assert self._standby is not None
+        if self._stop_asked:
+            raise StreamOver(f"stream {self._spec.name} stopped")
         self._state, self._waiting = "standby", asyncio.current_task()
         try:
             await self._standby.wait()
@@ -146,6 +150,8 @@ class StreamActor:
             self._running = running
             self._state = "on air"
             self._on_air_at = time.time()
+            if self._stop_asked:  # asked while it was being built or taking over
+                running.live.request_stop()
 
         try:
             await run_stream(
