@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from host.chat.events import Comment
@@ -210,5 +210,17 @@ def test_a_standby_beside_a_new_stream_waits_for_its_first_session_and_ends_with
         await asyncio.to_thread(keeper.stop)
         with pytest.raises(StreamOver):
             await asyncio.wait_for(waiting, 5)
+
+    asyncio.run(run())
+
+
+def test_a_standby_that_cannot_reach_the_database_waits_instead_of_taking_over() -> None:
+    away = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone?connect_timeout=1")
+
+    async def run() -> None:
+        waiting = asyncio.create_task(Standby(away, "night", after_s=0.2, armed=True).wait())
+        await asyncio.sleep(1.5)
+        assert not waiting.done()  # neither a takeover nor a crash (Ray would restart it)
+        waiting.cancel()
 
     asyncio.run(run())

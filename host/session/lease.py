@@ -100,7 +100,15 @@ class Standby:
         seen: tuple[int, datetime] | None = None
         since = time.monotonic()
         while True:
-            row = await asyncio.to_thread(self._look)
+            try:
+                row = await asyncio.to_thread(self._look)
+            except (OperationalError, InterfaceError) as error:
+                # the database is away for the session on air too: its keeper gives the
+                # stream up after LEASE_LAPSE_S, and staleness counts from when it is back
+                log.warning("stream %s: standby cannot read the lease (%s)", self.stream, error)
+                seen, since = None, time.monotonic()
+                await asyncio.sleep(self.after_s)
+                continue
             now = time.monotonic()
             if row is None:  # no session ever took it: a restarted one will, after a wait
                 if self.armed and now - since > self.after_s:
