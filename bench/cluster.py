@@ -1,12 +1,15 @@
 """Streams on a cluster: failover time, the Redis comment bus, and what Ray costs a session.
 
     PYTHONPATH=. python bench/cluster.py [--kills 10] [--node-kills 3] [--seconds 20]
+                                         [--renew 0.25] [--after 1.0]
 
 - failover: a head and a worker node on this machine (as `tests/ray_cluster.py` starts
   them: token auth, dashboard off, 200 ms health checks); one 240x416 stream pushing to a
-  test RTMP receiver. Its actor is SIGKILLed `--kills` times, then its node is killed
-  `--node-kills` times (the stream placed on a fresh worker node each time). Figure: kill to
-  the first packet of the new push at the receiver, p50 / p95 / max.
+  test RTMP receiver, with its warm standby on the other node (lease renewed every
+  `--renew` s, taken over after `--after` s). The actor on air is SIGKILLed `--kills` times
+  (each time once the standby is built again), then its node is killed `--node-kills` times
+  (the stream placed on a fresh worker node each time). Figure: kill to the first packet of
+  the new push at the receiver, p50 / p95 / max.
 - bus: a Redis server with a password; a publisher process sends comments through the web
   front's `RedisIngress.offer` at 1k and 5k per second (and as fast as it can), a session's
   consumer group reads and acknowledges them. Figures: delivered per second, latency from
@@ -123,7 +126,9 @@ def spec(name: str, source: str) -> StreamSpec:
     )
 
 
-def settings_for(db_url: str, redis_url: str, token: str, work: Path) -> Settings:
+def settings_for(
+    db_url: str, redis_url: str, token: str, work: Path, renew_s: float, after_s: float
+) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=db_url,
@@ -134,6 +139,8 @@ def settings_for(db_url: str, redis_url: str, token: str, work: Path) -> Setting
         width=240,
         height=416,
         idle_pitch_s=0,
+        lease_renew_s=renew_s,
+        standby_after_s=after_s,
         ingress_tokens={"fail": SecretStr("t")},
     )
 
@@ -150,9 +157,11 @@ def failover(base: Settings, cluster: RayCluster, work: Path, kills: int, node_k
         push = 0
         wait_for(lambda r=receiver, p=push: r.first_at(p), 120, "on air")
         for _ in range(kills if round_ == 0 else 1):
+            wait_for(lambda: (placement.status("fail") or {}).get("standby") == "standby", 120,
+                     "a built standby")  # fmt: skip
             time.sleep(3)
             now = placement.status("fail")
-            assert now is not None
+            assert now is not None and now["state"] == "on air"
             killed_at = time.time()
             if round_ == 0:
                 os.kill(now["pid"], signal.SIGKILL)
@@ -280,9 +289,14 @@ def cost(base: Settings, cluster: RayCluster, work: Path, seconds: float) -> Non
     stream = spec("cost", "replay")
     placement.place(stream, stream.settings_for(base, {}), environ={"INGEST": receiver.url})
     wait_for(lambda: receiver.first_at(0), 120, "actor on air")
+    wait_for(lambda: (placement.status("cost") or {}).get("standby") == "standby", 120, "standby")
     now = placement.status("cost")
     assert now is not None
     cpu_a, mem_a = _usage([psutil.Process(now["pid"])], seconds)
+    import ray
+
+    standby = ray.get(ray.get_actor("standby:cost").status.remote())
+    cpu_s, mem_s = _usage([psutil.Process(standby["pid"])], seconds)
     placement.stop("cost")
     placement.wait_ended("cost", 60)
     receiver.process.kill()
@@ -315,6 +329,7 @@ def cost(base: Settings, cluster: RayCluster, work: Path, seconds: float) -> Non
     print(f"one session in host run: {cpu_l:.1f}% of a core, {mem_l:.0f} MB")
     print(f"the same session as a Ray actor: {cpu_a:.1f}% of a core, {mem_a:.0f} MB")
     print(f"Ray adds per session: {cpu_a - cpu_l:+.1f}% of a core, {mem_a - mem_l:+.0f} MB")
+    print(f"its warm standby (built, waiting): {cpu_s:.1f}% of a core, {mem_s:.0f} MB")
 
 
 def main() -> None:
@@ -322,6 +337,8 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--node-kills", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--renew", type=float, default=0.25, help="LEASE_RENEW_S")
+    parser.add_argument("--after", type=float, default=1.0, help="STANDBY_AFTER_S")
     parser.add_argument("--only", choices=["failover", "bus", "cost"])
     args = parser.parse_args()
     print(describe())
@@ -337,7 +354,7 @@ def main() -> None:
         if args.only == "bus":
             return
         token = secrets.token_hex(16)
-        base = settings_for(URL.format(name=name), server.url, token, work)
+        base = settings_for(URL.format(name=name), server.url, token, work, args.renew, args.after)
         engine = migrated_engine(base.database_url)
         ensure_demo_catalog(engine, base)
         engine.dispose()

@@ -348,7 +348,17 @@ class Settings(BaseSettings):
         description="restarts of a stream's actor after a crash or a lost node (-1: no limit)",
     )
     lease_renew_s: float = Field(
-        default=1.0, gt=0, description="seconds between renewals of a session's lease"
+        default=0.5, gt=0, description="seconds between renewals of a session's lease"
+    )
+    cluster_standby: bool = Field(
+        default=True,
+        description="keep a built standby session of each stream on another node, so a lost"
+        " one is replaced in seconds rather than rebuilt",
+    )
+    standby_after_s: float = Field(
+        default=1.5,
+        gt=0,
+        description="a standby takes over a lease not renewed this long (a few LEASE_RENEW_S)",
     )
     lease_lapse_s: float = Field(
         default=10.0,

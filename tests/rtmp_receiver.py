@@ -9,6 +9,10 @@ the pusher disconnects; with `--again` it listens for the next push, recorded in
 OUT_DIR/2... (the first in OUT_DIR/0), as an ingest does after a publisher reconnects. Each
 packet line carries `at`, the wall-clock time it arrived.
 
+It probes the push for 0.1 s only (`analyzeduration`; FFmpeg's default held about a second
+of packets before the first was read), so `at` is when a packet arrived, as a platform
+would see it: how soon a failover is back on air is measured here.
+
 Its socket's receive buffer is fixed (RECEIVE_BUFFER) rather than grown by the kernel as
 data comes: a pusher's burst (catching up after connecting) would otherwise let it swell
 to megabytes, and how soon a stopped receiver blocks the pusher would depend on that burst.
@@ -30,7 +34,12 @@ def receive(port: int, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     source = av.open(
         f"rtmp://127.0.0.1:{port}/live/key",
-        options={"listen": "1", "timeout": "60", "recv_buffer_size": str(RECEIVE_BUFFER)},
+        options={
+            "listen": "1",
+            "timeout": "60",
+            "recv_buffer_size": str(RECEIVE_BUFFER),
+            "analyzeduration": "100000",
+        },
     )
     video, audio = source.streams.video[0], source.streams.audio[0]
     (out / "streams.json").write_text(

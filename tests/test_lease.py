@@ -12,15 +12,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from host.chat.events import Comment
 from host.config import Settings
 from host.db import models as db
-from host.session.audit import write_events
+from host.session.audit import mark_status, write_events
 from host.session.builder import Running, open_session, run_stream
-from host.session.lease import Fenced, take
+from host.session.lease import Fenced, LeaseKeeper, Standby, StreamOver, take
 from host.session.spec import StreamSpec
 from host.stream.clock import Clock
 from tests.host_run import free_port
@@ -152,3 +152,75 @@ def test_a_zombie_stops_pushing_and_writing_when_a_successor_takes_over(
             )
         )
     assert written and all(given[m] < fenced_at for m in written)  # none after the fence
+
+
+async def _renewing(keeper: LeaseKeeper, seconds: float) -> None:
+    keeper.start()
+    await asyncio.sleep(seconds)
+    await asyncio.to_thread(keeper.stop)  # the session on air is gone: no more renewals
+
+
+def _keeper(engine: Engine, epoch: int) -> LeaseKeeper:
+    return LeaseKeeper(
+        engine, "night", epoch, 1, renew_s=0.05, lapse_s=None, on_lost=lambda _reason: None
+    )
+
+
+def test_a_standby_takes_over_a_lease_once_it_goes_unrenewed_and_only_one_standby_does(
+    engine: Engine,
+) -> None:
+    async def run() -> None:
+        epoch, _ = take(engine, "night", "a:1", fresh=True)
+        standbys = [Standby(engine, "night", after_s=0.5, armed=False) for _ in range(2)]
+        waits = [asyncio.create_task(s.wait()) for s in standbys]
+        renewing = _renewing(_keeper(engine, epoch), 1.5)
+        await renewing  # 1.5 s of renewals: 3 times `after_s`, and nobody took over
+        assert not any(w.done() for w in waits)
+        stopped = time.monotonic()
+        done, waiting = await asyncio.wait(waits, timeout=5, return_when="FIRST_COMPLETED")
+        assert len(done) == 1 and 0.5 < time.monotonic() - stopped < 1.5
+        await asyncio.sleep(0.3)  # the claim renewed the lease: the other one waits on
+        assert len(waiting) == 1 and not next(iter(waiting)).done()
+        next(iter(waiting)).cancel()
+
+    asyncio.run(run())
+
+
+def test_a_standby_beside_a_new_stream_waits_for_its_first_session_and_ends_with_it(
+    engine: Engine, settings: Settings
+) -> None:
+    async def run() -> None:
+        take(engine, "night", "old:1", fresh=True)  # yesterday's broadcast, ended
+        old = open_session(engine, _spec("night"), settings, 1)
+        _keeper(engine, 1)._renew()
+        mark_status(engine, old, "ended")
+        standby = Standby(engine, "night", after_s=0.2, armed=False)
+        waiting = asyncio.create_task(standby.wait())
+        await asyncio.sleep(0.6)  # an old lease and an ended session: not armed, waits
+        assert not waiting.done()
+        epoch, _ = take(engine, "night", "a:1", fresh=True)  # today's first session
+        session = open_session(engine, _spec("night"), settings, epoch)
+        keeper = LeaseKeeper(
+            engine, "night", epoch, session, renew_s=0.05, lapse_s=None, on_lost=print
+        )
+        keeper.start()
+        await asyncio.sleep(0.3)
+        assert not waiting.done() and standby.armed
+        mark_status(engine, session, "ended")  # the stream ended: nothing to take over
+        await asyncio.to_thread(keeper.stop)
+        with pytest.raises(StreamOver):
+            await asyncio.wait_for(waiting, 5)
+
+    asyncio.run(run())
+
+
+def test_a_standby_that_cannot_reach_the_database_waits_instead_of_taking_over() -> None:
+    away = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone?connect_timeout=1")
+
+    async def run() -> None:
+        waiting = asyncio.create_task(Standby(away, "night", after_s=0.2, armed=True).wait())
+        await asyncio.sleep(1.5)
+        assert not waiting.done()  # neither a takeover nor a crash (Ray would restart it)
+        waiting.cancel()
+
+    asyncio.run(run())

@@ -1,8 +1,9 @@
 """Putting streams on a Ray cluster, finding them and stopping them, from any machine.
 
-A stream is the detached actor `stream:NAME` in the cluster's namespace, so whichever
-process placed it (a `host run --cluster` terminal, `host serve`) may go away and the stream
-stays on air; Ray restarts it `CLUSTER_MAX_RESTARTS` times. Ray's token authentication is
+A stream is the detached actor `stream:NAME` in the cluster's namespace, with its warm
+standby `standby:NAME` on another node (`CLUSTER_STANDBY`), so whichever process placed it
+(a `host run --cluster` terminal, `host serve`) may go away and the stream stays on air;
+Ray restarts either `CLUSTER_MAX_RESTARTS` times. Ray's token authentication is
 always on: the token comes from `RAY_AUTH_TOKEN` (the setting, which is also the variable
 Ray itself reads), and nothing is placed on a cluster without one.
 """
@@ -13,6 +14,7 @@ import contextlib
 import logging
 import os
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -20,13 +22,13 @@ import ray
 from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from host.cluster.actor import StreamActor
+from host.cluster.actor import ROLES, StreamActor, actor_names
 from host.config import Settings
 from host.db.engine import sqlite_file
 from host.errors import HostError
 from host.session.spec import StreamSpec
 
-PREFIX = "stream:"  # + stream name: the actor's name
+PREFIX = ROLES[0]  # + stream name: the actor's name
 CONNECT_TRIES = 3  # a busy head's client server sometimes fails to start a client's server
 
 log = logging.getLogger(__name__)
@@ -84,59 +86,91 @@ def place(
     environ: dict[str, str] | None = None,
     node: str | None = None,
 ) -> str:
-    """Start `spec` as its detached actor; `node` (a Ray node id) is preferred, not
-    required, so a restart after that node is lost goes anywhere. The actor's name."""
+    """Start `spec` as its detached actor, and its standby on another node; `node` (a Ray
+    node id) is preferred, not required, so a restart after that node is lost goes
+    anywhere. The actor's name."""
     check_settings(settings)
-    name = PREFIX + spec.name
-    try:
-        ray.get_actor(name)
-    except ValueError:
-        pass
-    else:
+    names = actor_names(spec.name)
+    for name in names:
+        try:
+            ray.get_actor(name)
+        except ValueError:
+            continue
         raise HostError(f"stream {spec.name} is already on the cluster; stop it first")
     environ = dict(os.environ) if environ is None else environ
     wanted = {s.url_env for s in spec.sinks if s.url_env is not None}  # only the ingest URLs
-    strategy: Any = "DEFAULT" if node is None else NodeAffinitySchedulingStrategy(node, soft=True)
-    actor = ray.remote(StreamActor).options(
-        name=name,
-        lifetime="detached",
-        max_restarts=settings.cluster_max_restarts,
-        max_task_retries=-1,
-        num_cpus=1,
-        scheduling_strategy=strategy,
+    environ = {k: v for k, v in environ.items() if k in wanted}
+    if settings.cluster_standby:
+        node = node or _other_node(spec.name, None)  # so the standby can go elsewhere
+    roles = [(names[0], node, False)]
+    if settings.cluster_standby:
+        roles.append((names[1], _other_node(spec.name, node), True))
+    for name, where, standby in roles:
+        strategy: Any = (
+            "DEFAULT" if where is None else NodeAffinitySchedulingStrategy(where, soft=True)
+        )
+        actor = ray.remote(StreamActor).options(
+            name=name,
+            lifetime="detached",
+            max_restarts=settings.cluster_max_restarts,
+            max_task_retries=-1,
+            num_cpus=1 / len(roles),  # a stream takes one CPU, on air and standing by
+            scheduling_strategy=strategy,
+        )
+        actor.remote(spec, settings, environ, duration, standby)
+    return names[0]
+
+
+def _other_node(stream: str, node: str | None) -> str | None:
+    """A live node that runs work other than `node`, spread over them by stream name; None
+    (anywhere) on a one-node cluster."""
+    nodes = sorted(
+        str(n["NodeID"]) for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU", 0) > 0
     )
-    actor.remote(spec, settings, {k: v for k, v in environ.items() if k in wanted}, duration)
-    return name
+    others = [n for n in nodes if n != node]
+    return others[zlib.crc32(stream.encode()) % len(others)] if others else None
 
 
 def status(stream: str, timeout_s: float = 10.0) -> dict[str, Any] | None:
-    """The stream's status as its actor reports it; None when no actor of that name exists
-    (it ended, or was never placed)."""
-    try:
-        actor = ray.get_actor(PREFIX + stream)
-    except ValueError:
+    """The stream's status as the actor on air reports it (or, while none is, the first
+    found), with `standby` the other's state; None when no actor of the stream exists (it
+    ended, or was never placed)."""
+    found: list[dict[str, Any]] = []
+    for name in actor_names(stream):
+        try:
+            actor = ray.get_actor(name)
+            found.append(dict(ray.get(actor.status.remote(), timeout=timeout_s)))
+        except (ValueError, ray.exceptions.RayActorError):
+            continue
+        except ray.exceptions.GetTimeoutError:  # Ray is restarting it: it answers once up
+            found.append({"stream": stream, "state": "restarting", "node": "", "pid": None})
+    if not found:
         return None
-    try:
-        return dict(ray.get(actor.status.remote(), timeout=timeout_s))
-    except ray.exceptions.RayActorError:
-        return None
+    found.sort(key=lambda s: s["state"] != "on air")
+    return found[0] | {"standby": found[1]["state"] if len(found) > 1 else None}
 
 
 def stop(stream: str) -> bool:
-    """Ask the stream to end after the sentence on air; False if it is not on the cluster."""
-    try:
-        actor = ray.get_actor(PREFIX + stream)
-    except ValueError:
-        return False
-    ray.get(actor.stop.remote())
-    return True
+    """Ask the stream to end after the sentence on air, its standby at once (first, so it
+    does not take over); False if it is not on the cluster."""
+    actors: list[tuple[bool, Any]] = []  # (on air, its actor)
+    for name in actor_names(stream):
+        with contextlib.suppress(ValueError, ray.exceptions.RayActorError):
+            actor = ray.get_actor(name)
+            now: dict[str, Any] = dict(ray.get(actor.status.remote()))
+            actors.append((now["state"] == "on air", actor))
+    for _on_air, actor in sorted(actors, key=lambda found: found[0]):
+        with contextlib.suppress(ray.exceptions.RayActorError):  # ended meanwhile
+            ray.get(actor.stop.remote())
+    return bool(actors)
 
 
 def remove(stream: str) -> None:
-    """Remove the stream's actor without a restart (one that failed to start stays, so its
-    error can be read, until this)."""
-    with contextlib.suppress(ValueError):
-        ray.kill(ray.get_actor(PREFIX + stream), no_restart=True)
+    """Remove the stream's actors without a restart (one that failed to start stays, so
+    its error can be read, until this)."""
+    for name in actor_names(stream):
+        with contextlib.suppress(ValueError):
+            ray.kill(ray.get_actor(name), no_restart=True)
 
 
 def streams() -> list[str]:

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +85,7 @@ class Running:
     audit: Audit
     catalog: LiveCatalog
     mux: SourceMux
+    lease: LeaseKeeper
 
     def status(self) -> dict[str, object]:
         stats = self.program.stats
@@ -144,6 +145,7 @@ async def run_stream(
     environ: dict[str, str] | None = None,
     source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
     takeover: bool = False,
+    standby: Callable[[], Awaitable[None]] | None = None,
     preview_dir: Path | None = None,
 ) -> SessionResult:
     """Run one stream until `duration` (None: until its sources end and it is quiet) or
@@ -152,11 +154,15 @@ async def run_stream(
     feed comments themselves); `preview_dir` adds an HLS sink there when the file has none
     (the console's preview). `takeover`: a cluster restarted this session, so its
     predecessor is taken over at once (the lease fences it) and the lease lapses when it
-    cannot be renewed."""
+    cannot be renewed. `standby`: build everything that does not depend on the stream's
+    state (catalog, voices, avatar), then wait for this before reading that state and
+    going on air (a warm standby waits for the session on air to be lost)."""
     environ = dict(os.environ) if environ is None else environ
     front = front or Front()
     clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
-    recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
+    recovered = None  # read now (a stream already on air fails at once), or after standing by
+    if standby is None:
+        recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
     catalog = LiveCatalog(
         engine, spec.merchant, lineup=spec.lineup, refresh_s=settings.catalog_refresh_s
     )
@@ -164,8 +170,6 @@ async def run_stream(
         await asyncio.to_thread(catalog.load)
     except LookupError as error:
         raise HostError(f"stream {spec.name}: {error}") from None
-    if recovered.current is not None and catalog.get(recovered.current) is not None:
-        catalog.set_current(recovered.current)
     voices = build_router(settings)
     await asyncio.to_thread(voices.warm)
     music = None
@@ -180,6 +184,12 @@ async def run_stream(
             settings.music_ramp_s,
         )
     animator = await asyncio.to_thread(build_animator, settings)
+    if recovered is None:
+        assert standby is not None
+        await standby()  # the catalog's own refresh catches what changed meanwhile
+        recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
+    if recovered.current is not None and catalog.get(recovered.current) is not None:
+        catalog.set_current(recovered.current)
     ctx = SourceContext(
         settings=settings,
         clock=clock,
@@ -194,8 +204,9 @@ async def run_stream(
     for feed in feeds:
         feed.source = feed.make()  # a missing setting is named now, not after a backoff
     mux = SourceMux(feeds)
-    if ctx.ingress is not None:
-        ctx.ingress.recorded(recovered.audited)
+    buses = [b for b in (ctx.ingress, ctx.douyin) if b is not None]
+    for bus in buses:
+        bus.recorded(recovered.audited)
     epoch, on_air_since = await asyncio.to_thread(  # taken once built: the clock starts now
         take, engine, spec.name, owner(), fresh=not recovered.interrupted
     )
@@ -243,7 +254,7 @@ async def run_stream(
         settings.var_dir / "journal" / f"{spec.name}-{session_id}.jsonl",
         jsonl=replies_jsonl,
         journal_max_bytes=settings.audit_journal_max_mb * 1024 * 1024,
-        on_written=ctx.ingress.acknowledge if ctx.ingress is not None else None,
+        on_written=_acknowledge(buses),
         on_fenced=keeper.lose,
     )
     director = Director(
@@ -284,7 +295,7 @@ async def run_stream(
             timeout_action=settings.approve_timeout_action,
         ),
     )
-    running = Running(spec, session_id, session, program, audit, catalog, mux)
+    running = Running(spec, session_id, session, program, audit, catalog, mux, keeper)
     collector = None
     if front.metrics is not None:
         collector = SessionCollector(spec.name, running.reading)
@@ -318,6 +329,27 @@ async def run_stream(
         await asyncio.to_thread(keeper.stop)
         await asyncio.to_thread(audit.close, status)
         _close(animator)
+
+
+def _acknowledge(
+    buses: list[IngressSource | DouyinWebhookSource],
+) -> Callable[[list[str]], None] | None:
+    """What the audit calls with the comments it wrote: a bus between processes lets them
+    go (each bus only knows its own); None when nothing waits for that."""
+    if not buses:
+        return None
+
+    def written(message_ids: list[str]) -> None:
+        failed: Exception | None = None
+        for bus in buses:  # one bus away must not keep the other's comments pending
+            try:
+                bus.acknowledge(message_ids)
+            except Exception as error:
+                failed = error
+        if failed is not None:
+            raise failed
+
+    return written
 
 
 class _Custom:

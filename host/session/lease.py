@@ -11,10 +11,17 @@ at its next renewal and stops the zombie's sinks, so the platform gets one push.
 A keeper that cannot reach the database cannot know whether a successor exists; in a
 cluster (`lapse_s` set) it gives the stream up after `lapse_s`, the embedded default keeps
 streaming through a database outage as it always did.
+
+A warm standby (`Standby`) is a second, fully built session of the stream on another
+machine that watches the lease and takes over once it goes unrenewed for `after_s`: a
+restart's import and build are paid before the loss, not after it. It measures staleness
+on its own monotonic clock (the lease row seen unchanged), so clocks that disagree between
+machines do not matter.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -66,6 +73,89 @@ def check(s: Session, stream: str, epoch: int) -> None:
     )
     if current != epoch:
         raise Fenced(f"stream {stream}: epoch {epoch} was fenced by epoch {current}")
+
+
+class StreamOver(Exception):
+    """The stream a standby waits on ended: there is nothing to take over."""
+
+
+class Standby:
+    """Waits until the stream's lease goes unrenewed for `after_s`, then claims it (so a
+    second standby, seeing the row renewed by the claim, keeps waiting); the caller then
+    takes it over (`take`) as any restarted session does.
+
+    `armed`: take over a lease not seen renewed. A standby placed beside a new stream's
+    first session is not armed until it has seen that session renew (the first session
+    may take longer to build than `after_s`); one Ray restarted is armed at once, since
+    nobody else may be left to take over.
+    """
+
+    def __init__(self, engine: Engine, stream: str, *, after_s: float, armed: bool) -> None:
+        self.stream, self.after_s, self.armed = stream, after_s, armed
+        self.poll_s = after_s / 10  # the takeover's added delay; 10 reads per `after_s`
+        self._engine = engine
+
+    async def wait(self) -> None:
+        """Until this standby holds the claim; `StreamOver` when the stream ended."""
+        seen: tuple[int, datetime] | None = None
+        since = time.monotonic()
+        while True:
+            try:
+                row = await asyncio.to_thread(self._look)
+            except (OperationalError, InterfaceError) as error:
+                # the database is away for the session on air too: its keeper gives the
+                # stream up after LEASE_LAPSE_S, and staleness counts from when it is back
+                log.warning("stream %s: standby cannot read the lease (%s)", self.stream, error)
+                seen, since = None, time.monotonic()
+                await asyncio.sleep(self.after_s)
+                continue
+            now = time.monotonic()
+            if row is None:  # no session ever took it: a restarted one will, after a wait
+                if self.armed and now - since > self.after_s:
+                    return
+            else:
+                epoch, renewed_at, status = row
+                if status == "ended" and self.armed:  # unarmed: the last broadcast's end
+                    raise StreamOver(f"stream {self.stream} ended")
+                if (epoch, renewed_at) != seen:
+                    self.armed = self.armed or seen is not None
+                    seen, since = (epoch, renewed_at), now
+                elif (
+                    self.armed
+                    and now - since > self.after_s
+                    and await asyncio.to_thread(self._claim, epoch, renewed_at)
+                ):
+                    log.warning(
+                        "stream %s: lease of epoch %d not renewed for %.1f s; taking over",
+                        self.stream,
+                        epoch,
+                        now - since,
+                    )
+                    return
+            await asyncio.sleep(self.poll_s)
+
+    def _look(self) -> tuple[int, datetime, str | None] | None:
+        with Session(self._engine) as s:
+            found = s.execute(
+                select(db.StreamLease.epoch, db.StreamLease.renewed_at, db.StreamSession.status)
+                .outerjoin(db.StreamSession, db.StreamSession.id == db.StreamLease.session_id)
+                .where(db.StreamLease.stream == self.stream)
+            ).first()
+        return None if found is None else (found[0], found[1], found[2])
+
+    def _claim(self, epoch: int, renewed_at: datetime) -> bool:
+        """Renew the stale lease as seen, if nobody changed it meanwhile (compare and set)."""
+        with Session(self._engine) as s, s.begin():
+            done = s.execute(
+                update(db.StreamLease)
+                .where(
+                    db.StreamLease.stream == self.stream,
+                    db.StreamLease.epoch == epoch,
+                    db.StreamLease.renewed_at == renewed_at,
+                )
+                .values(renewed_at=utcnow())
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 class LeaseKeeper:

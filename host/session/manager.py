@@ -71,9 +71,10 @@ class StreamManager:
         self.douyin = DouyinHub(settings.douyin_max_skew_s)
         ingress = IngressHub(WallClock(), settings.ingress_queue_size)
         if settings.redis_url is not None:
-            from host.chat.redis_bus import RedisBus  # the cluster extra
+            from host.chat.redis_bus import RedisBus, RedisDouyinHub  # the cluster extra
 
             ingress = RedisBus(settings.redis_url.get_secret_value(), WallClock())
+            self.douyin = RedisDouyinHub(ingress, settings.douyin_max_skew_s)
         self.front = Front(
             ingress=ingress,
             douyin=self.douyin,

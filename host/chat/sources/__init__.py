@@ -135,3 +135,7 @@ class WindowDeduper:
         self._until[message_id] = until
         heapq.heappush(self._expiry, (until, message_id))
         return False
+
+    def forget(self, message_id: str) -> None:
+        """The id was not taken after all (the bus refused it): its sender may resend it."""
+        self._until.pop(message_id, None)

@@ -56,6 +56,11 @@ class DouyinPayloadError(ValueError):
     """A push whose body or headers are not what the platform documents."""
 
 
+class BusDown(Exception):
+    """The comment bus between processes is unreachable: the push is refused, Douyin
+    retries it."""
+
+
 class StalePush(Exception):
     """A signed push stamped outside the freshness window: a replay, or a clock far off."""
 
@@ -152,7 +157,8 @@ class DouyinWebhookSource:
 
     def accept(self, comments: list[Comment], sent: float, now: float | None = None) -> int:
         """Enqueue the comments of a push stamped `sent` (epoch seconds); returns how many were
-        new. Raises `StalePush` outside the window and `DedupeFull` when it holds too many."""
+        new. Raises `StalePush` outside the window, `DedupeFull` when it holds too many and
+        `BusDown` when the bus between processes is away (what came before is taken)."""
         now = time.time() if now is None else now
         if abs(now - sent) > self.max_skew_s:
             raise StalePush(
@@ -167,15 +173,27 @@ class DouyinWebhookSource:
             if self._dedupe.seen(key, now=now, until=until):
                 self.health.duplicates += 1
                 continue
-            try:
-                self._queue.put_nowait(comment)
-            except asyncio.QueueFull:
+            if not self._enqueue(comment, key):
                 self.overflow += 1
                 self.health.last_error = f"queue full: {self.overflow} comments dropped"
                 continue
             added += 1
         self.health.received += added
         return added
+
+    def recorded(self, message_ids: set[str]) -> None:
+        """As `IngressSource.recorded`: only a bus between processes delivers again."""
+
+    def acknowledge(self, message_ids: list[str]) -> None:
+        """As `IngressSource.acknowledge`: only a bus between processes keeps comments."""
+
+    def _enqueue(self, comment: Comment, key: str) -> bool:
+        """Hand one new comment to the session; False when its queue is full (dropped)."""
+        try:
+            self._queue.put_nowait(comment)
+        except asyncio.QueueFull:
+            return False
+        return True
 
     def __aiter__(self) -> AsyncIterator[Comment]:
         return self._run()

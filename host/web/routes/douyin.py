@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 
 from host.chat.sources import DedupeFull
 from host.chat.sources.douyin import (
+    BusDown,
     DouyinHub,
     DouyinPayloadError,
     DouyinWebhookSource,
@@ -99,6 +100,6 @@ async def _push(
         added = hub.source(stream).accept(comments, sent, time.time())
     except StalePush as exc:
         raise HTTPException(401, str(exc)) from exc
-    except DedupeFull as exc:
+    except (DedupeFull, BusDown) as exc:
         raise HTTPException(503, f"{exc}; retry later") from exc
     return {"err_no": 0, "err_msg": "success", "accepted": added}
