@@ -14,6 +14,7 @@ import pytest
 from host.config import Settings
 from host.stream.base import Overlay, ProgramFrame
 from host.stream.clock import ProgramClock, WallClock
+from host.stream.overlays import OverlayCompositor
 from host.stream.program import Program, ProgramStats
 from host.stream.sinks import Sink
 from host.stream.sinks.container import ContainerSink
@@ -189,10 +190,14 @@ def test_failing_sink_is_dropped_and_reported_while_others_finish(run: Run) -> N
 
 
 def test_ai_label_is_burned_into_every_frame(run: Run) -> None:
-    """The label box (dark, with white text) sits top-left on every frame of the recording."""
+    """The label box (dark, with white text) sits where the layout puts it on every frame."""
+    label = OverlayCompositor(SETTINGS).label
+    assert label is not None
+    h, w = label.premultiplied.shape[:2]
+    box = np.s_[label.y + 4 : label.y + h - 4, label.x + 4 : label.x + w - 4]
     video, _ = decode(run.mp4)
     for frame in video:
-        corner = frame.to_ndarray(format="rgb24")[30:55, 30:300].astype(int).sum(axis=2)
+        corner = frame.to_ndarray(format="rgb24")[box].astype(int).sum(axis=2)
         assert (corner < 150).mean() > 0.3
         assert (corner > 600).any()
 
