@@ -9,7 +9,7 @@ What is answered next is the queued item of highest rank (the oldest on a tie):
 
     rank = class weight + value + askers + age rate x seconds waited
 
-| class | weight | stale after (loud room) | why |
+| class | weight | stale after (others waiting) | why |
 |---|---|---|---|
 | buying question (price, stock, size, link, ...) | 40 | 10 s (4 s) | the sale; first while fresh |
 | superchat | 35 | never | paid: answered late rather than not, and says so |
@@ -18,9 +18,10 @@ What is answered next is the queued item of highest rank (the oldest on a tie):
 | greeting, thanks, follow | 20 | 8 s (3 s) | a welcome, only while the viewer just came |
 | chit-chat, flagged injection | 10 | 6 s (3 s) | answered when the room has time |
 
-A loud room (below) has more questions than the host can answer, so the limits shorten:
-what is answered is answered while its asker still watches, and the rest is let go rather
-than answered late; a quiet room waits longer for the one question it has.
+While other items wait too, the room has more than the host can answer, so the limits
+shorten: what is answered is answered while its asker still watches, and the rest is let
+go rather than answered late. An item waiting alone keeps the longer limit: nothing
+fresher competes for the next answer, so it is answered as soon as the host is free.
 
 | term | weight | why |
 |---|---|---|
@@ -32,7 +33,7 @@ than answered late; a quiet room waits longer for the one question it has.
 | age, unpaid | -0.5 per second | the newest asker is still watching: the older question goes |
 | | | stale (at its limit a question still ranks with a fresh superchat) |
 
-An item that waited past its class's limit (the loud one while the room is loud) is dropped
+An item that waited past its class's limit (the shorter one while `LONG_QUEUE` wait) is dropped
 as `stale` at the next `offer` or `pop`, counted in `drops` and handed to the session's
 audit (`take_dropped`), so nothing waits beyond its limit; a paid item popped after
 `LATE_S` is marked `late` and its reply apologises. The room is *loud* while `LONG_QUEUE`
@@ -81,7 +82,7 @@ ItemClass = Literal["buying", "superchat", "gift", "free_gift", "greeting", "cha
 class Weight:
     rank: float
     stale_s: float | None  # None: paid, never dropped for its age
-    loud_stale_s: float | None = None  # the limit while the room is loud (None: stale_s)
+    crowded_stale_s: float | None = None  # the limit while others wait too (None: stale_s)
 
 
 # The scheduler's table (the module docstring says why each number is what it is).
@@ -168,7 +169,7 @@ class _Queued:
     queued_at: float
     base: float  # class weight plus value: the rank before askers and age
     stale_s: float | None
-    loud_stale_s: float | None
+    crowded_stale_s: float | None
 
     @property
     def paid(self) -> bool:
@@ -178,14 +179,16 @@ class _Queued:
         rate = PAID_AGE_RATE if self.paid else -AGE_RATE
         return self.item.priority + rate * max(0.0, now - self.queued_at)
 
-    def deadline(self, loud: bool) -> float:
-        """When it goes stale in a quiet or a loud room (never for a paid item)."""
-        limit = self.loud_stale_s if loud and self.loud_stale_s is not None else self.stale_s
+    def deadline(self, crowded: bool) -> float:
+        """When it goes stale, alone or with others waiting (never for a paid item)."""
+        limit = (
+            self.crowded_stale_s if crowded and self.crowded_stale_s is not None else self.stale_s
+        )
         return math.inf if limit is None else self.queued_at + limit
 
     def pay(self) -> None:
         """A paid gift joined: never dropped for its age."""
-        self.stale_s = self.loud_stale_s = None
+        self.stale_s = self.crowded_stale_s = None
 
 
 class Triage:
@@ -266,7 +269,14 @@ class Triage:
         item.trace.stamp("received", comment.ts)
         item.trace.stamp("triaged", now)
         queued = _Queued(
-            item, reading.key, reading.digits, topic, now, base, weight.stale_s, weight.loud_stale_s
+            item,
+            reading.key,
+            reading.digits,
+            topic,
+            now,
+            base,
+            weight.stale_s,
+            weight.crowded_stale_s,
         )
         return self._enqueue(queued, now)
 
@@ -309,12 +319,13 @@ class Triage:
         """Drop what went stale; the queue is scanned only once the first deadline passed."""
         if now <= self._next_deadline:
             return
-        loud = self.loud(now)
-        stale = [q for q in self._queue if now > q.deadline(loud)]
+        crowded = len(self._queue) >= LONG_QUEUE
+        stale = [q for q in self._queue if now > q.deadline(crowded)]
         for queued in stale:
             self._queue.remove(queued)
             self._dropped_later(queued, "stale")
-        self._next_deadline = min((q.deadline(loud) for q in self._queue), default=math.inf)
+        crowded = len(self._queue) >= LONG_QUEUE
+        self._next_deadline = min((q.deadline(crowded) for q in self._queue), default=math.inf)
 
     def _reading(self, raw: str) -> _Reading:
         text = readable(raw)[:MAX_TEXT_CHARS]
@@ -418,7 +429,7 @@ class Triage:
         return any(_same(k, d, t, reading, topic) for k, d, t, _ in self._answered)
 
     def _enqueue(self, queued: _Queued, now: float) -> Decision:
-        self._next_deadline = min(self._next_deadline, queued.deadline(self.loud(now)))
+        self._next_deadline = min(self._next_deadline, queued.deadline(crowded=False))
         if len(self._queue) < self.queue_size:
             self._queue.append(queued)
             self._note_length(now)
@@ -435,7 +446,7 @@ class Triage:
     def _note_length(self, now: float) -> None:
         if len(self._queue) >= LONG_QUEUE:
             self._loud_until = now + LOUD_HOLD_S
-            # the loud limits apply now: items already waiting may go stale sooner
+            # the shorter limits apply now: items already waiting may go stale sooner
             self._next_deadline = min(
                 [self._next_deadline, *(q.deadline(True) for q in self._queue)]
             )
