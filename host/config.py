@@ -260,11 +260,11 @@ class Settings(BaseSettings):
         default=True, description="keep synthesized sentences on disk and replay repeats"
     )
     tts_nice: int = Field(
-        default=0,
+        default=10,
         ge=0,
         le=19,
         description="how much less urgent TTS threads are than the program's frames"
-        " (Linux niceness added; 0 = same priority; 10 for several sessions per machine)",
+        " (Linux niceness added; 0 = same priority)",
     )
     tts_cache_max_mb: int = Field(
         default=512, description="TTS cache size limit, MB (least recently used go first)"
