@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import logging
 import os
+import threading
 import time
 import uuid
 from collections import OrderedDict, deque
@@ -70,7 +71,9 @@ class Chunk:
 
 
 class ChunkRenderer:
-    """A replica of the pool: draws chunks for any number of streams and looks.
+    """A replica of the pool: draws chunks for any number of streams and looks, one chunk at
+    a time (Serve calls it from several threads; a cached animator's gesture is per chunk),
+    as a model's forward pass would; more throughput is more replicas.
 
     `delay_s` makes every chunk that much slower: an overloaded GPU, for tests and bench.
     """
@@ -78,17 +81,19 @@ class ChunkRenderer:
     def __init__(self, delay_s: float = 0.0) -> None:
         self._delay_s = delay_s
         self._faces: OrderedDict[tuple[Face, str | None], IllustratedAnimator] = OrderedDict()
+        self._drawing = threading.Lock()
 
     def __call__(self, chunk: Chunk) -> np.ndarray:
-        if self._delay_s:
-            time.sleep(self._delay_s)
-        animator = self._animator(chunk.face, chunk.backdrop)
-        animator.gesture.restore(chunk.gesture)
-        f = chunk.face
-        frames = np.empty((len(chunk.poses), f.height, f.width, 3), np.uint8)
-        for i, (pose, nod) in enumerate(zip(chunk.poses, chunk.nods, strict=True)):
-            frames[i] = animator.speaking(chunk.start_frame + i, pose, nod)
-        return frames
+        with self._drawing:
+            if self._delay_s:
+                time.sleep(self._delay_s)
+            animator = self._animator(chunk.face, chunk.backdrop)
+            animator.gesture.restore(chunk.gesture)
+            f = chunk.face
+            frames = np.empty((len(chunk.poses), f.height, f.width, 3), np.uint8)
+            for i, (pose, nod) in enumerate(zip(chunk.poses, chunk.nods, strict=True)):
+                frames[i] = animator.speaking(chunk.start_frame + i, pose, nod)
+            return frames
 
     def pid(self) -> int:
         """This replica's process (tests kill it)."""
@@ -137,7 +142,8 @@ class ServePool:
         try:
             return np.asarray(response.result(timeout_s=timeout_s))
         except TimeoutError:
-            response.cancel()
+            with contextlib.suppress(Exception):  # best effort: the replica may be gone
+                response.cancel()
             raise
         except Exception:
             self._handle = None
@@ -213,25 +219,21 @@ class PooledAnimator:
         asked: dict[int, Future[np.ndarray]] = {}  # first frame of a chunk -> its frames
         used: set[int] = set()  # chunks that delivered a frame in time
         next_chunk = 0
+
+        def chunk_at(k: int) -> Chunk:
+            end = min(k + self._chunk, len(poses))
+            poses_, nods_ = tuple(poses[k:end]), tuple(track[k:end])
+            return Chunk(self._face, start_frame + k, poses_, nods_, gesture, backdrop)
+
         try:
             for i, pose in enumerate(poses):
                 first = i - i % self._chunk  # of the chunk frame i is in
                 next_chunk = max(next_chunk, first)  # after a pause: what is not yet due
-                window = i + self._chunk * self._ahead
-                while next_chunk < min(len(poses), window) and time.monotonic() >= (
-                    self._paused_until
+                while next_chunk < min(len(poses), i + self._chunk * self._ahead) and (
+                    time.monotonic() >= self._paused_until
                 ):
-                    end = min(next_chunk + self._chunk, len(poses))
-                    chunk = Chunk(
-                        self._face,
-                        start_frame + next_chunk,
-                        tuple(poses[next_chunk:end]),
-                        tuple(track[next_chunk:end]),
-                        gesture,
-                        backdrop,
-                    )
-                    asked[next_chunk] = self._threads.submit(self._ask, chunk)
-                    next_chunk = end
+                    asked[next_chunk] = self._threads.submit(self._ask, chunk_at(next_chunk))
+                    next_chunk += self._chunk
                 frame = None
                 same = self._backdrop is backdrop and self._local.gesture.state() == gesture
                 if (done := asked.get(first)) is not None and done.done() and same:
@@ -274,6 +276,7 @@ class PooledAnimator:
             self._misses = 0
             return
         self.stats.missed_chunks += 1
+        asked.cancel()  # still queued here: no use asking for frames already on air
         self._misses += 1
         if self._misses >= MISSES_TO_PAUSE:
             self._misses = 0
