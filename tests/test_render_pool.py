@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 pytest.importorskip("ray", reason="the cluster extra is not installed (make setup-cluster)")
 
+from host.cli import app
 from host.cluster.render_pool import Chunk, ChunkRenderer, Face, PooledAnimator, deploy, remove
 from host.config import Settings
 from host.errors import HostError
@@ -109,6 +112,24 @@ def test_a_pool_that_draws_the_wrong_size_is_not_put_on_air() -> None:
     assert talking.stats.pooled_frames == 0 and same(frames)
 
 
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({}, "RENDER_POOL is not set"),
+        ({"RENDER_POOL": "faces"}, "no cluster named: pass --cluster"),
+    ],
+)
+def test_host_pool_deploy_names_what_it_lacks_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], error: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    for name in ("RENDER_POOL", "RAY_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(app, ["pool", "deploy"], env=env)
+    assert result.exit_code == 1
+    assert error in result.output and len(result.output.strip().splitlines()) == 1
+
+
 def test_render_pool_outside_a_cluster_says_so_in_one_line(settings: Settings) -> None:
     named = settings.model_copy(update={"render_pool": "faces", "width": W, "height": H})
     with pytest.raises(HostError, match="RENDER_POOL is for streams on a Ray cluster"):
@@ -121,7 +142,7 @@ def test_render_pool_outside_a_cluster_says_so_in_one_line(settings: Settings) -
 
 
 @pytest.fixture(scope="module")
-def on_cluster() -> Iterator[Settings]:
+def cluster() -> Iterator[tuple[RayCluster, Settings]]:
     """A two-node cluster (one for all three tests: starting one costs seconds of CPU) and
     the settings of a small stream drawn by the pool `faces`."""
     import ray
@@ -139,7 +160,7 @@ def on_cluster() -> Iterator[Settings]:
     )
     try:
         placement.connect(running.address, settings)
-        yield settings
+        yield running, settings
     finally:
         ray.shutdown()
         running.stop()
@@ -154,12 +175,22 @@ def talk(settings: Settings, seconds: float, **options: Any) -> dict[str, Any]:
     return seen
 
 
+@pytest.fixture
+def on_cluster(cluster: tuple[RayCluster, Settings]) -> Settings:
+    return cluster[1]
+
+
 @pytest.mark.slow
 def test_the_pool_draws_a_clustered_sessions_speech_as_the_session_would(
-    on_cluster: Settings,
+    cluster: tuple[RayCluster, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deploy(on_cluster)
-    seen = talk(on_cluster, 4.0)
+    running, settings = cluster
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    env = {"RAY_AUTH_TOKEN": running.token, "RENDER_POOL": "faces", "RENDER_POOL_REPLICAS": "1"}
+    deployed = CliRunner().invoke(app, ["pool", "deploy", "--cluster", running.address], env=env)
+    assert deployed.exit_code == 0, deployed.output
+    assert "render pool faces: 1 replica (1 CPU each)" in deployed.output
+    seen = talk(settings, 4.0)
     print("healthy pool:", seen)
     assert seen["frames"] == 100 and seen["late"] == 0, seen
     assert seen["mismatched"] == 0, seen

@@ -43,10 +43,10 @@ def pool_deploy(cluster: Cluster = None) -> None:
 
     settings = _connect(cluster)
     deploy(settings)
+    n = settings.render_pool_replicas
     each = f"{settings.render_pool_gpus:g} GPU" if settings.render_pool_gpus else "1 CPU"
     out.print(
-        f"render pool {settings.render_pool}: {settings.render_pool_replicas} replicas"
-        f" ({each} each)",
+        f"render pool {settings.render_pool}: {n} replica{'s' * (n != 1)} ({each} each)",
         highlight=False,
     )
 
