@@ -22,7 +22,7 @@ import numpy as np
 from host.config import Settings
 from host.face.base import Animator, MouthPose, Side
 from host.face.builtin import IllustratedAnimator
-from host.face.wear import build_animator
+from host.face.wear import build_animator, builtin_look
 from host.stream.base import Overlay, ProgramFrame
 from host.stream.clock import WallClock
 from host.stream.program import Program
@@ -77,7 +77,9 @@ class Talker:
 
 def reference(settings: Settings, frames: int) -> list[np.ndarray]:
     """What the session's own animator draws for the same program."""
-    local = IllustratedAnimator(settings.width, settings.height, settings.fps)
+    local = IllustratedAnimator(
+        settings.width, settings.height, settings.fps, look=builtin_look(settings)
+    )
     local.set_backdrop(backdrop(settings.width, settings.height))
     talker = Talker(local, settings.audio_rate, settings.fps)
     talker.walk(frames)

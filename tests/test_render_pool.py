@@ -32,7 +32,7 @@ from tests.ray_cluster import RayCluster
 from tests.talking import SENTENCE, Talker, backdrop, reference, talk_remote
 
 W, H, FPS = 240, 416, 25
-SMALL = Settings(_env_file=None, width=W, height=H, fps=FPS)  # type: ignore[call-arg]
+SMALL = Settings(_env_file=None, width=W, height=H, fps=FPS, host_look="female")  # type: ignore[call-arg]
 
 
 class InProcess:
