@@ -160,6 +160,7 @@ def cluster() -> Iterator[tuple[RayCluster, Settings]]:
     )
     try:
         placement.connect(running.address, settings)
+        deploy(settings)  # here, not first under CliRunner: Serve's log handler keeps its stderr
         yield running, settings
     finally:
         ray.shutdown()

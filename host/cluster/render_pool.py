@@ -211,6 +211,22 @@ class PooledAnimator:
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
+    def warm(self) -> None:
+        """One frame asked of the pool before the clock starts: the first call imports Ray
+        Serve's client and starts its router, which held the GIL for frames when it was
+        left to the first sentence on air. A pool that does not answer is only noted: the
+        session draws alone until it does."""
+        chunk = Chunk(self._face, 0, (MouthPose(0.0),), (0.0,), self._local.gesture.state())
+        try:
+            self._ask(chunk)
+        except Exception as error:
+            log.warning(
+                "render pool not answering (%s: %s); drawing here until it does",
+                type(error).__name__,
+                error,
+            )
+        self.stats.round_trips_ms.clear()  # the figures are of the stream's own calls
+
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         """Runs from the sentence's first frame (after its `present`): chunks are asked with
         the gesture and set of that moment, and a frame is the pool's only while both hold."""
@@ -302,14 +318,17 @@ def pooled(local: IllustratedAnimator, settings: Settings) -> PooledAnimator:
             " (or unset RENDER_POOL)"
         )
     assert settings.render_pool is not None
-    return PooledAnimator(
+    pool = ServePool(settings.render_pool)
+    animator = PooledAnimator(
         local,
-        ServePool(settings.render_pool),
+        pool,
         chunk=settings.render_pool_chunk,
         ahead=settings.render_pool_ahead,
         timeout_s=settings.render_pool_timeout_s,
         retry_s=settings.render_pool_retry_s,
     )
+    animator.warm()
+    return animator
 
 
 def deploy(settings: Settings, *, delay_s: float = 0.0) -> None:
