@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python bench/cluster.py [--kills 10] [--node-kills 3] [--seconds 20]
                                          [--renew 0.25] [--after 1.0]
+                                         [--only failover|bus|cost|pool]
 
 - failover: a head and a worker node on this machine (as `tests/ray_cluster.py` starts
   them: token auth, dashboard off, 200 ms health checks); one 240x416 stream pushing to a
@@ -17,6 +18,11 @@
 - cost: the same stream (replayed demo comments, RTMP out) run by `host run` on this machine
   and as a Ray actor; CPU and memory of the session's process (with its RTMP sender), and
   of the Ray daemons of an idle node, over `--seconds`.
+- pool: the render pool (`host pool deploy`: one CPU replica drawing the built-in host) and
+  1 to 4 talking sessions (`tests/talking.py`: speech only, a realtime 25 fps program each,
+  in Ray worker processes) for `--seconds`, asking chunks of 10 frames, then 4 asking one
+  frame per call. Figures: chunk round trip p50 / p95, the share of speech frames the pool
+  drew in time (the rest drawn by the session itself), late frames.
 
 Needs PostgreSQL on 127.0.0.1 and redis-server on PATH. Prints the machine first.
 """
@@ -51,13 +57,14 @@ from pydantic import SecretStr  # noqa: E402
 from host.catalog.store import ensure_demo_catalog  # noqa: E402
 from host.chat.redis_bus import RedisBus  # noqa: E402
 from host.chat.sources.websocket_ingress import IngressComment  # noqa: E402
-from host.cluster import placement  # noqa: E402
+from host.cluster import placement, render_pool  # noqa: E402
 from host.config import REPO_ROOT, Settings  # noqa: E402
 from host.db.migrate import migrated_engine  # noqa: E402
 from host.session.spec import StreamSpec  # noqa: E402
 from host.stream.clock import WallClock  # noqa: E402
 from tests.host_run import free_port  # noqa: E402
 from tests.ray_cluster import RayCluster, wait_for  # noqa: E402
+from tests.talking import talk_remote  # noqa: E402
 
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -332,6 +339,28 @@ def cost(base: Settings, cluster: RayCluster, work: Path, seconds: float) -> Non
     print(f"its warm standby (built, waiting): {cpu_s:.1f}% of a core, {mem_s:.0f} MB")
 
 
+def pool(base: Settings, seconds: float) -> None:
+    import ray
+
+    for streams, chunk in ((1, 10), (2, 10), (3, 10), (4, 10), (4, 1)):
+        settings = base.model_copy(
+            update={"render_pool": "bench-faces", "render_pool_chunk": chunk}
+        )
+        render_pool.deploy(settings)  # afresh: no queue left from the run before
+        seen = ray.get([talk_remote(settings, seconds, check=False) for _ in range(streams)])
+        render_pool.remove(settings)
+        trips = [t for s in seen for t in s["round_trips_ms"]]
+        pooled, local = sum(s["pooled"] for s in seen), sum(s["local"] for s in seen)
+        late, frames = sum(s["late"] for s in seen), sum(s["frames"] for s in seen)
+        print(
+            f"render pool, {streams} stream(s) {base.width}x{base.height} at {base.fps} fps,"
+            f" {chunk} frame(s) per call: round trip ms {percentiles(trips)};"
+            f" speech frames from the pool {pooled / max(1, pooled + local):.0%}"
+            f" ({local} drawn by the session); late frames {late} of {frames}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kills", type=int, default=10)
@@ -339,7 +368,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--renew", type=float, default=0.25, help="LEASE_RENEW_S")
     parser.add_argument("--after", type=float, default=1.0, help="STANDBY_AFTER_S")
-    parser.add_argument("--only", choices=["failover", "bus", "cost"])
+    parser.add_argument("--only", choices=["failover", "bus", "cost", "pool"])
     args = parser.parse_args()
     print(describe())
     print(f"load average at start: {os.getloadavg()[0]:.1f}")
@@ -366,6 +395,8 @@ def main() -> None:
                 failover(base, cluster, work, args.kills, args.node_kills)
             if args.only in (None, "cost"):
                 cost(base, cluster, work, args.seconds)
+            if args.only in (None, "pool"):
+                pool(base, args.seconds)
         finally:
             import ray
 

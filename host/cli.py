@@ -11,6 +11,7 @@ import typer
 
 from host.commands.avatar import avatar_app
 from host.commands.catalog import catalog_app
+from host.commands.pool import pool_app
 from host.commands.prompts import prompts_app
 from host.commands.run import BehindProxy, CertFile, KeyFile, run
 from host.commands.shell import console, load_settings, one_line_errors, out
@@ -27,6 +28,7 @@ app.add_typer(avatar_app, name="avatar")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(pool_app, name="pool")
 app.command()(run)
 
 

@@ -365,6 +365,31 @@ class Settings(BaseSettings):
         gt=0,
         description="a clustered session that cannot renew its lease this long stops its sinks",
     )
+    render_pool: str | None = Field(
+        default=None,
+        description="Ray Serve app that draws the speech of streams on the cluster (host pool"
+        " deploy starts it; unset: each session draws its own)",
+    )
+    render_pool_chunk: int = Field(
+        default=10, gt=0, description="frames the render pool draws per call"
+    )
+    render_pool_ahead: int = Field(
+        default=3, gt=0, description="chunks asked of the render pool ahead of the frame on air"
+    )
+    render_pool_timeout_s: float = Field(
+        default=2.0, gt=0, description="a chunk not back from the render pool this long is given up"
+    )
+    render_pool_retry_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="after three chunks in a row came too late, seconds the session draws alone",
+    )
+    render_pool_replicas: int = Field(
+        default=1, gt=0, description="replicas host pool deploy starts"
+    )
+    render_pool_gpus: float = Field(
+        default=0.0, ge=0, description="GPUs per render pool replica (0: it draws on a CPU)"
+    )
 
     # accounts and the web front (host serve, host run)
     session_lifetime_h: float = Field(

@@ -55,6 +55,9 @@ COMMANDS = [
     ["user", "add"],
     ["token"],
     ["token", "create"],
+    ["pool"],
+    ["pool", "deploy"],
+    ["pool", "remove"],
 ]
 
 

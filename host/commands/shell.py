@@ -33,6 +33,7 @@ EXTRAS: dict[str, tuple[frozenset[str], str]] = {
     ),
     "coqui": (frozenset({"TTS", "torch", "torchaudio", "torchcodec"}), "VOICE_EN/VOICE_ZH=coqui"),
     "web": (frozenset({"fastapi", "uvicorn", "starlette", "multipart"}), "host serve"),
+    "cluster": (frozenset({"ray", "redis"}), "--cluster, RAY_ADDRESS, REDIS_URL or host pool"),
 }
 _HIDDEN = frozenset({"database_url"})  # may hold a password; SecretStr fields are hidden too
 

@@ -63,7 +63,7 @@ class IllustratedAnimator:
         self.look = look
         self._art: AvatarArt = draw_avatar(width, height, look)
         self._size = Ranges.for_face(Geometry.for_frame(width, height).a)
-        self._gesture = Gesture(fps)
+        self.gesture = Gesture(fps)
         self._bases: dict[int, np.ndarray] = {}
         self._head = _Sprite(self._art.head)
         self._arms = {key: _Sprite(layer) for key, layer in self._art.arms.items()}
@@ -91,11 +91,11 @@ class IllustratedAnimator:
         return self._bases[lift]
 
     def present(self, side: Side | None, frame_index: int) -> None:
-        self._gesture.present(side, frame_index)
+        self.gesture.present(side, frame_index)
 
     def pose(self, frame_index: int, nod: float = 0.0) -> Pose:
         """Where every part is at this frame (in pixels), before rounding to the pixel grid."""
-        return pose_at(frame_index, self.fps, self.seed, self._size, self._gesture, nod)
+        return pose_at(frame_index, self.fps, self.seed, self._size, self.gesture, nod)
 
     def eyes(self, frame_index: int) -> EyeState:
         """The shared blink schedule (host/face/blinks.py), so any frame is O(1)."""
@@ -135,5 +135,10 @@ class IllustratedAnimator:
 
     def speak(self, poses: Sequence[MouthPose], start_frame: int) -> Iterator[np.ndarray]:
         for i, (pose, nod) in enumerate(zip(poses, nods(poses, self.fps), strict=True)):
-            level = round(min(max(pose.open, 0.0), 1.0) * (MOUTH_LEVELS - 1))
-            yield self._render(start_frame + i, (pose.shape, level), nod)
+            yield self.speaking(start_frame + i, pose, nod)
+
+    def speaking(self, frame_index: int, pose: MouthPose, nod: float) -> np.ndarray:
+        """One frame of `speak`, its nod given (from `nods` over the whole sentence): what a
+        render pool draws a sentence with, a chunk at a time."""
+        level = round(min(max(pose.open, 0.0), 1.0) * (MOUTH_LEVELS - 1))
+        return self._render(frame_index, (pose.shape, level), nod)

@@ -88,13 +88,32 @@ class Ranges:
         return self.turn + self.look, self.pitch + 0.5 * self.nod
 
 
+Ramp = tuple[int, float, float]  # (first frame, reach then, reach aimed at)
+
+
+@dataclass(frozen=True)
+class GestureState:
+    """All a gesture remembers, so another process (a render pool) moves the arms alike."""
+
+    side: Side | None
+    left: Ramp
+    right: Ramp
+
+
 class Gesture:
     """Each arm's reach over time: an eased ramp from where it was to its new target."""
 
     def __init__(self, fps: int) -> None:
         self._frames = max(1, round(RAMP_S * fps))
-        self._ramps: dict[int, tuple[int, float, float]] = {-1: (0, 0.0, 0.0), 1: (0, 0.0, 0.0)}
+        self._ramps: dict[int, Ramp] = {-1: (0, 0.0, 0.0), 1: (0, 0.0, 0.0)}
         self.side: Side | None = None
+
+    def state(self) -> GestureState:
+        return GestureState(self.side, self._ramps[-1], self._ramps[1])
+
+    def restore(self, state: GestureState) -> None:
+        self.side = state.side
+        self._ramps = {-1: state.left, 1: state.right}
 
     def present(self, side: Side | None, frame_index: int) -> None:
         if side == self.side:

@@ -19,13 +19,21 @@ def build_animator(settings: Settings) -> Animator:
     """Slow for a new loop avatar (it is converted to the program size once): call off-loop.
 
     With SADTALKER_DIR set, SadTalker draws what can be rendered ahead from the avatar's
-    photo, and the avatar's own animator speaks the rest.
+    photo, and the avatar's own animator speaks the rest. With RENDER_POOL set (a stream on
+    a cluster), the pool draws the built-in host's speech, the session whatever it misses.
     """
     size = (settings.width, settings.height, settings.fps)
+    if settings.render_pool is not None and (settings.avatar or settings.sadtalker_dir):
+        raise HostError("RENDER_POOL draws the built-in host: unset AVATAR and SADTALKER_DIR")
     if not settings.avatar:
         if settings.sadtalker_dir is not None:
             raise HostError("SadTalker needs a photo of a face: set AVATAR to a photo avatar")
-        return IllustratedAnimator(*size, look=builtin_look(settings))
+        builtin = IllustratedAnimator(*size, look=builtin_look(settings))
+        if settings.render_pool is None:
+            return builtin
+        from host.cluster.render_pool import pooled  # Ray, only where a pool is named
+
+        return pooled(builtin, settings)
     avatar = load_avatar(settings, settings.avatar)
     if avatar.manifest.kind == "loop":
         animator: Animator = LoopAnimator(avatar.folder, *size)
