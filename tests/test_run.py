@@ -309,10 +309,17 @@ def test_sigkill_then_run_again_resumes_with_the_audit_complete(tmp_path: Path) 
     first_ids = {c.id: c.message_id for c in rerun.rows(db.CommentRecord, first.id)}
     before = {first_ids[i] for i in answered_first if i in first_ids}
     resumed = {c.message_id for c in rerun.rows(db.CommentRecord, second.id)}
-    assert before | resumed >= {"k1", "k2", "k3", "k4"}, (before, resumed)
-    assert not before & resumed  # nothing answered twice
-    second_replies = rerun.rows(db.ReplyRecord, second.id)
-    assert {r.comment_id for r in second_replies if r.comment_id} >= {
-        c.id for c in rerun.rows(db.CommentRecord, second.id)
+    let_go = {  # four questions at once are a crowded queue: some may go stale, on the record
+        c.message_id
+        for c in rerun.rows(db.CommentRecord, first.id)
+        if (c.decision, c.reason) == ("dropped", "stale")
     }
+    assert before | resumed | let_go == {"k1", "k2", "k3", "k4"}, (before, resumed, let_go)
+    assert not before & resumed and not let_go & resumed  # nothing answered twice
+    # each resumed comment is answered, or let go as stale on the record: four questions
+    # back at once are a crowded queue (host/chat/triage.py), answered freshest first
+    answered = {r.comment_id for r in rerun.rows(db.ReplyRecord, second.id) if r.comment_id}
+    for c in rerun.rows(db.CommentRecord, second.id):
+        assert c.id in answered or (c.decision, c.reason) == ("dropped", "stale"), c
+    assert answered, "no resumed comment answered"
     assert (tmp_path / "night.mp4").exists() and (tmp_path / "night.1.mp4").exists()
