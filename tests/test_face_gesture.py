@@ -6,12 +6,10 @@ rendered pixels."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from host.catalog.facts import Candidate, ProductFacts
 from host.face.avatar_art import LOOKS, LookName, draw_avatar
 from host.face.avatar_body import ARM_LEVELS
 from host.face.base import MouthPose
@@ -22,6 +20,7 @@ from host.session.director import Director
 from host.session.speech import Segment
 from host.stream.base import Overlay
 from host.stream.layout import Layout
+from tests.empty_catalog import NoProduct
 from tests.face_metrics import mouth_openness
 from tests.test_face import _rms, _speech_like
 
@@ -30,20 +29,6 @@ SPF = RATE // FPS
 W, H = 360, 640
 SPEECH_AT = 10
 RAMP = round(RAMP_S * FPS)
-
-
-class NoCatalog:
-    def lineup(self) -> Sequence[ProductFacts]:
-        return []
-
-    def current(self) -> ProductFacts | None:
-        return None
-
-    def search(self, text: str, limit: int = 3) -> Sequence[Candidate]:
-        return []
-
-    def get(self, sku: str) -> ProductFacts | None:
-        return None
 
 
 def _segment(seconds: float, *, talked_about: bool) -> Segment:
@@ -61,7 +46,7 @@ def _play(segments: list[Segment], side: str, total: int) -> tuple[IllustratedAn
     animator = IllustratedAnimator(W, H, FPS)
     director = Director(
         animator,
-        NoCatalog(),
+        NoProduct(),
         RATE,
         FPS,
         fast=False,

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
 from pathlib import Path
 
 import av
 import numpy as np
 
-from host.catalog.facts import Candidate, ProductFacts
 from host.config import Settings
 from host.face.builtin import IllustratedAnimator
 from host.session.director import CUT_FADE_S, CUT_WINDOW_S, Director
@@ -26,25 +24,12 @@ from host.stream.layout import Layout
 from host.stream.program import Program
 from host.stream.sinks.mp4 import mp4_sink
 from host.voice.piper import Piper
+from tests.empty_catalog import NoProduct
 
 SETTINGS = Settings(_env_file=None, width=360, height=640)  # type: ignore[call-arg]
 SPF = SETTINGS.audio_rate // SETTINGS.fps
 SPEECH_AT = 20  # frame where the segment starts
 WINDOW = SETTINGS.audio_rate * 3 // 1000  # 3 ms either side of a splice
-
-
-class NoProduct:
-    def lineup(self) -> Sequence[ProductFacts]:
-        return []
-
-    def current(self) -> ProductFacts | None:
-        return None
-
-    def search(self, text: str, limit: int = 3) -> Sequence[Candidate]:
-        return []
-
-    def get(self, sku: str) -> ProductFacts | None:
-        return None
 
 
 class QueueAt:
