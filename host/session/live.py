@@ -81,6 +81,7 @@ class Said:
     segments: list[Segment] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)  # session time each sentence was queued
+    stopped_early: bool = False  # the rest after the answer's fact was not written
 
     @property
     def last(self) -> Segment | None:
@@ -89,6 +90,11 @@ class Said:
     @property
     def cut(self) -> bool:
         return any(seg.cut for seg in self.segments)
+
+    @property
+    def trimmed(self) -> bool:
+        """The answer left out its optional rest for a waiting comment."""
+        return self.stopped_early or any(seg.optional and seg.cut for seg in self.segments)
 
     def on_air(self) -> list[Sentence]:
         """The sentences that went on air (a cut turn's later ones never started)."""
@@ -317,8 +323,7 @@ class LiveSession:
         turn = self._turn
         if turn is not None and turn.priority < below:
             turn.task.cancel()
-        if self._director.drop_optional(best + CUT_MARGIN):
-            self.trims += 1
+        self._director.drop_optional(best + CUT_MARGIN)
 
     def _waiting_for(self, priority: float) -> bool:
         """A comment waits that ranks near a line of `priority`: it is answered before the
@@ -475,6 +480,7 @@ class LiveSession:
             if self._metrics is not None:
                 self._metrics.dropped.labels(self._stream, "preempted").inc()
             return
+        self.trims += said.trimmed
         record = SpokenReply.from_reply(item, spoken, said.violations)
         record.prompt_version = prompt_version_of(spoken) or self._prompt_version
         record.approved_by = self.controls.approved_by(item.comment.message_id)
@@ -519,7 +525,7 @@ class LiveSession:
                 if self._stopping:
                     break
                 if fact_given and self._waiting_for(priority):
-                    self.trims += 1
+                    said.stopped_early = True
                     break
                 for rejection in sentence.rejected:  # stopped and replaced upstream
                     said.violations.extend(rejection.violations)
