@@ -22,7 +22,7 @@ from machine import describe
 
 from host.config import Settings
 from host.demo import run_demo
-from host.session.report import latency_lines
+from host.session.report import latency_lines, stage_latencies
 
 QUESTIONS = [
     ("Lily", "how much is the down jacket?"),
@@ -67,6 +67,8 @@ def main() -> None:
     )
     for line in latency_lines(result.records):
         print(line)
+    each = stage_latencies(result.records)["first_frame_out"]
+    print("first_frame_out per question, in order (ms):", " ".join(f"{v * 1000:.0f}" for v in each))
 
 
 if __name__ == "__main__":

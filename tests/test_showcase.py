@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from host.catalog.facts import ProductFacts
 from host.config import Settings
 from host.demo import run_demo
 from host.face.builtin import IllustratedAnimator
+from host.stream import showcase as showcase_module
 from host.stream.base import Overlay
 from host.stream.layout import Layout
 from host.stream.overlays import OverlayCompositor
@@ -188,3 +191,41 @@ def test_a_session_shows_the_product_while_answering_about_it(
     assert not any(shown[:answer_at]), "a showcase before anyone talked about a product"
     assert sum(shown[answer_at:]) > 2 * FPS, "the jacket was not on show while answered"
     assert not any(shown[-FPS // 2 :]), "the showcase stayed after the talk moved on"
+
+
+def test_on_a_wall_clock_an_unannounced_product_never_holds_the_frame(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Art not drawn yet: the frame has the card, and the showcase enters once it is ready."""
+    release = threading.Event()
+    draw = showcase_module._art
+    monkeypatch.setattr(
+        showcase_module, "_art", lambda *args: release.wait(10) and draw(*args)
+    )  # a slow artist, held until released
+    stage = Stage(settings)
+    stage.compositor.showcase.waits = False  # as on a wall clock
+    talk = Overlay(caption="这件羽绒服今天只要399元", product=JACKET, showcase=True)
+    started = time.monotonic()
+    held = [stage.compositor.patches(talk) for _ in range(5)]
+    assert time.monotonic() - started < 1.0  # nothing waited on the artist
+    assert not stage.compositor.showcase.visible
+    assert all(len(p) == 3 for p in held)  # the card, the caption and the label
+    release.set()
+    deadline = time.monotonic() + 10
+    while not stage.compositor.showcase.visible and time.monotonic() < deadline:
+        stage.frame(talk)
+        time.sleep(0.01)
+    assert max(stage.panel(stage.frame(talk)) for _ in range(FPS)) > 0.2
+
+
+def test_art_that_cannot_be_drawn_leaves_the_card(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise OSError("cannot identify image file")
+
+    monkeypatch.setattr(showcase_module, "_art", broken)
+    stage = Stage(settings)
+    talk = Overlay(caption="这件羽绒服今天只要399元", product=JACKET, showcase=True)
+    layers = [stage.compositor.patches(talk) for _ in range(FPS)]
+    assert all(len(p) == 3 for p in layers)  # the card, the caption and the label

@@ -54,6 +54,7 @@ from host.stream.backdrop import lineup_set
 from host.stream.clock import Clock, ProgramClock, WallClock
 from host.stream.layout import Layout
 from host.stream.music import MusicBed
+from host.stream.overlays import OverlayCompositor
 from host.stream.program import Program
 from host.stream.sinks import Sink
 from host.stream.sinks.hls import hls_sink
@@ -159,7 +160,6 @@ async def run_stream(
     going on air (a warm standby waits for the session on air to be lost)."""
     environ = dict(os.environ) if environ is None else environ
     front = front or Front()
-    clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
     recovered = None  # read now (a stream already on air fails at once), or after standing by
     if standby is None:
         recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
@@ -184,12 +184,29 @@ async def run_stream(
             settings.music_ramp_s,
         )
     animator = await asyncio.to_thread(build_animator, settings)
+    compositor = await asyncio.to_thread(OverlayCompositor, settings)
     if recovered is None:
         assert standby is not None
         await standby()  # the catalog's own refresh catches what changed meanwhile
         recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
     if recovered.current is not None and catalog.get(recovered.current) is not None:
         catalog.set_current(recovered.current)
+    banned = await asyncio.to_thread(banned_in_force, engine, settings.prompts_dir)
+    triage = Triage(
+        banned.words,
+        queue_size=settings.queue_size,
+        viewer_cooldown_s=settings.viewer_cooldown_s,
+        topics=CatalogTopics(catalog),
+    )
+    guard = Guard(banned.claims)
+    responder = await asyncio.to_thread(
+        on_air_responder, engine, settings, spec.prompts, build_responder(settings, guard)
+    )
+    pitches = PitchPlan.from_settings(settings, responder)
+    if pitches is not None:
+        pitches = pitches.resumed(recovered.pitch_slot)
+    # built: the clock starts now, so a replayed comment's time counts from going on air
+    clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
     ctx = SourceContext(
         settings=settings,
         clock=clock,
@@ -207,28 +224,14 @@ async def run_stream(
     buses = [b for b in (ctx.ingress, ctx.douyin) if b is not None]
     for bus in buses:
         bus.recorded(recovered.audited)
-    epoch, on_air_since = await asyncio.to_thread(  # taken once built: the clock starts now
+    epoch, on_air_since = await asyncio.to_thread(
         take, engine, spec.name, owner(), fresh=not recovered.interrupted
     )
     on_air_s = (utcnow() - on_air_since).total_seconds() if recovered.interrupted else 0.0
     sinks = [make_sink(sink, spec, settings, environ, on_air_s) for sink in spec.sinks]
     if preview_dir is not None and not any(s.kind == "hls" for s in spec.sinks):
         sinks.append(hls_sink(preview_dir, settings.hls_segment_seconds))
-    program = Program(settings, sinks, clock)
-    banned = await asyncio.to_thread(banned_in_force, engine, settings.prompts_dir)
-    triage = Triage(
-        banned.words,
-        queue_size=settings.queue_size,
-        viewer_cooldown_s=settings.viewer_cooldown_s,
-        topics=CatalogTopics(catalog),
-    )
-    guard = Guard(banned.claims)
-    responder = await asyncio.to_thread(
-        on_air_responder, engine, settings, spec.prompts, build_responder(settings, guard)
-    )
-    pitches = PitchPlan.from_settings(settings, responder)
-    if pitches is not None:
-        pitches = pitches.resumed(recovered.pitch_slot)
+    program = Program(settings, sinks, clock, compositor)
     session_id = await asyncio.to_thread(open_session, engine, spec, settings, epoch)
     stream_var.set(spec.name)
     session_var.set(session_id)

@@ -65,13 +65,20 @@ class ProgramStats:
 class Program:
     _realtime_running = 0  # programs on a wall clock in this process, sharing one collector
 
-    def __init__(self, settings: Settings, sinks: Sequence[Sink], clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sinks: Sequence[Sink],
+        clock: Clock,
+        compositor: OverlayCompositor | None = None,
+    ) -> None:
         """On a `ProgramClock` frames come as fast as they are made (tests, `--fast`); on any
-        other clock each frame waits for its time."""
+        other clock each frame waits for its time. `compositor`: one built before the clock
+        started (its fonts and label cost a few hundred ms the first frames must not wait)."""
         self.settings = settings
         self.fps = settings.fps
         self.clock = clock
-        self.compositor = OverlayCompositor(settings)
+        self.compositor = compositor or OverlayCompositor(settings)
         self._sinks = list(sinks)
         self._stopping = False
         self._fenced = threading.Event()
@@ -109,6 +116,7 @@ class Program:
         interval = 1 / self.fps
         work: asyncio.Future[None] | None = None  # the frame in the worker
         simulated = self.clock if isinstance(self.clock, ProgramClock) else None
+        self.compositor.showcase.waits = simulated is not None  # never on a wall clock
         worker = ThreadPoolExecutor(1, "program")
         loop = asyncio.get_running_loop()
         if simulated is None:

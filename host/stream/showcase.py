@@ -10,11 +10,16 @@ in an English line), the badge pulses twice.
 Per frame this costs one or two patch blends: the panel, every step of its slide and every
 frame of the badge's pulse are made once per content (a price change makes new ones), in a
 background thread while the product is still only on the card, so the program clock never
-waits on Pillow.
+waits on Pillow. A product that comes unannounced (on screen and talked about at once)
+enters once its art is ready, a few frames later, with the card shown meanwhile; only a
+program made faster than real time (`waits`: tests, `--fast`, the look book) waits for
+it, so the same input always gives the same frames. Art that cannot be drawn (a broken
+photo) is logged and leaves the card on screen.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import OrderedDict
@@ -32,6 +37,8 @@ from host.stream.layout import Layout
 from host.stream.palette import PRICE, WHITE
 from host.stream.patch import Patch
 from host.stream.typeset import ellipsize, face, wrap
+
+log = logging.getLogger(__name__)
 
 HOLD_S = 1.2  # stays this long after the last line about it: no blinking between sentences
 TRANSITION_S = 0.32  # slide and fade, in and out
@@ -84,8 +91,9 @@ class Showcase:
         self._idle = 0  # frames since a line asked for it
         self._badge_at: int | None = None  # frames into the badge's pulse, None when still
         self._cued: tuple[str, int] | None = None  # the caption and cue already pulsed for
-        self._making: OrderedDict[CardText, Future[_Art]] = OrderedDict()
+        self._making: OrderedDict[CardText, Future[_Art | None]] = OrderedDict()
         self._worker = ThreadPoolExecutor(1, "showcase-art")
+        self.waits = True  # for art not drawn yet; the program sets it on its clock
 
     @property
     def visible(self) -> bool:
@@ -100,11 +108,16 @@ class Showcase:
         `card` is the overlay's product as the card prints it; the showcase wants it when
         `overlay.showcase` is set."""
         if card is not None:
-            self._prepare(card)
-        self._advance(card if overlay.showcase else None)
-        if self._card is None:
+            self._prepare(card)  # drawn ahead, while the product is only on the card
+        wanted = card if overlay.showcase else None
+        if wanted is not None and not self._ready(wanted):
+            wanted = self._card  # came unannounced: what is on screen stays until it is drawn
+        self._advance(wanted)
+        if self._card is None or not self._ready(self._card):
             return []
-        art = self._prepare(self._card).result()  # made already, unless it came unannounced
+        art = self._prepare(self._card).result()
+        if art is None:
+            return []
         if self._step < self._steps:
             return [art.slide[self._step]]
         self._cue(overlay, art)
@@ -116,11 +129,16 @@ class Showcase:
             self._badge_at = None
         return [art.panel, badge]
 
-    def _prepare(self, card: CardText) -> Future[_Art]:
+    def _ready(self, card: CardText) -> bool:
+        """Whether `card`'s art can be picked now (drawing it starts here if it had not)."""
+        future = self._prepare(card)
+        return self.waits or future.done()
+
+    def _prepare(self, card: CardText) -> Future[_Art | None]:
         future = self._making.get(card)
         if future is None:
             future = self._making[card] = self._worker.submit(
-                _art, card, self.layout, self.brand, self._steps, self._badge_frames
+                _drawn, card, self.layout, self.brand, self._steps, self._badge_frames
             )
             if len(self._making) > ART_KEPT:
                 self._making.popitem(last=False)
@@ -159,6 +177,16 @@ class Showcase:
         ]
         if passed and (caption, passed[-1]) != self._cued:
             self._cued, self._badge_at = (caption, passed[-1]), 0
+
+
+def _drawn(
+    card: CardText, layout: Layout, brand: tuple[int, int, int], steps: int, badge_frames: int
+) -> _Art | None:
+    try:
+        return _art(card, layout, brand, steps, badge_frames)
+    except Exception:
+        log.exception("showcase for %s not drawn; the card stays on screen", card.name)
+        return None
 
 
 def _art(
