@@ -9,11 +9,14 @@ waiting on session time sees the same times as in a realtime run.
 Compositing, encoding and muxing run in the program's own worker thread (not the shared
 default executor, where database or TTS calls could queue ahead of a frame), one frame at
 a time in order, so the event loop stays free for chat, replies and TTS. In realtime the
-worker may still be on frame i when frame i + 1 is due: the program fetches frame i + 1 on
-time and waits for frame i only before handing i + 1 over. So one slow frame (the machine
-busy for a moment with other sessions, TTS or an x264 keyframe) costs up to two frame
-intervals before anything starts late, instead of one; `max_output_lag_ms` says how far
-behind its due time a frame's packets reached the sinks.
+worker may still be on earlier frames when frame i is due: the program fetches frame i on
+time (its picture, sound and overlay are fixed then) and hands it over once fewer than
+IN_FLIGHT frames wait in the worker. So slow frames (the machine busy for a moment with
+other sessions, TTS or an x264 keyframe: on 2 cores with four sessions a frame's 10 ms of
+CPU now and then takes 30-150 ms of wall time) are absorbed up to IN_FLIGHT frame
+intervals before anything starts late; `max_output_lag_ms` says how far behind its due
+time a frame's packets reached the sinks (an ingest buffers seconds: a lag of a few frames
+is invisible, a frame fetched late is a late answer).
 
 A realtime program also keeps Python's cyclic garbage collector off what was built before
 its clock started (voices, avatar, catalog, libraries: some 200k objects): a full
@@ -46,6 +49,7 @@ from host.stream.sinks import Sink
 log = logging.getLogger(__name__)
 
 LATE_LOG_S = 10.0  # at most one "behind its clock" warning per this many seconds
+IN_FLIGHT = 3  # realtime: frames handed to the worker and not yet emitted, at most
 TIMING_SAMPLES = 10_000  # per-frame timings kept for percentiles: the last ~7 minutes, bounded
 
 
@@ -114,7 +118,7 @@ class Program:
         )
         start = self.clock.now()
         interval = 1 / self.fps
-        work: asyncio.Future[None] | None = None  # the frame in the worker
+        work: deque[asyncio.Future[None]] = deque()  # frames in the worker, oldest first
         simulated = self.clock if isinstance(self.clock, ProgramClock) else None
         self.compositor.showcase.waits = simulated is not None  # never on a wall clock
         worker = ThreadPoolExecutor(1, "program")
@@ -137,23 +141,25 @@ class Program:
                         self._report_late(index, lateness)
                 frame = await source.next_frame(index)
                 self._check(index, frame)
-                if work is not None:
-                    await asyncio.shield(work)  # the previous frame, still in the worker
-                work = loop.run_in_executor(worker, output.emit, index, frame, due)
+                while work and (work[0].done() or len(work) >= IN_FLIGHT):
+                    await asyncio.shield(work[0])  # raises the frame's failure
+                    work.popleft()
+                work.append(loop.run_in_executor(worker, output.emit, index, frame, due))
                 if simulated is not None:
-                    await asyncio.shield(work)
+                    await asyncio.shield(work[0])
+                    work.popleft()
                     await simulated.advance((index + 1) / self.fps)
         finally:
-            if work is not None and not work.done():
-                await asyncio.wait({work})  # cancelled or ended mid-frame: let it finish first
+            if work:
+                await asyncio.wait(work)  # cancelled or ended mid-frame: let them finish first
             output.finish()
             worker.shutdown()
             if simulated is None:
                 Program._realtime_running -= 1
                 if not Program._realtime_running:
                     gc.unfreeze()  # collectable again once no clock in this process depends on it
-        if work is not None:
-            work.result()  # the last frame's failure, if it failed
+        for emitted in work:
+            emitted.result()  # the last frames' failure, if one failed
         return stats
 
     def _report_late(self, index: int, lateness: float) -> None:
