@@ -7,7 +7,8 @@
 Each session is its own process, as `host run` is: the illustrated host under a caption, a
 viewer comment and a product card (the showcase while it speaks, the host's hand pointing
 at it), on the default platform's layout, H.264 + AAC into MP4 + HLS, and a voice thread that
-synthesizes sentence after sentence just in time (Piper for English, espeak-ng for
+has the session's voice (its own process, `TTS_PROCESS`) synthesize sentence after
+sentence just in time (Piper for English, espeak-ng for
 Mandarin, one sentence written ahead, a second's pause between sentences, as a host
 speaking between pitches and answers does); the caption's mark follows the voice and the
 mouth its loudness. The program emits every frame and stamps audio and video from one
@@ -59,10 +60,9 @@ from host.stream.onair import OnAirComment
 from host.stream.program import Program
 from host.stream.sinks.hls import hls_sink
 from host.stream.sinks.mp4 import mp4_sink
-from host.voice.base import SpeechChunk
-from host.voice.espeak import Espeak
-from host.voice.piper import Piper
-from host.voice.router import VoiceRouter
+from host.voice.base import Speaker, SpeechChunk
+from host.voice.process import VoiceProcess
+from host.voice.router import build_router
 
 PRODUCT = ProductFacts(
     sku="LH-001", name="轻薄羽绒服", price=Decimal("399"), currency="CNY", stock=128, link=1
@@ -151,8 +151,10 @@ class Speaking:
             settings.width, settings.height, settings.ai_label_position, platform=settings.platform
         )
         self.side = layout.showcase_side  # every line is about the product: shown, pointed at
-        voices = {"en": [Piper({"en": settings.piper_model_en})], "zh": [Espeak()]}
-        self.voice = VoiceRouter(voices, settings.tts_nice)  # as the session's, niced alike
+        # the session's voice as the builder makes it (in its own process unless TTS_PROCESS
+        # is off; niced alike), without the cache: every line is synthesized afresh
+        spoken = settings.model_copy(update={"tts_cache": False})
+        self.voice: Speaker = VoiceProcess(spoken) if settings.tts_process else build_router(spoken)
         self.voice.warm()
         self.ready: queue.Queue[Spoken] = queue.Queue(1)
         self.stopped = threading.Event()
@@ -182,6 +184,7 @@ class Speaking:
     def stop(self) -> None:
         self.stopped.set()
         self.thread.join()
+        self.voice.close()
 
     async def next_frame(self, index: int) -> ProgramFrame:
         if self.playing is None and index >= self.quiet_until:

@@ -263,8 +263,13 @@ class Settings(BaseSettings):
         default=10,
         ge=0,
         le=19,
-        description="how much less urgent TTS threads are than the program's frames"
+        description="how much less urgent TTS is than the program's frames"
         " (Linux niceness added; 0 = same priority)",
+    )
+    tts_process: bool = Field(
+        default=True,
+        description="synthesize in a process of its own, so TTS never holds the GIL the"
+        " frames need (false: threads in the session's process)",
     )
     tts_cache_max_mb: int = Field(
         default=512, description="TTS cache size limit, MB (least recently used go first)"

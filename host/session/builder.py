@@ -60,6 +60,8 @@ from host.stream.sinks import Sink
 from host.stream.sinks.hls import hls_sink
 from host.stream.sinks.mp4 import mp4_sink
 from host.stream.sinks.rtmp import RtmpSink, rtmp_sink
+from host.voice.base import Speaker
+from host.voice.process import VoiceProcess
 from host.voice.router import build_router
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,47 @@ async def run_stream(
     cannot be renewed. `standby`: build everything that does not depend on the stream's
     state (catalog, voices, avatar), then wait for this before reading that state and
     going on air (a warm standby waits for the session on air to be lost)."""
+    voices: Speaker = VoiceProcess(settings) if settings.tts_process else build_router(settings)
+    try:
+        return await _run_stream(
+            spec,
+            settings,
+            engine,
+            voices,
+            duration=duration,
+            realtime=realtime,
+            front=front,
+            replies_jsonl=replies_jsonl,
+            on_start=on_start,
+            on_exchange=on_exchange,
+            environ=environ,
+            source=source,
+            takeover=takeover,
+            standby=standby,
+            preview_dir=preview_dir,
+        )
+    finally:
+        voices.close()  # the TTS process too
+
+
+async def _run_stream(
+    spec: StreamSpec,
+    settings: Settings,
+    engine: Engine,
+    voices: Speaker,
+    *,
+    duration: float | None = None,
+    realtime: bool = True,
+    front: Front | None = None,
+    replies_jsonl: Path | None = None,
+    on_start: Callable[[Running], None] | None = None,
+    on_exchange: Callable[[SpokenReply], None] | None = None,
+    environ: dict[str, str] | None = None,
+    source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
+    takeover: bool = False,
+    standby: Callable[[], Awaitable[None]] | None = None,
+    preview_dir: Path | None = None,
+) -> SessionResult:
     environ = dict(os.environ) if environ is None else environ
     front = front or Front()
     recovered = None  # read now (a stream already on air fails at once), or after standing by
@@ -170,7 +213,6 @@ async def run_stream(
         await asyncio.to_thread(catalog.load)
     except LookupError as error:
         raise HostError(f"stream {spec.name}: {error}") from None
-    voices = build_router(settings)
     await asyncio.to_thread(voices.warm)
     music = None
     if settings.music_path is not None:  # decoded now, so a bad file fails before the stream

@@ -40,7 +40,7 @@ from host.stream.clock import Clock
 from host.stream.onair import OnAirComment, on_air
 from host.stream.program import Program, ProgramStats
 from host.trace import Trace
-from host.voice.router import VoiceRouter
+from host.voice.base import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class LiveSession:
         triage: Triage,
         responder: Responder,
         guard: Guard,
-        voices: VoiceRouter,
+        voices: Speaker,
         catalog: LiveCatalog,
         director: Director,
         program: Program,

@@ -20,9 +20,8 @@ from host.face.mouth import mouth_track
 from host.stream.base import Overlay
 from host.stream.clock import Clock
 from host.trace import Trace
-from host.voice.base import SpeechChunk, Viseme
+from host.voice.base import Speaker, SpeechChunk, Viseme
 from host.voice.resample import resample
-from host.voice.router import VoiceRouter
 
 FADE_S = 0.005  # short fades at both ends so a splice never clicks
 
@@ -108,7 +107,7 @@ def caption_marks(text: str, poses: list[MouthPose]) -> list[int]:
 async def speak(
     text: str,
     language: str,
-    voices: VoiceRouter,
+    voices: Speaker,
     clock: Clock,
     rate: int,
     fps: int,

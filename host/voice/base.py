@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
@@ -40,3 +40,19 @@ class Voice(Protocol):
     def synthesize(self, text: str, language: str) -> Iterator[SpeechChunk]:
         """Speak one sentence. Blocking (CPU-bound): callers run it in a worker thread."""
         ...
+
+
+class Speaker(Protocol):
+    """The session's whole voice: every language, fallbacks, threads or a process of its own."""
+
+    languages: frozenset[str]
+
+    def warm(self) -> None:
+        """Be ready to speak (models loaded) before the stream goes on air. Blocking."""
+        ...
+
+    def stream(self, text: str, language: str) -> AsyncIterator[SpeechChunk]:
+        """Speak one sentence, each chunk as soon as it is made."""
+        ...
+
+    def close(self) -> None: ...

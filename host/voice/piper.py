@@ -64,7 +64,7 @@ class PiperModel:
         else:
             self.path = Path(model_path)
             config_path = Path(f"{model_path}.json")
-        where = f"{setting}={self.path}"
+        where = self._where = f"{setting}={self.path}"
         if not self.path.is_file():
             raise PiperVoiceError(f"{where}: no such file; download the voice from {VOICES_URL}")
         if not config_path.is_file():
@@ -99,7 +99,12 @@ class PiperModel:
     def loaded(self) -> PiperVoice:
         with self._lock:
             if self._voice is None:
-                self._voice = _load(self.path, self.config)
+                try:
+                    self._voice = _load(self.path, self.config)
+                except Exception as error:  # a truncated download, an HTML page saved as .onnx
+                    raise PiperVoiceError(
+                        f"{self._where}: cannot load the voice model ({error}); download it again"
+                    ) from None
             return self._voice
 
 

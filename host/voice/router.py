@@ -78,6 +78,9 @@ class VoiceRouter:
             if callable(warm):
                 self._threads.submit(warm).result()
 
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
     async def stream(self, text: str, language: str) -> AsyncIterator[SpeechChunk]:
         """`synthesize` as an async stream: each chunk is handed on as soon as the engine
         makes it, while the engine itself runs in a worker thread (TTS is CPU-bound, and the
