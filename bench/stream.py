@@ -21,7 +21,7 @@ measures what can fail. Per session:
   frames emitted, the video track's length vs frames / fps, the audio track's end vs the
   video track's end (the AAC encoder pads its last frame: up to 21.3 ms of that is
   padding, constant over any length), and the container's duration;
-- CPU use (process CPU time / wall time, 1.0 = one core; TTS included), encode and
+- CPU use (process CPU time / wall time, 1.0 = one core; TTS and its process included), encode and
   compositing p95, and the sentences spoken.
 With several values of --parallel, a table of the runs follows, one row per N.
 """
@@ -36,6 +36,7 @@ import json
 import multiprocessing
 import os
 import queue
+import resource
 import tempfile
 import threading
 import time
@@ -230,7 +231,9 @@ def session(seconds: float, out: Path, tts: bool) -> dict[str, float]:
         gc.callbacks.remove(pauses)
         if isinstance(source, Speaking):
             source.stop()
-    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    wall = time.monotonic() - wall0
+    # the session's own CPU and its TTS process's (reaped by `stop`; its start included)
+    cpu = time.process_time() - cpu0 + _reaped_children_cpu()
     media = stats.frames / settings.fps
     file = recording(out / "session.mp4")
     return {
@@ -251,6 +254,11 @@ def session(seconds: float, out: Path, tts: bool) -> dict[str, float]:
         "gc_full": pauses.full,
         "gc_longest_ms": round(pauses.longest * 1000, 1),
     }
+
+
+def _reaped_children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class CollectorPauses:
