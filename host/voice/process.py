@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -223,5 +224,8 @@ def _serve(conn: Connection, settings: Settings) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C in a terminal reaches the whole process group: the session stops and closes
+    # the pipe, which ends this process; a KeyboardInterrupt here would only print a trace
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _link = Connection(int(sys.argv[1]))
     _serve(_link, _link.recv())
