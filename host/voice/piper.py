@@ -148,17 +148,20 @@ class Piper:
 
 
 def _load(model_path: Path, config: dict[str, Any]) -> PiperVoice:
-    """`PiperVoice.load`, but with threads that sleep when idle.
+    """`PiperVoice.load`, but on one thread that sleeps when idle.
 
     By default onnxruntime's worker threads spin after each run, which steals the core the
-    program needs to encode the next frame on time; without spinning, two threads still
-    give the first audio of a short sentence in about 50 ms on a 2-core machine.
+    program needs to encode the next frame on time. One thread, not two: with four
+    sessions on two cores, each session's sentence written on both cores at once made the
+    bursts that still made frames late (`bench/stream.py --parallel 4`: 16 of 30,000 late
+    with two threads, 1 with one), for a first audio p95 of 128 ms instead of 97 ms in a
+    quiet room (`bench/latency.py`).
     """
     model = onnx.load(str(model_path))
     with contextlib.suppress(ValueError):  # raised when the file is already patched
         add_alignment_output(model)  # phoneme durations for visemes
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 2
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(
