@@ -162,218 +162,185 @@ async def run_stream(
     going on air (a warm standby waits for the session on air to be lost)."""
     voices: Speaker = VoiceProcess(settings) if settings.tts_process else build_router(settings)
     try:
-        return await _run_stream(
-            spec,
-            settings,
-            engine,
-            voices,
-            duration=duration,
-            realtime=realtime,
-            front=front,
-            replies_jsonl=replies_jsonl,
-            on_start=on_start,
-            on_exchange=on_exchange,
-            environ=environ,
-            source=source,
-            takeover=takeover,
-            standby=standby,
-            preview_dir=preview_dir,
+        environ = dict(os.environ) if environ is None else environ
+        front = front or Front()
+        recovered = None  # read now (a stream already on air fails at once), or after standing by
+        if standby is None:
+            recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
+        catalog = LiveCatalog(
+            engine, spec.merchant, lineup=spec.lineup, refresh_s=settings.catalog_refresh_s
         )
+        try:
+            await asyncio.to_thread(catalog.load)
+        except LookupError as error:
+            raise HostError(f"stream {spec.name}: {error}") from None
+        await asyncio.to_thread(voices.warm)
+        music = None
+        if settings.music_path is not None:  # decoded now, so a bad file fails before the stream
+            music = await asyncio.to_thread(
+                MusicBed,
+                settings.music_path,
+                settings.audio_rate,
+                settings.audio_rate // settings.fps,
+                settings.music_level_db,
+                settings.music_duck_db,
+                settings.music_ramp_s,
+            )
+        animator = await asyncio.to_thread(build_animator, settings)
+        compositor = await asyncio.to_thread(OverlayCompositor, settings)
+        if recovered is None:
+            assert standby is not None
+            await standby()  # the catalog's own refresh catches what changed meanwhile
+            recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
+        if recovered.current is not None and catalog.get(recovered.current) is not None:
+            catalog.set_current(recovered.current)
+        banned = await asyncio.to_thread(banned_in_force, engine, settings.prompts_dir)
+        triage = Triage(
+            banned.words,
+            queue_size=settings.queue_size,
+            viewer_cooldown_s=settings.viewer_cooldown_s,
+            topics=CatalogTopics(catalog),
+        )
+        guard = Guard(banned.claims)
+        responder = await asyncio.to_thread(
+            on_air_responder, engine, settings, spec.prompts, build_responder(settings, guard)
+        )
+        pitches = PitchPlan.from_settings(settings, responder)
+        if pitches is not None:
+            pitches = pitches.resumed(recovered.pitch_slot)
+        # built: the clock starts now, so a replayed comment's time counts from going on air
+        clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
+        ctx = SourceContext(
+            settings=settings,
+            clock=clock,
+            stream=spec.name,
+            ingress=front.ingress.source(spec.name) if front.ingress is not None else None,
+            douyin=front.douyin.source(spec.name) if front.douyin is not None else None,
+        )
+        if source is not None:
+            feeds = [Feed("custom", lambda: _Custom(source(clock)))]
+        else:
+            feeds = [_feed(s.kind, s.path, ctx) for s in spec.sources]
+        for feed in feeds:
+            feed.source = feed.make()  # a missing setting is named now, not after a backoff
+        mux = SourceMux(feeds)
+        buses = [b for b in (ctx.ingress, ctx.douyin) if b is not None]
+        for bus in buses:
+            bus.recorded(recovered.audited)
+        epoch, on_air_since = await asyncio.to_thread(
+            take, engine, spec.name, owner(), fresh=not recovered.interrupted
+        )
+        on_air_s = (utcnow() - on_air_since).total_seconds() if recovered.interrupted else 0.0
+        sinks = [make_sink(sink, spec, settings, environ, on_air_s) for sink in spec.sinks]
+        if preview_dir is not None and not any(s.kind == "hls" for s in spec.sinks):
+            sinks.append(hls_sink(preview_dir, settings.hls_segment_seconds))
+        program = Program(settings, sinks, clock, compositor)
+        session_id = await asyncio.to_thread(open_session, engine, spec, settings, epoch)
+        stream_var.set(spec.name)
+        session_var.set(session_id)
+        session: LiveSession
+        loop = asyncio.get_running_loop()
+
+        def fenced(reason: str) -> None:
+            program.fence()
+            loop.call_soon_threadsafe(session.request_stop)
+
+        keeper = LeaseKeeper(
+            engine,
+            spec.name,
+            epoch,
+            session_id,
+            renew_s=settings.lease_renew_s,
+            lapse_s=settings.lease_lapse_s if takeover else None,
+            on_lost=fenced,
+        )
+        audit = Audit(
+            engine,
+            session_id,
+            settings.var_dir / "journal" / f"{spec.name}-{session_id}.jsonl",
+            jsonl=replies_jsonl,
+            journal_max_bytes=settings.audit_journal_max_mb * 1024 * 1024,
+            on_written=_acknowledge(buses),
+            on_fenced=keeper.lose,
+        )
+        director = Director(
+            animator,
+            catalog,
+            settings.audio_rate,
+            settings.fps,
+            fast=not realtime,
+            busy=lambda: session.busy(),
+            music=music,
+            showcase_side=Layout(
+                settings.width,
+                settings.height,
+                settings.ai_label_position,
+                platform=settings.platform,
+            ).showcase_side,
+            backdrop=lineup_set(settings),
+        )
+        session = LiveSession(
+            source=mux,
+            triage=triage,
+            responder=responder,
+            guard=guard,
+            voices=voices,
+            catalog=catalog,
+            director=director,
+            program=program,
+            clock=clock,
+            audit=audit,
+            rate=settings.audio_rate,
+            fps=settings.fps,
+            pitches=pitches,
+            clips=animator if isinstance(animator, SadTalkerFace) else None,
+            stream=spec.name,
+            metrics=front.metrics,
+            prompt_version=spec.prompt_version,
+            pending=recovered.pending,
+            on_exchange=on_exchange,
+            controls=Controls(
+                approve_timeout_s=settings.approve_timeout_s,
+                timeout_action=settings.approve_timeout_action,
+            ),
+        )
+        running = Running(spec, session_id, session, program, audit, catalog, mux, keeper)
+        collector = None
+        if front.metrics is not None:
+            collector = SessionCollector(spec.name, running.reading)
+            front.metrics.registry.register(collector)
+        if on_start is not None:
+            on_start(running)
+        status = "failed"
+        log.info(
+            "stream %s on air: session %d, %d sources, sinks %s",
+            spec.name,
+            session_id,
+            len(feeds),
+            ", ".join(s.name for s in sinks),
+        )
+        keeper.start()
+        try:
+            result = await session.run(duration)
+            status = "ended"
+            log.info(
+                "stream %s ended: %d comments, %d replies, %d frames (%d late)",
+                spec.name,
+                result.comments,
+                len(result.records),
+                result.program.frames,
+                result.program.late_frames,
+            )
+            return result
+        finally:
+            if collector is not None and front.metrics is not None:
+                front.metrics.registry.unregister(collector)
+            await asyncio.to_thread(keeper.stop)
+            await asyncio.to_thread(audit.close, status)
+            _close(animator)
+
     finally:
         voices.close()  # the TTS process too
-
-
-async def _run_stream(
-    spec: StreamSpec,
-    settings: Settings,
-    engine: Engine,
-    voices: Speaker,
-    *,
-    duration: float | None = None,
-    realtime: bool = True,
-    front: Front | None = None,
-    replies_jsonl: Path | None = None,
-    on_start: Callable[[Running], None] | None = None,
-    on_exchange: Callable[[SpokenReply], None] | None = None,
-    environ: dict[str, str] | None = None,
-    source: Callable[[Clock], AsyncIterable[Comment]] | None = None,
-    takeover: bool = False,
-    standby: Callable[[], Awaitable[None]] | None = None,
-    preview_dir: Path | None = None,
-) -> SessionResult:
-    environ = dict(os.environ) if environ is None else environ
-    front = front or Front()
-    recovered = None  # read now (a stream already on air fails at once), or after standing by
-    if standby is None:
-        recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
-    catalog = LiveCatalog(
-        engine, spec.merchant, lineup=spec.lineup, refresh_s=settings.catalog_refresh_s
-    )
-    try:
-        await asyncio.to_thread(catalog.load)
-    except LookupError as error:
-        raise HostError(f"stream {spec.name}: {error}") from None
-    await asyncio.to_thread(voices.warm)
-    music = None
-    if settings.music_path is not None:  # decoded now, so a bad file fails before the stream
-        music = await asyncio.to_thread(
-            MusicBed,
-            settings.music_path,
-            settings.audio_rate,
-            settings.audio_rate // settings.fps,
-            settings.music_level_db,
-            settings.music_duck_db,
-            settings.music_ramp_s,
-        )
-    animator = await asyncio.to_thread(build_animator, settings)
-    compositor = await asyncio.to_thread(OverlayCompositor, settings)
-    if recovered is None:
-        assert standby is not None
-        await standby()  # the catalog's own refresh catches what changed meanwhile
-        recovered = await asyncio.to_thread(recover, engine, spec, settings, takeover=takeover)
-    if recovered.current is not None and catalog.get(recovered.current) is not None:
-        catalog.set_current(recovered.current)
-    banned = await asyncio.to_thread(banned_in_force, engine, settings.prompts_dir)
-    triage = Triage(
-        banned.words,
-        queue_size=settings.queue_size,
-        viewer_cooldown_s=settings.viewer_cooldown_s,
-        topics=CatalogTopics(catalog),
-    )
-    guard = Guard(banned.claims)
-    responder = await asyncio.to_thread(
-        on_air_responder, engine, settings, spec.prompts, build_responder(settings, guard)
-    )
-    pitches = PitchPlan.from_settings(settings, responder)
-    if pitches is not None:
-        pitches = pitches.resumed(recovered.pitch_slot)
-    # built: the clock starts now, so a replayed comment's time counts from going on air
-    clock: WallClock | ProgramClock = WallClock() if realtime else ProgramClock()
-    ctx = SourceContext(
-        settings=settings,
-        clock=clock,
-        stream=spec.name,
-        ingress=front.ingress.source(spec.name) if front.ingress is not None else None,
-        douyin=front.douyin.source(spec.name) if front.douyin is not None else None,
-    )
-    if source is not None:
-        feeds = [Feed("custom", lambda: _Custom(source(clock)))]
-    else:
-        feeds = [_feed(s.kind, s.path, ctx) for s in spec.sources]
-    for feed in feeds:
-        feed.source = feed.make()  # a missing setting is named now, not after a backoff
-    mux = SourceMux(feeds)
-    buses = [b for b in (ctx.ingress, ctx.douyin) if b is not None]
-    for bus in buses:
-        bus.recorded(recovered.audited)
-    epoch, on_air_since = await asyncio.to_thread(
-        take, engine, spec.name, owner(), fresh=not recovered.interrupted
-    )
-    on_air_s = (utcnow() - on_air_since).total_seconds() if recovered.interrupted else 0.0
-    sinks = [make_sink(sink, spec, settings, environ, on_air_s) for sink in spec.sinks]
-    if preview_dir is not None and not any(s.kind == "hls" for s in spec.sinks):
-        sinks.append(hls_sink(preview_dir, settings.hls_segment_seconds))
-    program = Program(settings, sinks, clock, compositor)
-    session_id = await asyncio.to_thread(open_session, engine, spec, settings, epoch)
-    stream_var.set(spec.name)
-    session_var.set(session_id)
-    session: LiveSession
-    loop = asyncio.get_running_loop()
-
-    def fenced(reason: str) -> None:
-        program.fence()
-        loop.call_soon_threadsafe(session.request_stop)
-
-    keeper = LeaseKeeper(
-        engine,
-        spec.name,
-        epoch,
-        session_id,
-        renew_s=settings.lease_renew_s,
-        lapse_s=settings.lease_lapse_s if takeover else None,
-        on_lost=fenced,
-    )
-    audit = Audit(
-        engine,
-        session_id,
-        settings.var_dir / "journal" / f"{spec.name}-{session_id}.jsonl",
-        jsonl=replies_jsonl,
-        journal_max_bytes=settings.audit_journal_max_mb * 1024 * 1024,
-        on_written=_acknowledge(buses),
-        on_fenced=keeper.lose,
-    )
-    director = Director(
-        animator,
-        catalog,
-        settings.audio_rate,
-        settings.fps,
-        fast=not realtime,
-        busy=lambda: session.busy(),
-        music=music,
-        showcase_side=Layout(
-            settings.width, settings.height, settings.ai_label_position, platform=settings.platform
-        ).showcase_side,
-        backdrop=lineup_set(settings),
-    )
-    session = LiveSession(
-        source=mux,
-        triage=triage,
-        responder=responder,
-        guard=guard,
-        voices=voices,
-        catalog=catalog,
-        director=director,
-        program=program,
-        clock=clock,
-        audit=audit,
-        rate=settings.audio_rate,
-        fps=settings.fps,
-        pitches=pitches,
-        clips=animator if isinstance(animator, SadTalkerFace) else None,
-        stream=spec.name,
-        metrics=front.metrics,
-        prompt_version=spec.prompt_version,
-        pending=recovered.pending,
-        on_exchange=on_exchange,
-        controls=Controls(
-            approve_timeout_s=settings.approve_timeout_s,
-            timeout_action=settings.approve_timeout_action,
-        ),
-    )
-    running = Running(spec, session_id, session, program, audit, catalog, mux, keeper)
-    collector = None
-    if front.metrics is not None:
-        collector = SessionCollector(spec.name, running.reading)
-        front.metrics.registry.register(collector)
-    if on_start is not None:
-        on_start(running)
-    status = "failed"
-    log.info(
-        "stream %s on air: session %d, %d sources, sinks %s",
-        spec.name,
-        session_id,
-        len(feeds),
-        ", ".join(s.name for s in sinks),
-    )
-    keeper.start()
-    try:
-        result = await session.run(duration)
-        status = "ended"
-        log.info(
-            "stream %s ended: %d comments, %d replies, %d frames (%d late)",
-            spec.name,
-            result.comments,
-            len(result.records),
-            result.program.frames,
-            result.program.late_frames,
-        )
-        return result
-    finally:
-        if collector is not None and front.metrics is not None:
-            front.metrics.registry.unregister(collector)
-        await asyncio.to_thread(keeper.stop)
-        await asyncio.to_thread(audit.close, status)
-        _close(animator)
 
 
 def _acknowledge(

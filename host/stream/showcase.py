@@ -113,9 +113,12 @@ class Showcase:
         if wanted is not None and not self._ready(wanted):
             wanted = self._card  # came unannounced: what is on screen stays until it is drawn
         self._advance(wanted)
-        if self._card is None or not self._ready(self._card):
+        if self._card is None:
             return []
-        art = self._prepare(self._card).result()
+        future = self._prepare(self._card)
+        if not (self.waits or future.done()):
+            return []  # left out of the cache and drawn again: the card shows meanwhile
+        art = future.result()
         if art is None:
             return []
         if self._step < self._steps:
