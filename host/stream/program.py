@@ -16,7 +16,10 @@ other sessions, TTS or an x264 keyframe: on 2 cores with four sessions a frame's
 CPU now and then takes 30-150 ms of wall time) are absorbed up to IN_FLIGHT frame
 intervals before anything starts late; `max_output_lag_ms` says how far behind its due
 time a frame's packets reached the sinks (an ingest buffers seconds: a lag of a few frames
-is invisible, a frame fetched late is a late answer).
+is invisible, a frame fetched late is a late answer). Frame 0 is made and sent before
+the clock starts: what is done the first time (the art, x264's first keyframe, the sinks'
+headers) took 300 ms of wall time when four sessions started together, and would make the
+frames after it late.
 
 A realtime program also keeps Python's cyclic garbage collector off what was built before
 its clock started (voices, avatar, catalog, libraries: some 200k objects): a full
@@ -116,18 +119,27 @@ class Program:
         output = _Output(
             Encoder(self.settings), self.compositor, self._sinks, stats, self.clock, self._fenced
         )
-        start = self.clock.now()
         interval = 1 / self.fps
         work: deque[asyncio.Future[None]] = deque()  # frames in the worker, oldest first
         simulated = self.clock if isinstance(self.clock, ProgramClock) else None
         self.compositor.showcase.waits = simulated is not None  # never on a wall clock
         worker = ThreadPoolExecutor(1, "program")
         loop = asyncio.get_running_loop()
+        first = 0
         if simulated is None:
             Program._realtime_running += 1
             gc.freeze()
         try:
-            for index in range(round(duration * self.fps)):
+            if simulated is None and round(duration * self.fps) >= 1 and not self._stopping:
+                # frame 0 off the clock: it pays for what is drawn, encoded and written the
+                # first time (the art, x264's first keyframe, the sinks' headers), and the
+                # stream's time starts when it is out
+                frame = await source.next_frame(0)
+                self._check(0, frame)
+                await loop.run_in_executor(worker, self._warm, output, frame)
+                first = 1
+            start = self.clock.now()  # frame 0 is out (or due) now
+            for index in range(first, round(duration * self.fps)):
                 if self._stopping:
                     break
                 due: float | None = None
@@ -161,6 +173,10 @@ class Program:
         for emitted in work:
             emitted.result()  # the last frames' failure, if one failed
         return stats
+
+    def _warm(self, output: _Output, frame: ProgramFrame) -> None:
+        output.emit(0, frame, None)
+        self.compositor.showcase.settle()
 
     def _report_late(self, index: int, lateness: float) -> None:
         """A late frame is logged, at most once per LATE_LOG_S with the count since, so a

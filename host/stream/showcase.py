@@ -102,6 +102,11 @@ class Showcase:
     def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
 
+    def settle(self) -> None:
+        """Wait for the art being drawn (before a clock starts, never on it)."""
+        for future in list(self._making.values()):
+            future.result()
+
     def layers(self, overlay: Overlay, card: CardText | None) -> list[Patch]:
         """Advance one frame and return the showcase's patches, bottom to top (maybe none).
 
