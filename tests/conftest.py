@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -38,6 +39,18 @@ def pytest_runtest_makereport(
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped under CI, where every test must run: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def root_logging() -> Iterator[None]:
+    """No root handler left writing to a closed stream: a command run through Typer's runner
+    sets up logging on the runner's stderr, which is closed when the command returns, and a
+    thread of a later test logging there would print "Logging error" tracebacks instead."""
+    yield
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(getattr(handler, "stream", None), "closed", False):
+            root.removeHandler(handler)
 
 
 @pytest.fixture
