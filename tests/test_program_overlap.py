@@ -77,6 +77,11 @@ def test_the_next_frames_are_fetched_while_the_worker_still_emits_an_earlier_one
     assert stats.max_output_lag_ms > 200  # the stall shows as lag, not as frames fetched late
 
 
+def _black() -> ProgramFrame:
+    image = np.zeros((SETTINGS.height, SETTINGS.width, 3), np.uint8)
+    return ProgramFrame(image, np.zeros(SETTINGS.audio_rate // SETTINGS.fps, np.int16), Overlay())
+
+
 class SlowStart:
     """A sink whose first write takes 0.3 s (a header to a slow disk, a cold cache): more
     than the IN_FLIGHT frames the worker may fall behind by."""
@@ -104,10 +109,7 @@ class Stamped:
 
     async def next_frame(self, index: int) -> ProgramFrame:
         self.fetched[index] = time.monotonic()
-        image = np.zeros((SETTINGS.height, SETTINGS.width, 3), np.uint8)
-        return ProgramFrame(
-            image, np.zeros(SETTINGS.audio_rate // SETTINGS.fps, np.int16), Overlay()
-        )
+        return _black()
 
 
 def test_the_first_frame_is_made_before_the_clock_starts() -> None:
@@ -129,10 +131,7 @@ class Counting:
 
     async def next_frame(self, index: int) -> ProgramFrame:
         self.frozen.append(gc.get_freeze_count())
-        image = np.zeros((SETTINGS.height, SETTINGS.width, 3), np.uint8)
-        return ProgramFrame(
-            image, np.zeros(SETTINGS.audio_rate // SETTINGS.fps, np.int16), Overlay()
-        )
+        return _black()
 
 
 def test_a_realtime_program_keeps_the_collector_off_what_was_built_before_it() -> None:

@@ -120,17 +120,18 @@ class Program:
             Encoder(self.settings), self.compositor, self._sinks, stats, self.clock, self._fenced
         )
         interval = 1 / self.fps
+        frames = round(duration * self.fps)
         work: deque[asyncio.Future[None]] = deque()  # frames in the worker, oldest first
         simulated = self.clock if isinstance(self.clock, ProgramClock) else None
         self.compositor.showcase.waits = simulated is not None  # never on a wall clock
         worker = ThreadPoolExecutor(1, "program")
         loop = asyncio.get_running_loop()
-        first = 0
+        first = 0  # frames already out when the clock starts
         if simulated is None:
             Program._realtime_running += 1
             gc.freeze()
         try:
-            if simulated is None and round(duration * self.fps) >= 1 and not self._stopping:
+            if simulated is None and frames and not self._stopping:
                 # frame 0 off the clock: it pays for what is drawn, encoded and written the
                 # first time (the art, x264's first keyframe, the sinks' headers), and the
                 # stream's time starts when it is out
@@ -139,7 +140,7 @@ class Program:
                 await loop.run_in_executor(worker, self._warm, output, frame)
                 first = 1
             start = self.clock.now()  # frame 0 is out (or due) now
-            for index in range(first, round(duration * self.fps)):
+            for index in range(first, frames):
                 if self._stopping:
                     break
                 due: float | None = None
