@@ -214,7 +214,7 @@ def list_tokens(engine: Engine, user: str | None = None) -> list[TokenRow]:
                 aware(t.created_at),
                 aware(t.last_used_at) if t.last_used_at else None,
             )
-            for t, owner in session.execute(query).tuples()
+            for t, owner in session.execute(query)
         ]
 
 

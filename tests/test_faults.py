@@ -260,6 +260,9 @@ def test_audit_tables_locked_for_15_s_never_freeze_the_video(
     ]
 
 
+FLOOD = 10_000
+
+
 def test_a_flood_of_2000_comments_a_second_never_slows_the_clock(tmp_path: Path) -> None:
     stream = {
         **replay_stream(tmp_path, "flood", []),
@@ -268,6 +271,8 @@ def test_a_flood_of_2000_comments_a_second_never_slows_the_clock(tmp_path: Path)
     run = HostRun(tmp_path, stream, {"FLOOD_TOKEN": "flood"})
 
     async def flood() -> int:
+        """FLOOD comments offered at up to 2,000 a second. The count is fixed, not what 5 s
+        of sending reached, so a busy machine that reads them slower still gets them all."""
         await asyncio.to_thread(run.on_air)
         await asyncio.sleep(3)
         sent = 0
@@ -278,8 +283,8 @@ def test_a_flood_of_2000_comments_a_second_never_slows_the_clock(tmp_path: Path)
         ) as ws:
             await ws.recv()
             start = time.monotonic()
-            while (elapsed := time.monotonic() - start) < 5:
-                while sent < int(elapsed * 2000):
+            while sent < FLOOD:
+                while sent < min(FLOOD, int((time.monotonic() - start) * 2000)):
                     texts = ["多少钱", "666", "How much is the down jacket?", "3号有货吗"]
                     message = {"id": f"f{sent}", "user": f"v{sent % 500}", "text": texts[sent % 4]}
                     await ws.send(json.dumps({"type": "comment", **message}))
@@ -301,7 +306,7 @@ def test_a_flood_of_2000_comments_a_second_never_slows_the_clock(tmp_path: Path)
     sent = asyncio.run(scenario())
     assert_never_stopped(run, 25)
     received, *_ = summary(run)
-    assert received == sent >= 9_000
+    assert received == sent == FLOOD
     (session,) = run.sessions()
     decisions = [c.reason for c in run.rows(db.CommentRecord, session.id)]
     assert len(decisions) == sent and all(decisions)  # each answered, merged or dropped by reason
