@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -23,7 +24,7 @@ from host.reply.events import Sentence
 from host.reply.guard import Guard
 from host.reply.llm import LlmResponder
 from host.reply.prompts import load_banned
-from host.reply.resilient import CLOSING, ResilientResponder
+from host.reply.resilient import CLOSING, LlmStalled, ResilientResponder, Waits
 from tests.llm_double import LlmDouble, Script, hallucinating_reply, running
 
 JACKET = "Lily你好！羽绒服现在399元，原价699元。库存还有128件，直播间立减300元哦！"
@@ -268,6 +269,30 @@ def test_a_cut_reply_hangs_up_on_the_llm_server(
     time.sleep(0.3)
     assert len(double.hung_up) == 1
     assert double.hung_up[0] - got[-1][0] < 0.3
+
+
+def test_a_read_that_swallows_its_cancel_still_ends_at_the_deadline() -> None:
+    """langchain-openai reads each chunk under `asyncio.wait_for`, which on Python 3.11 swallows
+    a cancel that lands as a chunk arrives: a stuck server's keepalives made replies hang."""
+    ended: list[float] = []
+
+    async def stuck() -> AsyncIterator[Sentence]:
+        with contextlib.suppress(asyncio.CancelledError):  # swallowed once, as that wait_for does
+            await asyncio.sleep(3600)
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append(time.perf_counter())
+        yield Sentence("never", "zh", "other", (), "llm", 0, True)
+
+    async def main() -> float:
+        started = time.perf_counter()
+        with pytest.raises(LlmStalled):
+            await asyncio.wait_for(Waits(2.5, 0.2, 15).next(stuck(), started=True), 10)
+        return started
+
+    started = asyncio.run(main())
+    assert len(ended) == 1 and ended[0] - started < 1.0  # the read was ended, not left behind
 
 
 def test_keepalives_before_the_first_sentence_meet_the_first_sentence_deadline(

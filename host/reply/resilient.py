@@ -41,6 +41,8 @@ from host.reply.prompts import Language
 log = logging.getLogger(__name__)
 
 MAX_DRAFTS = 2  # the first draft and one regeneration with the guard's reason
+RECANCEL_S = 0.05  # a stalled read that has not ended this long after its cancel gets another
+RECANCELS = 20
 # How a reply cut short by a stalled LLM ends: no numbers, no product, so it is true whatever
 # was said before it.
 CLOSING: dict[Language, str] = {
@@ -64,18 +66,28 @@ class Waits:
         self.first_s, self.next_s, self.left_s = first_s, next_s, budget_s
 
     async def next(self, sentences: AsyncIterator[Sentence], started: bool) -> Sentence:
-        """The next sentence; TimeoutError (LlmStalled once `started`) when it is late."""
+        """The next sentence; LlmMissed (LlmStalled once `started`) when it is late.
+
+        Not `asyncio.wait_for`: on a timeout it waits for the cancelled read to end, and a
+        read that swallows the cancel never does. langchain-openai reads each chunk under its
+        own `wait_for`, which on Python 3.11 swallows a cancel that lands as a chunk arrives;
+        a stuck server's keepalives arrive every few milliseconds, so the reply would hang."""
         limit = min(self.next_s if started else self.first_s, self.left_s)
+        why = f"no sentence within {limit:.1f}s" + (
+            " (reply budget spent)" if limit == self.left_s else ""
+        )
         began = time.monotonic()
+        read = asyncio.ensure_future(anext(sentences))
         try:
-            return await asyncio.wait_for(anext(sentences), max(limit, 0.0))
-        except TimeoutError as exc:
-            why = f"no sentence within {limit:.1f}s" + (
-                " (reply budget spent)" if limit == self.left_s else ""
-            )
-            raise (LlmStalled if started else LlmMissed)(why) from exc
+            done, _ = await asyncio.wait((read,), timeout=max(limit, 0.0))
+            if read in done:
+                return read.result()
+            await _cancelled(read)
         finally:
+            if not read.done():  # this reply itself was cancelled
+                read.cancel()
             self.left_s -= time.monotonic() - began
+        raise (LlmStalled if started else LlmMissed)(why)
 
 
 class ResilientResponder:
@@ -247,6 +259,20 @@ class ResilientResponder:
             )
             for i, s in enumerate(rest)
         ]
+
+
+async def _cancelled(read: asyncio.Future[Sentence]) -> None:
+    """Cancel `read` until it has ended: a cancel that one of the LLM client's layers swallowed
+    is sent again (see `Waits.next`). A read that ignores every cancel is left behind, logged,
+    rather than holding the reply."""
+    for _ in range(RECANCELS):
+        read.cancel()
+        await asyncio.wait((read,), timeout=RECANCEL_S)
+        if read.done():
+            if not read.cancelled():
+                read.exception()  # a sentence or error that came too late: retrieved, dropped
+            return
+    log.error("an LLM read ignored %d cancels; it is left running", RECANCELS)
 
 
 async def _close(stream: AsyncIterator[Sentence]) -> None:
