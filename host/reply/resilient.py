@@ -73,9 +73,7 @@ class Waits:
         own `wait_for`, which on Python 3.11 swallows a cancel that lands as a chunk arrives;
         a stuck server's keepalives arrive every few milliseconds, so the reply would hang."""
         limit = min(self.next_s if started else self.first_s, self.left_s)
-        why = f"no sentence within {limit:.1f}s" + (
-            " (reply budget spent)" if limit == self.left_s else ""
-        )
+        budget_spent = limit == self.left_s
         began = time.monotonic()
         read = asyncio.ensure_future(anext(sentences))
         try:
@@ -87,6 +85,7 @@ class Waits:
             if not read.done():  # this reply itself was cancelled
                 read.cancel()
             self.left_s -= time.monotonic() - began
+        why = f"no sentence within {limit:.1f}s" + (" (reply budget spent)" if budget_spent else "")
         raise (LlmStalled if started else LlmMissed)(why)
 
 
